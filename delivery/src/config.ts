@@ -1,0 +1,36 @@
+import * as v from 'valibot'
+import { PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+
+export const DEV_API_KEYS = 'ecommerce:dev-delivery-key-change-me'
+
+const ConfigSchema = v.object({
+  PORT: PortSchema(3001),
+  DATABASE_URL: v.optional(v.string()),
+  STATUS_TICK_SECONDS: v.optional(
+    v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of seconds'), v.transform(Number), v.minValue(1), v.maxValue(86_400)),
+    '30',
+  ),
+  DELIVERY_API_KEYS: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^[^:,\s]+:[^:,\s]+(,[^:,\s]+:[^:,\s]+)*$/, 'must be comma-separated name:key pairs'),
+    ),
+    DEV_API_KEYS,
+  ),
+  LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
+  NODE_ENV: v.optional(v.string()),
+})
+
+export type DeliveryConfig = v.InferOutput<typeof ConfigSchema>
+
+/** `DELIVERY_API_KEYS` as `[name, key]` pairs. */
+export const parseApiKeys = (keys: string) =>
+  keys.split(',').map((pair) => pair.split(':', 2) as [string, string])
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): DeliveryConfig {
+  const config = readConfig(ConfigSchema, env)
+  refuseDevelopmentValues(env, [
+    { name: 'DELIVERY_API_KEYS', value: env.DELIVERY_API_KEYS, devValues: ['dev-delivery-key-change-me'] },
+  ])
+  return config
+}

@@ -1,0 +1,121 @@
+import { sql } from 'drizzle-orm'
+import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import type { DeliveryProduct, DeliveryStatus } from '@logistics/shared'
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
+
+/** API clients of the delivery service; keys are stored as SHA-256 hashes. */
+export const apiClients = pgTable('api_clients', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull().unique(),
+  keyHash: text('key_hash').notNull().unique(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+})
+
+export const deliveries = pgTable(
+  'deliveries',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    clientId: uuid('client_id')
+      .notNull()
+      .references(() => apiClients.id),
+    trackingNumber: text('tracking_number').notNull().unique(),
+    foreignOrderId: text('foreign_order_id').notNull(),
+    status: text('status').$type<DeliveryStatus>().notNull(),
+    products: jsonb('products').$type<DeliveryProduct[]>().notNull(),
+    originAddress: text('origin_address').notNull(),
+    destinationName: text('destination_name').notNull(),
+    destinationAddress: text('destination_address').notNull(),
+    /** Hash of the normalised create request: the same order with another body answers 409. */
+    requestHash: text('request_hash').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('deliveries_client_order_uq').on(t.clientId, t.foreignOrderId),
+    index('deliveries_client_created_idx').on(t.clientId, t.createdAt),
+    index('deliveries_open_idx').on(t.status).where(sql`${t.status} <> 'DELIVERED'`),
+  ],
+)
+
+/** Append-only history: one row per status, the first being READY_FOR_PICK_UP at creation. */
+export const trackingEvents = pgTable(
+  'tracking_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deliveryId: uuid('delivery_id')
+      .notNull()
+      .references(() => deliveries.id, { onDelete: 'cascade' }),
+    status: text('status').$type<DeliveryStatus>().notNull(),
+    previousStatus: text('previous_status').$type<DeliveryStatus>(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('tracking_events_delivery_idx').on(t.deliveryId, t.id)],
+)
+
+/** The time of the last applied tick: a late or duplicate tick does not step twice. */
+export const tickState = pgTable('tick_state', {
+  id: integer('id').primaryKey(),
+  lastTickAt: ts('last_tick_at').notNull(),
+})
+
+export const webhookSubscriptions = pgTable(
+  'webhook_subscriptions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    clientId: uuid('client_id')
+      .notNull()
+      .references(() => apiClients.id),
+    url: text('url').notNull(),
+    secret: text('secret').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('webhook_subscriptions_client_url_uq').on(t.clientId, t.url)],
+)
+
+/**
+ * The transactional outbox: one row per status change and subscription, written in the same
+ * transaction as the change. `id` is the Standard Webhooks `webhook-id`.
+ */
+export const webhookEvents = pgTable(
+  'webhook_events',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    seq: bigserial('seq', { mode: 'number' }).notNull(),
+    subscriptionId: uuid('subscription_id')
+      .notNull()
+      .references(() => webhookSubscriptions.id, { onDelete: 'cascade' }),
+    deliveryId: uuid('delivery_id').notNull(),
+    /** The exact JSON body sent (and signed). */
+    payload: text('payload').notNull(),
+    state: text('state').$type<'pending' | 'delivered' | 'failed'>().notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: ts('next_attempt_at').notNull().defaultNow(),
+    lastError: text('last_error'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    deliveredAt: ts('delivered_at'),
+  },
+  (t) => [
+    index('webhook_events_due_idx').on(t.nextAttemptAt).where(sql`${t.state} = 'pending'`),
+    index('webhook_events_order_idx').on(t.subscriptionId, t.deliveryId, t.seq).where(sql`${t.state} = 'pending'`),
+  ],
+)
+
+/** Every delivery attempt of a webhook event, for GET /webhooks/{id}/attempts. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    eventId: uuid('event_id')
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    subscriptionId: uuid('subscription_id')
+      .notNull()
+      .references(() => webhookSubscriptions.id, { onDelete: 'cascade' }),
+    statusCode: integer('status_code'),
+    error: text('error'),
+    durationMs: integer('duration_ms').notNull(),
+    attemptedAt: ts('attempted_at').notNull().defaultNow(),
+  },
+  (t) => [index('webhook_attempts_subscription_idx').on(t.subscriptionId, t.id)],
+)

@@ -1,0 +1,42 @@
+import { createLogger } from '@logistics/shared'
+import { createApp } from './app'
+import { loadConfig, parseApiKeys } from './config'
+import { openDeliveryDatabase } from './db'
+import { provisionApiClients } from './modules/auth/service'
+import { TICK_JOB } from './modules/transitions/cron'
+import { createDispatcher } from './modules/webhooks/dispatcher'
+
+const config = loadConfig()
+const logger = createLogger('delivery', config.LOG_LEVEL)
+const database = await openDeliveryDatabase(config.DATABASE_URL)
+await provisionApiClients(database.db, parseApiKeys(config.DELIVERY_API_KEYS))
+
+const dispatcher = createDispatcher(database.db, logger)
+const app = createApp({
+  db: database.db,
+  logger,
+  tickSeconds: config.STATUS_TICK_SECONDS,
+  onTick: () => dispatcher.notify(),
+})
+dispatcher.start()
+app.listen({ port: config.PORT, maxRequestBodySize: 1024 * 1024 })
+logger.info('delivery service listening', {
+  url: `http://localhost:${app.server?.port}`,
+  swagger: `http://localhost:${app.server?.port}/swagger`,
+  database: database.kind,
+  tick_seconds: config.STATUS_TICK_SECONDS,
+})
+
+let stopping = false
+async function shutdown(signal: string) {
+  if (stopping) return
+  stopping = true
+  logger.info('shutting down', { signal })
+  ;(app.store as { cron?: Record<string, { stop(): void }> }).cron?.[TICK_JOB]?.stop()
+  await app.stop()
+  await dispatcher.stop()
+  await database.close()
+  process.exit(0)
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+process.on('SIGINT', () => void shutdown('SIGINT'))

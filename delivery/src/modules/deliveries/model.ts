@@ -1,0 +1,11 @@
+import * as v from 'valibot'
+import { DeliveryStatusSchema, PaginationQuerySchema } from '@logistics/shared'
+
+export const TrackingNumberParams = v.object({
+  tracking_number: v.pipe(v.string(), v.trim(), v.toUpperCase(), v.minLength(1), v.maxLength(64)),
+})
+
+export const ListDeliveriesQuery = v.object({
+  ...PaginationQuerySchema.entries,
+  status: v.optional(DeliveryStatusSchema),
+})

@@ -1,0 +1,68 @@
+import { Elysia } from 'elysia'
+import {
+  CreateDeliveryRequestSchema,
+  DeliverySchema,
+  ProblemSchema,
+  UpdateDeliveryRequestSchema,
+  listOf,
+} from '@logistics/shared'
+import { bearerAuth } from '@logistics/shared/http/openapi'
+import type { DeliveryDb } from '../../db'
+import { apiKeyAuth } from '../auth/plugin'
+import { ListDeliveriesQuery, TrackingNumberParams } from './model'
+import { createDelivery, deleteDelivery, findDelivery, listDeliveries, toDelivery, updateDelivery } from './service'
+
+const detail = (summary: string) => ({ tags: ['deliveries'], summary, security: bearerAuth })
+const errors = { 401: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema }
+
+export function deliveryRoutes(db: DeliveryDb) {
+  return new Elysia({ name: 'deliveries' })
+    .use(apiKeyAuth(db))
+    .post(
+      '/deliveries',
+      async ({ body, client, set }) => {
+        const { created, delivery } = await createDelivery(db, client.id, body)
+        set.status = created ? 201 : 200
+        set.headers.location = `/deliveries/${delivery.tracking_number}`
+        return delivery
+      },
+      {
+        body: CreateDeliveryRequestSchema,
+        response: { 200: DeliverySchema, 201: DeliverySchema, 409: ProblemSchema, ...errors },
+        detail: {
+          ...detail('Create a delivery'),
+          description:
+            'Idempotent per API client on `order.foreign_order_id`: the same order again answers 200 with the existing delivery, another body for it 409. The first-draft spelling `foreing_order_id` is accepted.',
+        },
+      },
+    )
+    .get('/deliveries', ({ query, client }) => listDeliveries(db, client.id, query), {
+      query: ListDeliveriesQuery,
+      response: { 200: listOf(DeliverySchema), ...errors },
+      detail: detail('List your deliveries, newest first'),
+    })
+    .get(
+      '/deliveries/:tracking_number',
+      async ({ params, client }) => toDelivery(await findDelivery(db, client.id, params.tracking_number)),
+      { params: TrackingNumberParams, response: { 200: DeliverySchema, ...errors }, detail: detail('View a delivery') },
+    )
+    .patch(
+      '/deliveries/:tracking_number',
+      ({ params, body, client }) => updateDelivery(db, client.id, params.tracking_number, body),
+      {
+        params: TrackingNumberParams,
+        body: UpdateDeliveryRequestSchema,
+        response: { 200: DeliverySchema, 409: ProblemSchema, ...errors },
+        detail: detail('Edit origin, destination or products (409 once DELIVERED)'),
+      },
+    )
+    .delete(
+      '/deliveries/:tracking_number',
+      async ({ params, client, set }) => {
+        await deleteDelivery(db, client.id, params.tracking_number)
+        set.status = 204
+      },
+      { params: TrackingNumberParams, response: errors, detail: detail('Delete a delivery') },
+    )
+}
+

@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto'
+import { and, count, desc, eq, sql } from 'drizzle-orm'
+import {
+  type CreateDeliveryRequest,
+  type Delivery,
+  type DeliveryStatus,
+  type ListEnvelope,
+  type Pagination,
+  type UpdateDeliveryRequest,
+  conflict,
+  notFound,
+} from '@logistics/shared'
+import { pgConstraint, pgErrorCode } from '@logistics/shared/db'
+import type { DeliveryDb } from '../../db'
+import { deliveries, trackingEvents } from '../../db/schema'
+import { generateTrackingNumber } from './tracking-number'
+
+type DeliveryRow = typeof deliveries.$inferSelect
+
+export function toDelivery(row: DeliveryRow): Delivery {
+  return {
+    tracking_number: row.trackingNumber,
+    status: row.status,
+    order: { foreign_order_id: row.foreignOrderId, products: row.products },
+    origin: { address: row.originAddress },
+    destination: { name: row.destinationName, address: row.destinationAddress },
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  }
+}
+
+/** A stable hash of a normalised create request (key order does not matter). */
+function requestHash(body: CreateDeliveryRequest): string {
+  const canonical = JSON.stringify([
+    body.order.foreign_order_id,
+    body.order.products.map((p) => [p.sku, p.name, p.qty]),
+    body.origin.address,
+    body.destination.name,
+    body.destination.address,
+  ])
+  return createHash('sha256').update(canonical).digest('hex')
+}
+
+export type CreateResult = { created: boolean; delivery: Delivery }
+
+/**
+ * Creates a delivery with a fresh tracking number and its first tracking event, idempotently per
+ * client on the foreign order id: the same order again returns the existing delivery
+ * (`created: false`); another body for it is a 409.
+ */
+export async function createDelivery(db: DeliveryDb, clientId: string, body: CreateDeliveryRequest): Promise<CreateResult> {
+  const hash = requestHash(body)
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const created = await db.transaction(async (tx) => {
+        const [row] = await tx
+          .insert(deliveries)
+          .values({
+            clientId,
+            trackingNumber: generateTrackingNumber(),
+            foreignOrderId: body.order.foreign_order_id,
+            status: 'READY_FOR_PICK_UP',
+            products: body.order.products,
+            originAddress: body.origin.address,
+            destinationName: body.destination.name,
+            destinationAddress: body.destination.address,
+            requestHash: hash,
+          })
+          .onConflictDoNothing({ target: [deliveries.clientId, deliveries.foreignOrderId] })
+          .returning()
+        if (!row) return null
+        await tx.insert(trackingEvents).values({ deliveryId: row.id, status: row.status, createdAt: row.createdAt })
+        return row
+      })
+      if (created) return { created: true, delivery: toDelivery(created) }
+      const [existing] = await db
+        .select()
+        .from(deliveries)
+        .where(and(eq(deliveries.clientId, clientId), eq(deliveries.foreignOrderId, body.order.foreign_order_id)))
+      if (!existing) continue // deleted in between: try again
+      if (existing.requestHash !== hash)
+        throw conflict(
+          'delivery-exists',
+          `A delivery for order ${body.order.foreign_order_id} already exists with other details (tracking number ${existing.trackingNumber})`,
+          { tracking_number: existing.trackingNumber },
+        )
+      return { created: false, delivery: toDelivery(existing) }
+    } catch (error) {
+      // A tracking-number collision (60 random bits: rare) → draw another.
+      if (pgErrorCode(error) === '23505' && pgConstraint(error)?.includes('tracking_number')) continue
+      throw error
+    }
+  }
+  throw new Error('could not create the delivery')
+}
+
+export async function listDeliveries(
+  db: DeliveryDb,
+  clientId: string,
+  query: Pagination & { status?: DeliveryStatus },
+): Promise<ListEnvelope<Delivery>> {
+  const where = and(eq(deliveries.clientId, clientId), query.status ? eq(deliveries.status, query.status) : undefined)
+  const [rows, [total]] = await Promise.all([
+    db.select().from(deliveries).where(where).orderBy(desc(deliveries.createdAt), desc(deliveries.id)).limit(query.limit).offset(query.offset),
+    db.select({ n: count() }).from(deliveries).where(where),
+  ])
+  return { data: rows.map(toDelivery), total: total?.n ?? 0, limit: query.limit, offset: query.offset }
+}
+
+export async function findDelivery(db: DeliveryDb, clientId: string, trackingNumber: string): Promise<DeliveryRow> {
+  const [row] = await db
+    .select()
+    .from(deliveries)
+    .where(and(eq(deliveries.clientId, clientId), eq(deliveries.trackingNumber, trackingNumber)))
+  if (!row) throw notFound(`No delivery with tracking number ${trackingNumber}`)
+  return row
+}
+
+/** Edits origin, destination or products; a delivered parcel can no longer change (409). */
+export async function updateDelivery(
+  db: DeliveryDb,
+  clientId: string,
+  trackingNumber: string,
+  body: UpdateDeliveryRequest,
+): Promise<Delivery> {
+  const [row] = await db
+    .update(deliveries)
+    .set({
+      ...(body.origin ? { originAddress: body.origin.address } : {}),
+      ...(body.destination ? { destinationName: body.destination.name, destinationAddress: body.destination.address } : {}),
+      ...(body.products ? { products: body.products } : {}),
+      updatedAt: sql`now()`,
+    })
+    .where(
+      and(
+        eq(deliveries.clientId, clientId),
+        eq(deliveries.trackingNumber, trackingNumber),
+        sql`${deliveries.status} <> 'DELIVERED'`,
+      ),
+    )
+    .returning()
+  if (row) return toDelivery(row)
+  const existing = await findDelivery(db, clientId, trackingNumber)
+  throw conflict('delivery-final', `Delivery ${trackingNumber} is ${existing.status} and can no longer be edited`, {
+    current_status: existing.status,
+  })
+}
+
+export async function deleteDelivery(db: DeliveryDb, clientId: string, trackingNumber: string): Promise<void> {
+  const rows = await db
+    .delete(deliveries)
+    .where(and(eq(deliveries.clientId, clientId), eq(deliveries.trackingNumber, trackingNumber)))
+    .returning({ id: deliveries.id })
+  if (rows.length === 0) throw notFound(`No delivery with tracking number ${trackingNumber}`)
+}

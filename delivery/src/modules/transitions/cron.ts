@@ -1,0 +1,30 @@
+import { cron } from '@elysiajs/cron'
+import type { Logger } from '@logistics/shared'
+import type { DeliveryDb } from '../../db'
+import { advanceDeliveries } from './tick'
+
+export const TICK_JOB = 'statusTick'
+
+/**
+ * The cron job that fires the tick every `seconds`. Ticks closer than half an interval to the last
+ * applied one are skipped (see `advanceDeliveries`), so replicas firing together step once.
+ */
+export function statusTickCron(db: DeliveryDb, seconds: number, logger: Logger, onTick?: () => void) {
+  const aligned = 60 % seconds === 0 && seconds < 60
+  return cron({
+    name: TICK_JOB,
+    pattern: aligned ? `*/${seconds} * * * * *` : '* * * * * *',
+    ...(aligned ? {} : { interval: seconds }),
+    protect: true,
+    async run() {
+      try {
+        const result = await advanceDeliveries(db, { minGapMs: (seconds * 1000) / 2 })
+        if (result.ran) logger.info('tick', { moved: result.moved, webhook_events: result.events })
+        else logger.debug('tick skipped', { reason: result.reason })
+        if (result.ran && result.events > 0) onTick?.()
+      } catch (error) {
+        logger.error('tick failed', { error: (error as Error).message })
+      }
+    },
+  })
+}

@@ -1,0 +1,212 @@
+import { sql } from 'drizzle-orm'
+import ky from 'ky'
+import { type Logger, webhookHeaders } from '@logistics/shared'
+import { queryRows } from '@logistics/shared/db'
+import type { DeliveryDb } from '../../db'
+
+export type DispatcherOptions = {
+  /** Events sent at once (across subscriptions). */
+  concurrency?: number
+  /** Per-request timeout. */
+  timeoutMs?: number
+  /** First retry delay; doubles each attempt (with ±25 % jitter) up to `maxBackoffMs`. */
+  baseBackoffMs?: number
+  maxBackoffMs?: number
+  /** An event not acknowledged within this long after it was written is marked failed. */
+  giveUpAfterMs?: number
+  /** How long a claimed event is leased to this replica before another may take it. */
+  leaseMs?: number
+  /** Idle poll interval. */
+  pollMs?: number
+  random?: () => number
+  now?: () => Date
+}
+
+type ClaimedEvent = {
+  id: string
+  subscription_id: string
+  url: string
+  secret: string
+  payload: string
+  attempts: number
+  created_at: Date | string
+}
+
+const DEFAULTS = {
+  concurrency: 32,
+  timeoutMs: 10_000,
+  baseBackoffMs: 2_000,
+  maxBackoffMs: 60 * 60_000,
+  giveUpAfterMs: 24 * 60 * 60_000,
+  leaseMs: 60_000,
+  pollMs: 500,
+}
+
+/** Delay before attempt `attempts + 1`: exponential with ±25 % jitter, capped. */
+export function backoffMs(attempts: number, base: number, max: number, random: () => number = Math.random) {
+  const exp = Math.min(max, base * 2 ** Math.max(0, attempts - 1))
+  return Math.round(exp * (0.75 + random() * 0.5))
+}
+
+/**
+ * Claims due events with `FOR UPDATE SKIP LOCKED` (replicas share the work, none takes the same
+ * event), only the oldest pending event of each (subscription, delivery) pair so one delivery's
+ * events arrive in order, and leases them by pushing `next_attempt_at` forward.
+ */
+async function claim(db: DeliveryDb, limit: number, now: Date, leaseMs: number): Promise<ClaimedEvent[]> {
+  const nowIso = now.toISOString()
+  return queryRows<ClaimedEvent>(
+    db,
+    sql`
+    with due as (
+      select e.id from webhook_events e
+      where e.state = 'pending' and e.next_attempt_at <= ${nowIso}
+        and not exists (
+          select 1 from webhook_events p
+          where p.subscription_id = e.subscription_id and p.delivery_id = e.delivery_id
+            and p.state = 'pending' and p.seq < e.seq
+        )
+      order by e.next_attempt_at, e.seq
+      limit ${limit}
+      for update of e skip locked
+    )
+    update webhook_events w
+    set next_attempt_at = ${new Date(now.getTime() + leaseMs).toISOString()}, attempts = w.attempts + 1
+    from due, webhook_subscriptions s
+    where w.id = due.id and s.id = w.subscription_id
+    returning w.id, w.subscription_id, s.url, s.secret, w.payload, w.attempts, w.created_at`,
+  )
+}
+
+/**
+ * The webhook dispatcher: POSTs each outbox event with Standard Webhooks headers, retries with
+ * exponential backoff and jitter until a 2xx, gives up after ~24 h (state `failed`), and records
+ * every attempt. `runOnce()` sends everything due now and waits for it (tests, benchmarks);
+ * `start()` keeps a pool of `concurrency` sends busy, so a slow receiver never holds up the others.
+ */
+export function createDispatcher(db: DeliveryDb, logger: Logger, options: DispatcherOptions = {}) {
+  const o = { ...DEFAULTS, ...options }
+  const random = options.random ?? Math.random
+  const now = options.now ?? (() => new Date())
+  const http = ky.create({ timeout: o.timeoutMs, retry: 0, throwHttpErrors: false })
+  let running = false
+  let inFlight = 0
+  let wake: (() => void) | null = null
+  let loop: Promise<void> | null = null
+  const pending = new Set<Promise<void>>()
+  let delivered = 0
+
+  async function send(event: ClaimedEvent): Promise<void> {
+    const started = performance.now()
+    let statusCode: number | null = null
+    let error: string | null = null
+    try {
+      const response = await http.post(event.url, {
+        body: event.payload,
+        headers: { 'content-type': 'application/json', 'user-agent': 'logistics-delivery-webhooks/1', ...webhookHeaders(event.secret, event.id, event.payload, now()) },
+      })
+      statusCode = response.status
+      await response.body?.cancel().catch(() => {})
+      if (!response.ok) error = `HTTP ${response.status}`
+    } catch (e) {
+      error = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+    }
+    const durationMs = Math.round(performance.now() - started)
+    const ok = error === null
+    const at = now()
+    const createdAt = new Date(event.created_at)
+    const giveUp = !ok && at.getTime() - createdAt.getTime() >= o.giveUpAfterMs
+    const next = new Date(at.getTime() + backoffMs(event.attempts, o.baseBackoffMs, o.maxBackoffMs, random))
+    await db.transaction(async (tx) => {
+      await tx.execute(sql`
+        insert into webhook_attempts (event_id, subscription_id, status_code, error, duration_ms, attempted_at)
+        values (${event.id}, ${event.subscription_id}, ${statusCode}, ${error}, ${durationMs}, ${at.toISOString()})`)
+      if (ok)
+        await tx.execute(sql`update webhook_events set state = 'delivered', delivered_at = ${at.toISOString()}, last_error = null where id = ${event.id}`)
+      else if (giveUp)
+        await tx.execute(sql`update webhook_events set state = 'failed', last_error = ${error} where id = ${event.id}`)
+      else
+        await tx.execute(sql`update webhook_events set next_attempt_at = ${next.toISOString()}, last_error = ${error} where id = ${event.id}`)
+    })
+    if (ok) delivered++
+    else if (giveUp) logger.warn('webhook given up', { event_id: event.id, url: event.url, attempts: event.attempts, error })
+    else logger.debug('webhook retry scheduled', { event_id: event.id, url: event.url, attempts: event.attempts, error })
+  }
+
+  function track(p: Promise<void>) {
+    pending.add(p)
+    p.finally(() => pending.delete(p))
+  }
+
+  /** Sends every event due now (and those that become due in the process), waiting for all. */
+  async function runOnce(): Promise<{ sent: number }> {
+    let sent = 0
+    for (;;) {
+      const batch = await claim(db, o.concurrency, now(), o.leaseMs)
+      if (batch.length === 0) return { sent }
+      sent += batch.length
+      await Promise.all(batch.map((e) => send(e).catch((err) => logger.error('webhook send failed', { error: String(err) }))))
+    }
+  }
+
+  async function pump() {
+    while (running) {
+      const free = o.concurrency - inFlight
+      let claimed = 0
+      if (free > 0) {
+        try {
+          const batch = await claim(db, free, now(), o.leaseMs)
+          claimed = batch.length
+          for (const event of batch) {
+            inFlight++
+            const p = send(event)
+              .catch((err) => logger.error('webhook send failed', { error: String(err) }))
+              .finally(() => {
+                inFlight--
+                wake?.()
+              })
+            track(p)
+          }
+        } catch (err) {
+          logger.error('webhook claim failed', { error: String(err) })
+        }
+      }
+      if (claimed === 0 || inFlight >= o.concurrency) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, o.pollMs)
+          wake = () => {
+            clearTimeout(timer)
+            wake = null
+            resolve()
+          }
+        })
+      }
+    }
+  }
+
+  return {
+    runOnce,
+    /** Starts the background pool. */
+    start() {
+      if (running) return
+      running = true
+      loop = pump()
+    },
+    /** Wakes the pool now (after a tick wrote events). */
+    notify() {
+      wake?.()
+    },
+    /** Stops claiming and waits for the sends in flight. */
+    async stop() {
+      running = false
+      wake?.()
+      await loop
+      await Promise.allSettled([...pending])
+    },
+    get delivered() {
+      return delivered
+    },
+  }
+}
+
+export type Dispatcher = ReturnType<typeof createDispatcher>

@@ -1,0 +1,56 @@
+import { Elysia } from 'elysia'
+import { ProblemSchema, listOf } from '@logistics/shared'
+import { bearerAuth } from '@logistics/shared/http/openapi'
+import type { DeliveryDb } from '../../db'
+import { apiKeyAuth } from '../auth/plugin'
+import { AttemptSchema, AttemptsQuery, RegisterWebhookSchema, WebhookIdParams, WebhookSchema, WebhookSummarySchema } from './model'
+import { deleteWebhook, findWebhook, listAttempts, listWebhooks, registerWebhook } from './service'
+
+const detail = (summary: string, description?: string) => ({ tags: ['webhooks'], summary, description, security: bearerAuth })
+const errors = { 401: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema }
+
+export function webhookRoutes(db: DeliveryDb) {
+  return new Elysia({ name: 'webhooks' })
+    .use(apiKeyAuth(db))
+    .post(
+      '/webhooks',
+      async ({ body, client, set }) => {
+        const { created, webhook } = await registerWebhook(db, client.id, body)
+        set.status = created ? 201 : 200
+        set.headers.location = `/webhooks/${webhook.id}`
+        return webhook
+      },
+      {
+        body: RegisterWebhookSchema,
+        response: { 200: WebhookSchema, 201: WebhookSchema, 409: ProblemSchema, ...errors },
+        detail: detail(
+          'Register a webhook',
+          'Every status change of your deliveries is POSTed to `url`, signed per Standard Webhooks with `secret` (generated `whsec_…` when not given), retried with backoff until a 2xx. The same url and secret again answers 200 with the existing webhook; the same url with another secret 409.',
+        ),
+      },
+    )
+    .get('/webhooks', ({ query, client }) => listWebhooks(db, client.id, query), {
+      query: AttemptsQuery,
+      response: { 200: listOf(WebhookSummarySchema), ...errors },
+      detail: detail('List your webhooks'),
+    })
+    .get('/webhooks/:id', ({ params, client }) => findWebhook(db, client.id, params.id), {
+      params: WebhookIdParams,
+      response: { 200: WebhookSchema, ...errors },
+      detail: detail('View a webhook (with its secret)'),
+    })
+    .delete(
+      '/webhooks/:id',
+      async ({ params, client, set }) => {
+        await deleteWebhook(db, client.id, params.id)
+        set.status = 204
+      },
+      { params: WebhookIdParams, response: errors, detail: detail('Remove a webhook and its pending events') },
+    )
+    .get('/webhooks/:id/attempts', ({ params, query, client }) => listAttempts(db, client.id, params.id, query), {
+      params: WebhookIdParams,
+      query: AttemptsQuery,
+      response: { 200: listOf(AttemptSchema), ...errors },
+      detail: detail('The delivery log of a webhook, newest attempt first'),
+    })
+}

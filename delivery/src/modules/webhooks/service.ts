@@ -1,0 +1,97 @@
+import { and, count, desc, eq } from 'drizzle-orm'
+import { type ListEnvelope, type Pagination, conflict, generateWebhookSecret, notFound } from '@logistics/shared'
+import type { DeliveryDb } from '../../db'
+import { webhookAttempts, webhookSubscriptions } from '../../db/schema'
+import type { Webhook } from './model'
+
+type SubscriptionRow = typeof webhookSubscriptions.$inferSelect
+
+const toWebhook = (row: SubscriptionRow): Webhook => ({
+  id: row.id,
+  url: row.url,
+  secret: row.secret,
+  created_at: row.createdAt.toISOString(),
+})
+
+/**
+ * Registers a webhook. The same URL again with the same (or no) secret returns the existing
+ * subscription (`created: false`), so a client can register idempotently at every start; the same
+ * URL with another secret is a 409.
+ */
+export async function registerWebhook(
+  db: DeliveryDb,
+  clientId: string,
+  body: { url: string; secret?: string },
+): Promise<{ created: boolean; webhook: Webhook }> {
+  const [row] = await db
+    .insert(webhookSubscriptions)
+    .values({ clientId, url: body.url, secret: body.secret ?? generateWebhookSecret() })
+    .onConflictDoNothing({ target: [webhookSubscriptions.clientId, webhookSubscriptions.url] })
+    .returning()
+  if (row) return { created: true, webhook: toWebhook(row) }
+  const [existing] = await db
+    .select()
+    .from(webhookSubscriptions)
+    .where(and(eq(webhookSubscriptions.clientId, clientId), eq(webhookSubscriptions.url, body.url)))
+  if (!existing) throw new Error('webhook vanished during registration')
+  if (body.secret !== undefined && body.secret !== existing.secret)
+    throw conflict('webhook-exists', `A webhook for ${body.url} is already registered with another secret (id ${existing.id})`, {
+      id: existing.id,
+    })
+  return { created: false, webhook: toWebhook(existing) }
+}
+
+export async function listWebhooks(db: DeliveryDb, clientId: string, page: Pagination): Promise<ListEnvelope<Omit<Webhook, 'secret'>>> {
+  const where = eq(webhookSubscriptions.clientId, clientId)
+  const [rows, [total]] = await Promise.all([
+    db.select().from(webhookSubscriptions).where(where).orderBy(desc(webhookSubscriptions.createdAt)).limit(page.limit).offset(page.offset),
+    db.select({ n: count() }).from(webhookSubscriptions).where(where),
+  ])
+  return {
+    data: rows.map((r) => ({ id: r.id, url: r.url, created_at: r.createdAt.toISOString() })),
+    total: total?.n ?? 0,
+    limit: page.limit,
+    offset: page.offset,
+  }
+}
+
+export async function findWebhook(db: DeliveryDb, clientId: string, id: string): Promise<Webhook> {
+  const [row] = await db
+    .select()
+    .from(webhookSubscriptions)
+    .where(and(eq(webhookSubscriptions.clientId, clientId), eq(webhookSubscriptions.id, id)))
+  if (!row) throw notFound(`No webhook ${id}`)
+  return toWebhook(row)
+}
+
+/** Removes a subscription; its pending events go with it. */
+export async function deleteWebhook(db: DeliveryDb, clientId: string, id: string): Promise<void> {
+  const rows = await db
+    .delete(webhookSubscriptions)
+    .where(and(eq(webhookSubscriptions.clientId, clientId), eq(webhookSubscriptions.id, id)))
+    .returning({ id: webhookSubscriptions.id })
+  if (rows.length === 0) throw notFound(`No webhook ${id}`)
+}
+
+/** The delivery log of a subscription, newest attempt first. */
+export async function listAttempts(db: DeliveryDb, clientId: string, id: string, page: Pagination) {
+  await findWebhook(db, clientId, id)
+  const where = eq(webhookAttempts.subscriptionId, id)
+  const [rows, [total]] = await Promise.all([
+    db.select().from(webhookAttempts).where(where).orderBy(desc(webhookAttempts.id)).limit(page.limit).offset(page.offset),
+    db.select({ n: count() }).from(webhookAttempts).where(where),
+  ])
+  return {
+    data: rows.map((r) => ({
+      id: r.id,
+      event_id: r.eventId,
+      status_code: r.statusCode,
+      error: r.error,
+      duration_ms: r.durationMs,
+      attempted_at: r.attemptedAt.toISOString(),
+    })),
+    total: total?.n ?? 0,
+    limit: page.limit,
+    offset: page.offset,
+  }
+}

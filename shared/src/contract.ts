@@ -1,0 +1,167 @@
+import * as v from 'valibot'
+import { DeliveryStatusSchema } from './statuses'
+
+/**
+ * The contract between the ecommerce and the delivery service, as valibot schemas. One schema
+ * serves validation, the TypeScript types (`v.InferOutput`) and the OpenAPI document.
+ */
+
+const text = (max: number, label: string) =>
+  v.pipe(v.string(`${label} must be a string`), v.trim(), v.minLength(1, `${label} must not be empty`), v.maxLength(max, `${label} must be at most ${max} characters`))
+
+export const ForeignOrderIdSchema = text(100, 'foreign_order_id')
+export const AddressSchema = text(500, 'address')
+
+export const DeliveryProductSchema = v.object({
+  sku: text(64, 'sku'),
+  name: text(200, 'name'),
+  qty: v.pipe(v.number('qty must be a number'), v.integer('qty must be a whole number'), v.minValue(1, 'qty must be at least 1'), v.maxValue(100_000, 'qty must be at most 100000')),
+})
+export type DeliveryProduct = v.InferOutput<typeof DeliveryProductSchema>
+
+const ProductsSchema = v.pipe(
+  v.array(DeliveryProductSchema, 'products must be a list'),
+  v.minLength(1, 'products must list at least one product'),
+  v.maxLength(500, 'products must list at most 500 products'),
+)
+
+export const OriginSchema = v.object({ address: AddressSchema })
+export const DestinationSchema = v.object({ name: text(200, 'name'), address: AddressSchema })
+
+/**
+ * `order` of a create-delivery request. The first draft of the contract spelled the id
+ * `foreing_order_id`; it is accepted as an alias and normalised to `foreign_order_id`.
+ */
+export const DeliveryOrderInputSchema = v.pipe(
+  v.object({
+    foreign_order_id: v.optional(ForeignOrderIdSchema),
+    foreing_order_id: v.optional(v.pipe(ForeignOrderIdSchema, v.metadata({ deprecated: true }))),
+    products: ProductsSchema,
+  }),
+  v.forward(
+    v.check((o) => o.foreign_order_id !== undefined || o.foreing_order_id !== undefined, 'foreign_order_id is required'),
+    ['foreign_order_id'],
+  ),
+  v.forward(
+    v.check(
+      (o) => o.foreign_order_id === undefined || o.foreing_order_id === undefined || o.foreign_order_id === o.foreing_order_id,
+      'foreign_order_id and its alias foreing_order_id differ',
+    ),
+    ['foreing_order_id'],
+  ),
+  v.transform(({ foreing_order_id, foreign_order_id, products }) => ({
+    foreign_order_id: (foreign_order_id ?? foreing_order_id) as string,
+    products,
+  })),
+)
+
+export const CreateDeliveryRequestSchema = v.object({
+  order: DeliveryOrderInputSchema,
+  origin: OriginSchema,
+  destination: DestinationSchema,
+})
+export type CreateDeliveryRequest = v.InferOutput<typeof CreateDeliveryRequestSchema>
+/** What a client sends (before the alias is normalised). */
+export type CreateDeliveryInput = v.InferInput<typeof CreateDeliveryRequestSchema>
+
+export const UpdateDeliveryRequestSchema = v.pipe(
+  v.object({
+    origin: v.optional(OriginSchema),
+    destination: v.optional(DestinationSchema),
+    products: v.optional(ProductsSchema),
+  }),
+  v.check((b) => b.origin !== undefined || b.destination !== undefined || b.products !== undefined, 'give at least one of origin, destination, products'),
+)
+export type UpdateDeliveryRequest = v.InferOutput<typeof UpdateDeliveryRequestSchema>
+
+const IsoDate = v.pipe(v.string(), v.isoTimestamp())
+
+export const DeliverySchema = v.object({
+  tracking_number: v.string(),
+  status: DeliveryStatusSchema,
+  order: v.object({ foreign_order_id: v.string(), products: v.array(DeliveryProductSchema) }),
+  origin: OriginSchema,
+  destination: DestinationSchema,
+  created_at: IsoDate,
+  updated_at: IsoDate,
+})
+export type Delivery = v.InferOutput<typeof DeliverySchema>
+
+export const TrackingEventSchema = v.object({ status: DeliveryStatusSchema, date: IsoDate })
+
+export const TrackingResponseSchema = v.object({
+  tracking_number: v.string(),
+  foreign_order_id: v.string(),
+  status: DeliveryStatusSchema,
+  tracking: v.array(TrackingEventSchema),
+})
+export type TrackingResponse = v.InferOutput<typeof TrackingResponseSchema>
+
+/** POST /tracking: look a history up by one of the two ids (first-draft spellings accepted). */
+export const TrackingLookupSchema = v.pipe(
+  v.object({
+    foreign_order_id: v.optional(ForeignOrderIdSchema),
+    foreing_order_id: v.optional(ForeignOrderIdSchema),
+    tracking_number: v.optional(text(64, 'tracking_number')),
+    trackig_number: v.optional(text(64, 'trackig_number')),
+  }),
+  v.check(
+    (b) => [b.foreign_order_id ?? b.foreing_order_id, b.tracking_number ?? b.trackig_number].filter((x) => x !== undefined).length === 1,
+    'give exactly one of foreign_order_id or tracking_number',
+  ),
+  v.transform((b) =>
+    b.tracking_number ?? b.trackig_number
+      ? { tracking_number: (b.tracking_number ?? b.trackig_number) as string }
+      : { foreign_order_id: (b.foreign_order_id ?? b.foreing_order_id) as string },
+  ),
+)
+
+export const WEBHOOK_EVENT_TYPE = 'delivery.status_changed'
+
+export const WebhookEventSchema = v.object({
+  type: v.literal(WEBHOOK_EVENT_TYPE),
+  timestamp: IsoDate,
+  data: v.object({
+    tracking_number: v.string(),
+    foreign_order_id: v.string(),
+    status: DeliveryStatusSchema,
+    previous_status: v.nullable(DeliveryStatusSchema),
+    date: IsoDate,
+  }),
+})
+export type WebhookEvent = v.InferOutput<typeof WebhookEventSchema>
+
+/** The problem+json body, for documenting error responses. */
+export const ProblemSchema = v.object({
+  type: v.string(),
+  title: v.string(),
+  status: v.number(),
+  detail: v.optional(v.string()),
+  code: v.optional(v.string()),
+  errors: v.optional(v.array(v.object({ path: v.string(), message: v.string() }))),
+})
+
+/** `?limit=&offset=` of every list: limit 1..100 (default 20), offset ≥ 0 (default 0). */
+const wholeNumber = (name: string, min: number, max: number, fallback: number) =>
+  v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,9}$/, `${name} must be a whole number`),
+      v.transform(Number),
+      v.minValue(min, `${name} must be at least ${min}`),
+      v.maxValue(max, `${name} must be at most ${max}`),
+    ),
+    String(fallback),
+  )
+
+export const PaginationQuerySchema = v.object({
+  limit: wholeNumber('limit', 1, 100, 20),
+  offset: wholeNumber('offset', 0, 1_000_000_000, 0),
+})
+export type Pagination = v.InferOutput<typeof PaginationQuerySchema>
+
+/** The list envelope `{ data, total, limit, offset }`. */
+export const listOf = <T extends v.GenericSchema>(item: T) =>
+  v.object({ data: v.array(item), total: v.number(), limit: v.number(), offset: v.number() })
+
+export type ListEnvelope<T> = { data: T[]; total: number; limit: number; offset: number }

@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto'
+import { Elysia } from 'elysia'
+import type { Logger } from '../log'
+import { type FieldError, HttpProblem, problemBody, problemResponse } from '../problem'
+
+/** Bodies over this size answer 413. */
+export const MAX_BODY_BYTES = 1024 * 1024
+
+type RequestMeta = { id: string; start: number; status?: number }
+const requests = new WeakMap<Request, RequestMeta>()
+
+/** The request id of a request (accepted from `x-request-id` or generated). */
+export const requestIdOf = (request: Request) => requests.get(request)?.id ?? 'unknown'
+
+const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+type PathItem = PropertyKey | { key: unknown }
+
+/** Field errors from a standard-schema (valibot) failure: each issue's dotted path and message. */
+export function fieldErrors(issues: readonly { message: string; path?: readonly PathItem[] }[]): FieldError[] {
+  return issues.map((issue) => ({
+    path: (issue.path ?? []).map((p) => (typeof p === 'object' && p !== null ? String(p.key) : String(p))).join('.') || '(root)',
+    message: issue.message,
+  }))
+}
+
+function validationIssues(error: { validator?: any; value?: unknown }) {
+  const validator = error.validator
+  const standard = validator?.['~standard'] ?? validator?.schema?.['~standard']
+  if (!standard) return []
+  const result = standard.validate(error.value)
+  return result instanceof Promise ? [] : (result.issues ?? [])
+}
+
+/**
+ * Request ids, the one-line-a-request log, the body size limit and one onError that maps every
+ * failure to problem+json: malformed JSON 400, invalid fields 422 (with `errors`), unknown route or
+ * path parameter 404, body over 1 MB 413, thrown HttpProblems as they say, anything else 500 with no
+ * detail but the request id (the stack goes to the log).
+ */
+export function problemHandling(logger: Logger) {
+  return new Elysia({ name: 'problem-handling' })
+    .onRequest(({ request, set }) => {
+      const given = request.headers.get('x-request-id')
+      const id = given && VALID_REQUEST_ID.test(given) ? given : randomUUID()
+      const meta: RequestMeta = { id, start: performance.now() }
+      requests.set(request, meta)
+      set.headers['x-request-id'] = id
+      const length = request.headers.get('content-length')
+      if (length && Number(length) > MAX_BODY_BYTES) {
+        meta.status = 413
+        return problemResponse(problemBody(413, 'body-too-large', `The body must be at most ${MAX_BODY_BYTES} bytes`), {
+          'x-request-id': id,
+        })
+      }
+    })
+    .onError({ as: 'global' }, ({ code, error, request }) => {
+      const id = requestIdOf(request)
+      const response = toProblemResponse(code, error, request, id)
+      const meta = requests.get(request)
+      if (meta) meta.status = response.status
+      return response
+    })
+    .onAfterResponse({ as: 'global' }, ({ request, set, responseValue }) => {
+      const meta = requests.get(request)
+      const status =
+        meta?.status ?? (responseValue instanceof Response ? responseValue.status : typeof set.status === 'number' ? set.status : 200)
+      logger.info('request', {
+        request_id: meta?.id,
+        method: request.method,
+        path: new URL(request.url).pathname,
+        status,
+        duration_ms: meta ? Math.round((performance.now() - meta.start) * 100) / 100 : undefined,
+      })
+    })
+
+  function toProblemResponse(code: string | number, error: any, request: Request, id: string): Response {
+      const headers: Record<string, string> = { 'x-request-id': id }
+      if (error instanceof HttpProblem) return problemResponse(error.toBody(), { ...headers, ...error.headers })
+      switch (code) {
+        case 'PARSE':
+          return problemResponse(problemBody(400, 'malformed-body', 'The body is not valid JSON'), headers)
+        case 'NOT_FOUND':
+          return problemResponse(problemBody(404, 'not-found', `No route for ${request.method} ${new URL(request.url).pathname}`), headers)
+        case 'VALIDATION': {
+          const errors = fieldErrors(validationIssues(error))
+          if (error.type === 'params')
+            return problemResponse(problemBody(404, 'not-found', 'No such resource'), headers)
+          if (error.type === 'response') break
+          const where = error.type === 'query' ? 'query string' : error.type === 'headers' ? 'headers' : 'body'
+          return problemResponse(problemBody(422, 'validation-failed', `The ${where} has invalid fields`, { errors }), headers)
+        }
+      }
+      const status = typeof (error as { status?: unknown })?.status === 'number' ? (error as { status: number }).status : 500
+      if (status === 413)
+        return problemResponse(problemBody(413, 'body-too-large', `The body must be at most ${MAX_BODY_BYTES} bytes`), headers)
+      if (status >= 400 && status < 500 && code !== 'VALIDATION')
+        return problemResponse(problemBody(status, 'request-error', (error as Error)?.message), headers)
+      logger.error('unhandled error', {
+        request_id: id,
+        method: request.method,
+        path: new URL(request.url).pathname,
+        error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+      })
+      return problemResponse(
+        problemBody(500, 'internal-error', `Something went wrong on our side; quote request id ${id} when reporting it`, {
+          request_id: id,
+        }),
+        headers,
+      )
+  }
+}

@@ -1,0 +1,6 @@
+export * from './statuses'
+export * from './contract'
+export * from './problem'
+export * from './webhook-signature'
+export * from './log'
+export * from './config'

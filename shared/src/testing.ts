@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto'
+import { PGlite } from '@electric-sql/pglite'
+import { drizzle } from 'drizzle-orm/pglite'
+import { migrate } from 'drizzle-orm/pglite/migrator'
+import postgres from 'postgres'
+import { type Database, openDatabase } from './db'
+
+/**
+ * Databases for tests. With `TEST_DATABASE_URL=postgres://…/<db>` each call creates a fresh,
+ * migrated database on that server (dropped on close); without it, each call loads an in-memory
+ * PGlite from a migrated snapshot made once per process (a fresh PGlite takes seconds to start).
+ */
+export const testDatabaseUrl = process.env.TEST_DATABASE_URL || undefined
+export const onRealPostgres = testDatabaseUrl !== undefined
+
+const snapshots = new Map<string, Promise<Blob>>()
+
+async function pgliteSnapshot(migrationsFolder: string): Promise<Blob> {
+  let snapshot = snapshots.get(migrationsFolder)
+  if (!snapshot) {
+    snapshot = (async () => {
+      const pg = new PGlite()
+      await migrate(drizzle(pg), { migrationsFolder })
+      const dump = await pg.dumpDataDir('none')
+      await pg.close()
+      return dump
+    })()
+    snapshots.set(migrationsFolder, snapshot)
+  }
+  return snapshot
+}
+
+export type TestDatabase<TSchema extends Record<string, unknown>> = Database<TSchema> & {
+  /** The connection URL when on a real server (for processes and second replicas). */
+  url?: string
+}
+
+export async function createTestDatabase<TSchema extends Record<string, unknown>>(options: {
+  service: string
+  schema: TSchema
+  migrationsFolder: string
+}): Promise<TestDatabase<TSchema>> {
+  if (!testDatabaseUrl) {
+    const db = await openDatabase({ ...options, url: 'memory://', pgliteSnapshot: await pgliteSnapshot(options.migrationsFolder) })
+    return db
+  }
+  const name = `test_${options.service}_${randomBytes(6).toString('hex')}`
+  const admin = postgres(testDatabaseUrl, { max: 1, onnotice: () => {} })
+  await admin.unsafe(`create database "${name}"`)
+  await admin.end()
+  const url = new URL(testDatabaseUrl)
+  url.pathname = `/${name}`
+  const db = await openDatabase({ ...options, url: url.toString(), poolSize: 20 })
+  return {
+    ...db,
+    url: url.toString(),
+    close: async () => {
+      await db.close()
+      const cleanup = postgres(testDatabaseUrl, { max: 1, onnotice: () => {} })
+      await cleanup.unsafe(`drop database if exists "${name}" with (force)`)
+      await cleanup.end()
+    },
+  }
+}
