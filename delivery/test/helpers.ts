@@ -1,0 +1,51 @@
+import { silentLogger } from '@logistics/shared'
+import { createTestDatabase } from '@logistics/shared/testing'
+import { createApp } from '../src/app'
+import { type DeliveryDb, migrationsFolder, schema } from '../src/db'
+import { provisionApiClients } from '../src/modules/auth/service'
+
+export const KEY_A = 'test-key-client-a'
+export const KEY_B = 'test-key-client-b'
+
+/** A delivery app on a fresh test database with two API clients, `a` and `b`. */
+export async function setupDelivery() {
+  const database = await createTestDatabase({ service: 'delivery', schema, migrationsFolder })
+  const db = database.db as DeliveryDb
+  await provisionApiClients(db, [
+    ['a', KEY_A],
+    ['b', KEY_B],
+  ])
+  const app = createApp({ db, logger: silentLogger })
+  async function call(method: string, path: string, options: { key?: string | null; body?: unknown; raw?: string } = {}) {
+    const headers: Record<string, string> = {}
+    const key = options.key === undefined ? KEY_A : options.key
+    if (key !== null) headers.authorization = `Bearer ${key}`
+    let body: string | undefined
+    if (options.raw !== undefined) body = options.raw
+    else if (options.body !== undefined) body = JSON.stringify(options.body)
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    const response = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
+    const text = await response.text()
+    let json: any = undefined
+    try {
+      json = text ? JSON.parse(text) : undefined
+    } catch {}
+    return { status: response.status, headers: response.headers, json, text }
+  }
+  return { database, db, app, call, close: () => database.close() }
+}
+
+export type DeliveryTestContext = Awaited<ReturnType<typeof setupDelivery>>
+
+let counter = 0
+/** A valid create-delivery body for a fresh order id. */
+export function deliveryBody(overrides: { foreign_order_id?: string; qty?: number } = {}) {
+  return {
+    order: {
+      foreign_order_id: overrides.foreign_order_id ?? `order-${Date.now()}-${++counter}`,
+      products: [{ sku: 'SKU-1', name: 'Kettle', qty: overrides.qty ?? 2 }],
+    },
+    origin: { address: 'Warehouse 1, Dock Road, Rotterdam' },
+    destination: { name: 'Ada Lovelace', address: '12 St James Square, London' },
+  }
+}

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { asc, eq, sql } from 'drizzle-orm'
+import { drizzle } from 'drizzle-orm/postgres-js'
+import postgres from 'postgres'
+import { DELIVERY_STATUSES, type DeliveryStatus, WebhookEventSchema, nextDeliveryStatus } from '@logistics/shared'
+import { onRealPostgres } from '@logistics/shared/testing'
+import * as v from 'valibot'
+import { type DeliveryDb, schema } from '../src/db'
+import { apiClients, deliveries, tickState, trackingEvents, webhookEvents, webhookSubscriptions } from '../src/db/schema'
+import { advanceDeliveries } from '../src/modules/transitions/tick'
+import { type DeliveryTestContext, deliveryBody, setupDelivery } from './helpers'
+
+let t: DeliveryTestContext
+let clientA: string
+beforeAll(async () => {
+  t = await setupDelivery()
+  const [a] = await t.db.select().from(apiClients).where(eq(apiClients.name, 'a'))
+  clientA = a!.id
+})
+afterAll(() => t.close())
+beforeEach(async () => {
+  await t.db.delete(webhookEvents)
+  await t.db.delete(webhookSubscriptions)
+  await t.db.delete(deliveries)
+  await t.db.delete(tickState)
+})
+
+/** Inserts `n` deliveries in `status` straight into the table (set-up only). */
+async function seed(n: number, status: DeliveryStatus) {
+  const rows = Array.from({ length: n }, (_, i) => ({
+    clientId: clientA,
+    trackingNumber: `TRK-T${status.slice(0, 3)}-${Date.now().toString(36)}-${i}`,
+    foreignOrderId: `seed-${status}-${Date.now()}-${i}-${Math.random()}`,
+    status,
+    products: [{ sku: 'S', name: 'N', qty: 1 }],
+    originAddress: 'o',
+    destinationName: 'd',
+    destinationAddress: 'a',
+    requestHash: 'h',
+  }))
+  for (let i = 0; i < rows.length; i += 500) await t.db.insert(deliveries).values(rows.slice(i, i + 500))
+}
+
+const statusCounts = async () => {
+  const rows = await t.db.select({ status: deliveries.status, n: sql<number>`count(*)::int` }).from(deliveries).groupBy(deliveries.status)
+  return Object.fromEntries(rows.map((r) => [r.status, r.n])) as Partial<Record<DeliveryStatus, number>>
+}
+
+describe('the state machine', () => {
+  test('follows READY_FOR_PICK_UP → IN_ORIGIN → IN_ROUTE_OF_DELIVERY → NOT_DELIVERED | DELIVERED, NOT_DELIVERED → IN_ROUTE', () => {
+    expect(nextDeliveryStatus('READY_FOR_PICK_UP', 0.9)).toBe('IN_ORIGIN')
+    expect(nextDeliveryStatus('IN_ORIGIN', 0.1)).toBe('IN_ROUTE_OF_DELIVERY')
+    expect(nextDeliveryStatus('IN_ROUTE_OF_DELIVERY', 0.49)).toBe('NOT_DELIVERED')
+    expect(nextDeliveryStatus('IN_ROUTE_OF_DELIVERY', 0.5)).toBe('DELIVERED')
+    expect(nextDeliveryStatus('NOT_DELIVERED', 0.7)).toBe('IN_ROUTE_OF_DELIVERY')
+    expect(nextDeliveryStatus('DELIVERED', 0.3)).toBeNull()
+  })
+})
+
+describe('the tick', () => {
+  test('moves every non-final delivery exactly one step and leaves DELIVERED alone', async () => {
+    for (const s of DELIVERY_STATUSES) await seed(3, s)
+    const result = await advanceDeliveries(t.db, { now: new Date('2030-01-01T00:00:00Z') })
+    expect(result).toMatchObject({ ran: true, moved: 12 })
+    const counts = await statusCounts()
+    // READY(3)→IN_ORIGIN; IN_ORIGIN(3)→IN_ROUTE; NOT_DELIVERED(3)→IN_ROUTE; IN_ROUTE(3)→NOT_DELIVERED|DELIVERED
+    expect(counts.READY_FOR_PICK_UP ?? 0).toBe(0)
+    expect(counts.IN_ORIGIN).toBe(3)
+    expect(counts.IN_ROUTE_OF_DELIVERY).toBe(6)
+    expect((counts.NOT_DELIVERED ?? 0) + (counts.DELIVERED ?? 0)).toBe(6) // 3 delivered before + 3 drawn
+    expect(counts.DELIVERED ?? 0).toBeGreaterThanOrEqual(3)
+  })
+
+  test('appends one tracking event per moved delivery with its previous status and the tick time', async () => {
+    const created = await t.call('POST', '/deliveries', { body: deliveryBody() })
+    const now = new Date('2030-01-02T00:00:00Z')
+    await advanceDeliveries(t.db, { now })
+    const [row] = await t.db.select().from(deliveries).where(eq(deliveries.trackingNumber, created.json.tracking_number))
+    const events = await t.db.select().from(trackingEvents).where(eq(trackingEvents.deliveryId, row!.id)).orderBy(asc(trackingEvents.id))
+    expect(events.map((e) => [e.previousStatus, e.status])).toEqual([
+      [null, 'READY_FOR_PICK_UP'],
+      ['READY_FOR_PICK_UP', 'IN_ORIGIN'],
+    ])
+    expect(events[1]!.createdAt.toISOString()).toBe(now.toISOString())
+  })
+
+  test('a late or duplicate tick within the guard does not step twice', async () => {
+    await seed(5, 'READY_FOR_PICK_UP')
+    const now = new Date('2030-01-03T00:00:00Z')
+    expect((await advanceDeliveries(t.db, { now, minGapMs: 15_000 })).ran).toBe(true)
+    const dup = await advanceDeliveries(t.db, { now: new Date(now.getTime() + 1_000), minGapMs: 15_000 })
+    expect(dup).toMatchObject({ ran: false, reason: 'too-soon' })
+    expect((await statusCounts()).IN_ORIGIN).toBe(5)
+    const next = await advanceDeliveries(t.db, { now: new Date(now.getTime() + 30_000), minGapMs: 15_000 })
+    expect(next).toMatchObject({ ran: true, moved: 5 })
+    expect((await statusCounts()).IN_ROUTE_OF_DELIVERY).toBe(5)
+  })
+
+  test('the 50/50 split is drawn per delivery (statistically) and is reproducible with a seed', async () => {
+    await seed(2000, 'IN_ROUTE_OF_DELIVERY')
+    await advanceDeliveries(t.db, { now: new Date('2030-01-04T00:00:00Z'), seed: 0.42 })
+    const counts = await statusCounts()
+    expect((counts.DELIVERED ?? 0) + (counts.NOT_DELIVERED ?? 0)).toBe(2000)
+    // Binomial(2000, 0.5): sd ≈ 22; 6 sd either side.
+    expect(counts.DELIVERED!).toBeGreaterThan(1000 - 135)
+    expect(counts.DELIVERED!).toBeLessThan(1000 + 135)
+    const firstDraw = await t.db.select({ id: deliveries.foreignOrderId, s: deliveries.status }).from(deliveries).orderBy(deliveries.id)
+
+    await t.db.update(deliveries).set({ status: 'IN_ROUTE_OF_DELIVERY' })
+    await advanceDeliveries(t.db, { now: new Date('2030-01-05T00:00:00Z'), seed: 0.42 })
+    const secondDraw = await t.db.select({ id: deliveries.foreignOrderId, s: deliveries.status }).from(deliveries).orderBy(deliveries.id)
+    expect(secondDraw).toEqual(firstDraw)
+  })
+
+  test('writes one signed-payload outbox row per subscription of the delivery owner, in the same transaction', async () => {
+    await t.call('POST', '/webhooks', { body: { url: 'http://127.0.0.1:9/one' } })
+    await t.call('POST', '/webhooks', { body: { url: 'http://127.0.0.1:9/two' } })
+    await t.call('POST', '/webhooks', { key: 'test-key-client-b', body: { url: 'http://127.0.0.1:9/other-client' } })
+    const created = await t.call('POST', '/deliveries', { body: deliveryBody() })
+    const now = new Date('2030-01-06T00:00:00Z')
+    const result = await advanceDeliveries(t.db, { now })
+    expect(result).toMatchObject({ ran: true, moved: 1, events: 2 })
+    const rows = await t.db.select().from(webhookEvents)
+    expect(rows).toHaveLength(2)
+    for (const row of rows) {
+      const event = v.parse(WebhookEventSchema, JSON.parse(row.payload))
+      expect(event.data).toEqual({
+        tracking_number: created.json.tracking_number,
+        foreign_order_id: created.json.order.foreign_order_id,
+        status: 'IN_ORIGIN',
+        previous_status: 'READY_FOR_PICK_UP',
+        date: now.toISOString(),
+      })
+      expect(event.type).toBe('delivery.status_changed')
+    }
+  })
+
+  test.skipIf(!onRealPostgres)('ticks racing from several connections on real PostgreSQL step each delivery once', async () => {
+    await seed(300, 'READY_FOR_PICK_UP')
+    const url = t.database.url!
+    const pools = Array.from({ length: 4 }, () => postgres(url, { max: 2, onnotice: () => {} }))
+    try {
+      const dbs = pools.map((p) => drizzle(p, { schema }) as unknown as DeliveryDb)
+      const now = new Date('2030-02-01T00:00:00Z')
+      // Eight replicas fire "the same" tick (a few ms apart): exactly one applies it.
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => advanceDeliveries(dbs[i % dbs.length]!, { now: new Date(now.getTime() + i), minGapMs: 15_000 })),
+      )
+      expect(results.filter((r) => r.ran)).toHaveLength(1)
+      expect((await statusCounts()).IN_ORIGIN).toBe(300)
+      const events = await t.db.select({ n: sql<number>`count(*)::int` }).from(trackingEvents)
+      expect(events[0]!.n).toBe(300)
+    } finally {
+      await Promise.all(pools.map((p) => p.end()))
+    }
+  })
+})

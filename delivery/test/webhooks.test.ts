@@ -1,0 +1,270 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { eq } from 'drizzle-orm'
+import { Webhook as StandardWebhook } from 'standardwebhooks'
+import { type WebhookEvent, silentLogger } from '@logistics/shared'
+import { deliveries, tickState, webhookEvents, webhookSubscriptions } from '../src/db/schema'
+import { advanceDeliveries } from '../src/modules/transitions/tick'
+import { backoffMs, createDispatcher } from '../src/modules/webhooks/dispatcher'
+import { type DeliveryTestContext, KEY_B, deliveryBody, setupDelivery } from './helpers'
+
+let t: DeliveryTestContext
+beforeAll(async () => {
+  t = await setupDelivery()
+})
+afterAll(() => t.close())
+beforeEach(async () => {
+  await t.db.delete(webhookSubscriptions)
+  await t.db.delete(deliveries)
+  await t.db.delete(tickState)
+})
+
+/** A local receiver that answers with `plan(n)` for its n-th request (0-based) and records every request. */
+function receiver(plan: (n: number) => number | 'hang' = () => 204) {
+  const received: { id: string; timestamp: string; signature: string; body: string }[] = []
+  const server = Bun.serve({
+    port: 0,
+    async fetch(req) {
+      const n = received.length
+      received.push({
+        id: req.headers.get('webhook-id')!,
+        timestamp: req.headers.get('webhook-timestamp')!,
+        signature: req.headers.get('webhook-signature')!,
+        body: await req.text(),
+      })
+      const action = plan(n)
+      if (action === 'hang') await Bun.sleep(2_000)
+      return new Response(null, { status: typeof action === 'number' ? action : 204 })
+    },
+  })
+  return { url: `http://127.0.0.1:${server.port}/hook`, received, stop: () => server.stop(true) }
+}
+
+/**
+ * A raw TCP receiver that drops the connection without answering for its first `drops`
+ * connections, then answers 204.
+ */
+function droppingReceiver(drops: number) {
+  let connections = 0
+  const ids: string[] = []
+  const listener = Bun.listen<{ n: number; buf: string }>({
+    hostname: '127.0.0.1',
+    port: 0,
+    socket: {
+      open(socket) {
+        socket.data = { n: connections++, buf: '' }
+      },
+      data(socket, chunk) {
+        socket.data.buf += chunk.toString()
+        const end = socket.data.buf.indexOf('\r\n\r\n')
+        if (end < 0) return
+        const length = Number(socket.data.buf.match(/content-length: (\d+)/i)?.[1] ?? 0)
+        if (socket.data.buf.length < end + 4 + length) return
+        ids.push(socket.data.buf.match(/webhook-id: (\S+)/i)?.[1] ?? '')
+        if (socket.data.n < drops) socket.end()
+        else socket.end('HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n')
+      },
+    },
+  })
+  return { url: `http://127.0.0.1:${listener.port}/hook`, ids, stop: () => listener.stop(true) }
+}
+
+/** A clock the dispatcher reads, moved by hand. */
+function clock(start = Date.now()) {
+  let now = start
+  return { now: () => new Date(now), advance: (ms: number) => (now += ms) }
+}
+
+let stops: (() => unknown)[] = []
+afterEach(() => {
+  for (const s of stops) s()
+  stops = []
+})
+
+describe('webhook subscriptions', () => {
+  test('registering answers 201 with a generated whsec_ secret; the same url again 200; another secret 409', async () => {
+    const res = await t.call('POST', '/webhooks', { body: { url: 'https://example.test/hook' } })
+    expect(res.status).toBe(201)
+    expect(res.json.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/)
+    expect(res.headers.get('location')).toBe(`/webhooks/${res.json.id}`)
+    const again = await t.call('POST', '/webhooks', { body: { url: 'https://example.test/hook', secret: res.json.secret } })
+    expect(again.status).toBe(200)
+    expect(again.json.id).toBe(res.json.id)
+    const other = await t.call('POST', '/webhooks', { body: { url: 'https://example.test/hook', secret: 'whsec_' + Buffer.from('another secret of 24 bytes').toString('base64') } })
+    expect(other.status).toBe(409)
+  })
+
+  test('rejects a url that is not http(s) and a weak secret with 422', async () => {
+    expect((await t.call('POST', '/webhooks', { body: { url: 'ftp://example.test' } })).status).toBe(422)
+    expect((await t.call('POST', '/webhooks', { body: { url: 'not a url' } })).status).toBe(422)
+    expect((await t.call('POST', '/webhooks', { body: { url: 'https://e.test', secret: 'short' } })).status).toBe(422)
+  })
+
+  test('lists (without secrets), views, deletes; another client sees none of it', async () => {
+    const { json } = await t.call('POST', '/webhooks', { body: { url: 'https://example.test/a' } })
+    const list = await t.call('GET', '/webhooks')
+    expect(list.json.total).toBe(1)
+    expect(list.json.data[0]).toEqual({ id: json.id, url: 'https://example.test/a', created_at: json.created_at })
+    expect((await t.call('GET', `/webhooks/${json.id}`)).json.secret).toBe(json.secret)
+    expect((await t.call('GET', `/webhooks/${json.id}`, { key: KEY_B })).status).toBe(404)
+    expect((await t.call('GET', `/webhooks/${json.id}/attempts`, { key: KEY_B })).status).toBe(404)
+    expect((await t.call('DELETE', `/webhooks/${json.id}`, { key: KEY_B })).status).toBe(404)
+    expect((await t.call('GET', '/webhooks', { key: KEY_B })).json.total).toBe(0)
+    expect((await t.call('DELETE', `/webhooks/${json.id}`)).status).toBe(204)
+    expect((await t.call('GET', `/webhooks/${json.id}`)).status).toBe(404)
+    expect((await t.call('GET', '/webhooks/not-a-uuid')).status).toBe(404)
+  })
+})
+
+describe('the dispatcher', () => {
+  test('delivers every status change signed per Standard Webhooks (checked by the reference library)', async () => {
+    const r = receiver()
+    stops.push(r.stop)
+    const hook = await t.call('POST', '/webhooks', { body: { url: r.url } })
+    const created = await t.call('POST', '/deliveries', { body: deliveryBody() })
+    const base = Date.now()
+    await advanceDeliveries(t.db, { now: new Date(base) })
+    const dispatcher = createDispatcher(t.db, silentLogger)
+    expect(await dispatcher.runOnce()).toEqual({ sent: 1 })
+    expect(r.received).toHaveLength(1)
+    const got = r.received[0]!
+    const verifier = new StandardWebhook(hook.json.secret)
+    const event = verifier.verify(got.body, {
+      'webhook-id': got.id,
+      'webhook-timestamp': got.timestamp,
+      'webhook-signature': got.signature,
+    }) as WebhookEvent
+    expect(event.data).toMatchObject({ tracking_number: created.json.tracking_number, status: 'IN_ORIGIN', previous_status: 'READY_FOR_PICK_UP' })
+    // A tampered body does not verify.
+    expect(() => verifier.verify(got.body.replace('IN_ORIGIN', 'DELIVERED'), { 'webhook-id': got.id, 'webhook-timestamp': got.timestamp, 'webhook-signature': got.signature })).toThrow()
+    // Acknowledged: never sent again.
+    expect(await dispatcher.runOnce()).toEqual({ sent: 0 })
+    const attempts = await t.call('GET', `/webhooks/${hook.json.id}/attempts`)
+    expect(attempts.json.data).toHaveLength(1)
+    expect(attempts.json.data[0]).toMatchObject({ event_id: got.id, status_code: 204, error: null })
+  })
+
+  test('a receiver that fails first gets every event exactly once acknowledged, in order, with the attempts logged', async () => {
+    // Fails the first three requests (500, 500, 503), then accepts everything.
+    const r = receiver((n) => (n === 0 ? 500 : n === 1 ? 500 : n === 2 ? 503 : 204))
+    stops.push(r.stop)
+    const hook = await t.call('POST', '/webhooks', { body: { url: r.url } })
+    await t.call('POST', '/deliveries', { body: deliveryBody() })
+    await t.call('POST', '/deliveries', { body: deliveryBody() })
+    const c = clock()
+    const dispatcher = createDispatcher(t.db, silentLogger, { now: c.now, baseBackoffMs: 1_000, random: () => 0.5 })
+    // Three ticks → 3 status changes × 2 deliveries = 6 events.
+    for (let i = 0; i < 3; i++) await advanceDeliveries(t.db, { now: new Date(c.now().getTime() + i * 30_000) })
+    for (let round = 0; round < 10; round++) {
+      await dispatcher.runOnce()
+      c.advance(60_000)
+    }
+    const events = await t.db.select().from(webhookEvents)
+    expect(events).toHaveLength(6)
+    expect(events.every((e) => e.state === 'delivered')).toBe(true)
+    // Each event id was acknowledged (answered 2xx) exactly once.
+    const acked = r.received.filter((_, n) => n > 2)
+    expect(new Set(acked.map((x) => x.id)).size).toBe(6)
+    expect(acked).toHaveLength(6)
+    // Per delivery, the acknowledged statuses arrive in the order they happened.
+    const byDelivery = new Map<string, string[]>()
+    for (const x of acked) {
+      const e = JSON.parse(x.body) as WebhookEvent
+      byDelivery.set(e.data.tracking_number, [...(byDelivery.get(e.data.tracking_number) ?? []), e.data.status])
+    }
+    for (const statuses of byDelivery.values()) expect(statuses.slice(0, 2)).toEqual(['IN_ORIGIN', 'IN_ROUTE_OF_DELIVERY'])
+    const attempts = await t.call('GET', `/webhooks/${hook.json.id}/attempts?limit=100`)
+    expect(attempts.json.total).toBe(9)
+    const failures = attempts.json.data.filter((a: { error: string | null }) => a.error !== null)
+    expect(failures.map((a: { status_code: number | null }) => a.status_code).sort()).toEqual([500, 500, 503])
+  })
+
+  test('a receiver that closes the connection is retried until it answers', async () => {
+    const r = droppingReceiver(2)
+    stops.push(r.stop)
+    const hook = await t.call('POST', '/webhooks', { body: { url: r.url } })
+    await t.call('POST', '/deliveries', { body: deliveryBody() })
+    const c = clock()
+    await advanceDeliveries(t.db, { now: c.now() })
+    const dispatcher = createDispatcher(t.db, silentLogger, { now: c.now, baseBackoffMs: 1_000 })
+    for (let round = 0; round < 4; round++) {
+      await dispatcher.runOnce()
+      c.advance(60_000)
+    }
+    expect(r.ids).toHaveLength(3)
+    expect(new Set(r.ids).size).toBe(1) // the same event id on every retry
+    const [event] = await t.db.select().from(webhookEvents)
+    expect(event!.state).toBe('delivered')
+    const attempts = (await t.call('GET', `/webhooks/${hook.json.id}/attempts`)).json.data
+    expect(attempts.map((a: { status_code: number | null }) => a.status_code)).toEqual([204, null, null])
+    expect(attempts[2].error).toBeString()
+  })
+
+  test('retries with exponential backoff: not before the delay, then again', async () => {
+    const r = receiver((n) => (n < 2 ? 500 : 204))
+    stops.push(r.stop)
+    await t.call('POST', '/webhooks', { body: { url: r.url } })
+    await t.call('POST', '/deliveries', { body: deliveryBody() })
+    const c = clock()
+    await advanceDeliveries(t.db, { now: c.now() })
+    const dispatcher = createDispatcher(t.db, silentLogger, { now: c.now, baseBackoffMs: 10_000, random: () => 0.5 })
+    expect((await dispatcher.runOnce()).sent).toBe(1) // fails; retry due in 10 s
+    c.advance(9_000)
+    expect((await dispatcher.runOnce()).sent).toBe(0)
+    c.advance(1_001)
+    expect((await dispatcher.runOnce()).sent).toBe(1) // fails; retry due in 20 s
+    c.advance(19_000)
+    expect((await dispatcher.runOnce()).sent).toBe(0)
+    c.advance(1_001)
+    expect((await dispatcher.runOnce()).sent).toBe(1) // succeeds
+    expect(r.received).toHaveLength(3)
+    expect(backoffMs(1, 1000, 60_000, () => 0)).toBe(750)
+    expect(backoffMs(3, 1000, 60_000, () => 1)).toBe(5000)
+    expect(backoffMs(30, 1000, 60_000, () => 0.5)).toBe(60_000)
+  })
+
+  test('gives up after ~24 h of failures and marks the event failed', async () => {
+    const r = receiver(() => 500)
+    stops.push(r.stop)
+    await t.call('POST', '/webhooks', { body: { url: r.url } })
+    await t.call('POST', '/deliveries', { body: deliveryBody() })
+    const c = clock()
+    await advanceDeliveries(t.db, { now: c.now() })
+    const dispatcher = createDispatcher(t.db, silentLogger, { now: c.now, baseBackoffMs: 1_000, maxBackoffMs: 6 * 3600_000 })
+    for (let i = 0; i < 40; i++) {
+      await dispatcher.runOnce()
+      c.advance(3 * 3600_000)
+    }
+    const [event] = await t.db.select().from(webhookEvents)
+    expect(event!.state).toBe('failed')
+    expect(event!.lastError).toBe('HTTP 500')
+    const sentAfterGiveUp = r.received.length
+    await dispatcher.runOnce()
+    expect(r.received.length).toBe(sentAfterGiveUp)
+  })
+
+  test('a dead or hanging receiver does not hold up a healthy one', async () => {
+    const healthy = receiver()
+    const hanging = receiver(() => 'hang')
+    stops.push(healthy.stop, hanging.stop)
+    await t.call('POST', '/webhooks', { body: { url: healthy.url } })
+    await t.call('POST', '/webhooks', { body: { url: hanging.url } })
+    await t.call('POST', '/webhooks', { body: { url: 'http://127.0.0.1:9/refused' } })
+    await t.call('POST', '/deliveries', { body: deliveryBody() })
+    await advanceDeliveries(t.db, { now: new Date() })
+    const dispatcher = createDispatcher(t.db, silentLogger, { timeoutMs: 300, pollMs: 20 })
+    dispatcher.start()
+    try {
+      for (let i = 0; i < 100 && healthy.received.length === 0; i++) await Bun.sleep(10)
+      expect(healthy.received).toHaveLength(1)
+    } finally {
+      await dispatcher.stop()
+    }
+    const states = await t.db.select({ url: webhookSubscriptions.url, state: webhookEvents.state, error: webhookEvents.lastError })
+      .from(webhookEvents).innerJoin(webhookSubscriptions, eq(webhookSubscriptions.id, webhookEvents.subscriptionId))
+    const byUrl = Object.fromEntries(states.map((s) => [s.url, s]))
+    expect(byUrl[healthy.url]!.state).toBe('delivered')
+    expect(byUrl[hanging.url]!.state).toBe('pending')
+    expect(byUrl[hanging.url]!.error).toContain('Timeout')
+    expect(byUrl['http://127.0.0.1:9/refused']!.state).toBe('pending')
+  })
+})
