@@ -21,6 +21,7 @@ afterAll(() => t.close())
 beforeEach(async () => {
   await t.db.delete(webhookEvents)
   await t.db.delete(webhookSubscriptions)
+  await t.db.delete(trackingEvents)
   await t.db.delete(deliveries)
   await t.db.delete(tickState)
 })

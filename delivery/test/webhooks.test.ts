@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { eq } from 'drizzle-orm'
 import { Webhook as StandardWebhook } from 'standardwebhooks'
 import { type WebhookEvent, silentLogger } from '@logistics/shared'
-import { deliveries, tickState, webhookEvents, webhookSubscriptions } from '../src/db/schema'
+import { deliveries, tickState, webhookAttempts, webhookEvents, webhookSubscriptions } from '../src/db/schema'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
 import { backoffMs, createDispatcher } from '../src/modules/webhooks/dispatcher'
 import { type DeliveryTestContext, KEY_B, deliveryBody, setupDelivery } from './helpers'
@@ -13,6 +13,8 @@ beforeAll(async () => {
 })
 afterAll(() => t.close())
 beforeEach(async () => {
+  await t.db.delete(webhookAttempts)
+  await t.db.delete(webhookEvents)
   await t.db.delete(webhookSubscriptions)
   await t.db.delete(deliveries)
   await t.db.delete(tickState)
@@ -110,6 +112,7 @@ describe('webhook subscriptions', () => {
     expect((await t.call('DELETE', `/webhooks/${json.id}`, { key: KEY_B })).status).toBe(404)
     expect((await t.call('GET', '/webhooks', { key: KEY_B })).json.total).toBe(0)
     expect((await t.call('DELETE', `/webhooks/${json.id}`)).status).toBe(204)
+    expect(await t.db.$count(webhookEvents, eq(webhookEvents.subscriptionId, json.id))).toBe(0)
     expect((await t.call('GET', `/webhooks/${json.id}`)).status).toBe(404)
     expect((await t.call('GET', '/webhooks/not-a-uuid')).status).toBe(404)
   })

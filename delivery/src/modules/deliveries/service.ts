@@ -146,10 +146,14 @@ export async function updateDelivery(
   })
 }
 
+/** Deletes a delivery and its tracking history. Webhook events already written are still sent. */
 export async function deleteDelivery(db: DeliveryDb, clientId: string, trackingNumber: string): Promise<void> {
-  const rows = await db
-    .delete(deliveries)
-    .where(and(eq(deliveries.clientId, clientId), eq(deliveries.trackingNumber, trackingNumber)))
-    .returning({ id: deliveries.id })
-  if (rows.length === 0) throw notFound(`No delivery with tracking number ${trackingNumber}`)
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .delete(deliveries)
+      .where(and(eq(deliveries.clientId, clientId), eq(deliveries.trackingNumber, trackingNumber)))
+      .returning({ id: deliveries.id })
+    if (!row) throw notFound(`No delivery with tracking number ${trackingNumber}`)
+    await tx.delete(trackingEvents).where(eq(trackingEvents.deliveryId, row.id))
+  })
 }

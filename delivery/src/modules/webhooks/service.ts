@@ -1,7 +1,7 @@
 import { and, count, desc, eq } from 'drizzle-orm'
 import { type ListEnvelope, type Pagination, conflict, generateWebhookSecret, notFound } from '@logistics/shared'
 import type { DeliveryDb } from '../../db'
-import { webhookAttempts, webhookSubscriptions } from '../../db/schema'
+import { webhookAttempts, webhookEvents, webhookSubscriptions } from '../../db/schema'
 import type { Webhook } from './model'
 
 type SubscriptionRow = typeof webhookSubscriptions.$inferSelect
@@ -64,13 +64,16 @@ export async function findWebhook(db: DeliveryDb, clientId: string, id: string):
   return toWebhook(row)
 }
 
-/** Removes a subscription; its pending events go with it. */
+/** Removes a subscription; its events and their attempts go with it. */
 export async function deleteWebhook(db: DeliveryDb, clientId: string, id: string): Promise<void> {
-  const rows = await db
-    .delete(webhookSubscriptions)
-    .where(and(eq(webhookSubscriptions.clientId, clientId), eq(webhookSubscriptions.id, id)))
-    .returning({ id: webhookSubscriptions.id })
-  if (rows.length === 0) throw notFound(`No webhook ${id}`)
+  await db.transaction(async (tx) => {
+    const rows = await tx
+      .delete(webhookSubscriptions)
+      .where(and(eq(webhookSubscriptions.clientId, clientId), eq(webhookSubscriptions.id, id)))
+      .returning({ id: webhookSubscriptions.id })
+    if (rows.length === 0) throw notFound(`No webhook ${id}`)
+    await tx.delete(webhookEvents).where(eq(webhookEvents.subscriptionId, id))
+  })
 }
 
 /** The delivery log of a subscription, newest attempt first. */

@@ -1,0 +1,116 @@
+import { join } from 'node:path'
+import { sql } from 'drizzle-orm'
+import { PgDialect } from 'drizzle-orm/pg-core'
+import postgres from 'postgres'
+import { openDeliveryDatabase } from '../delivery/src/db'
+import { provisionApiClients } from '../delivery/src/modules/auth/service'
+import { advanceDeliveries, tickStatements } from '../delivery/src/modules/transitions/tick'
+import { freePort, freshDatabase, median, ratio, rssMb, startService } from './lib'
+
+/** One tick over `n` open deliveries: the app's function against the same statements sent alone. */
+export async function benchTick(n = 100_000, rounds = 3) {
+  const target = await freshDatabase('tick')
+  const database = await openDeliveryDatabase(target.url)
+  const client = postgres(target.url, { max: 1, onnotice: () => {} })
+  try {
+    await provisionApiClients(database.db, [['bench', 'bench-key']])
+    await client.unsafe(`
+      insert into webhook_subscriptions (client_id, url, secret)
+      select id, 'http://127.0.0.1:9/bench', 'whsec_YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2g=' from api_clients`)
+    await client.unsafe(`
+      insert into deliveries (client_id, tracking_number, foreign_order_id, status, products, origin_address, destination_name, destination_address, request_hash)
+      select c.id, 'TRK-B-' || g, 'order-' || g, 'READY_FOR_PICK_UP', '[{"sku":"S","name":"N","qty":1}]'::jsonb, 'Dock 1', 'Ada', 'Street 1', 'h'
+      from api_clients c, generate_series(1, ${n}) g`)
+    const reset = async () => {
+      await client.unsafe(`update deliveries set status = 'READY_FOR_PICK_UP'`)
+      await client.unsafe(`truncate tracking_events, webhook_attempts, webhook_events, tick_state`)
+      await client.unsafe(`vacuum analyze deliveries`)
+    }
+    const dialect = new PgDialect()
+    const app: number[] = []
+    const alone: number[] = []
+    let day = 0
+    for (let r = 0; r < rounds; r++) {
+      await reset()
+      let t0 = performance.now()
+      const result = await advanceDeliveries(database.db, { now: new Date(Date.UTC(2030, 0, ++day)) })
+      app.push(performance.now() - t0)
+      if (!result.ran || result.moved !== n) throw new Error(`tick moved ${result.moved} of ${n}`)
+      await reset()
+      const s = tickStatements(new Date(Date.UTC(2030, 0, ++day)))
+      t0 = performance.now()
+      await client.begin(async (tx) => {
+        for (const statement of [s.lock, s.guard, s.advance]) {
+          const q = dialect.sqlToQuery(statement)
+          await tx.unsafe(q.sql, q.params as never[])
+        }
+      })
+      alone.push(performance.now() - t0)
+    }
+    return { deliveries: n, app_ms: Math.round(median(app)), alone_ms: Math.round(median(alone)), ratio: ratio(median(app), median(alone)) }
+  } finally {
+    await client.end()
+    await database.close()
+    await target.drop()
+  }
+}
+
+/** Webhook events delivered per second to a local receiver by `replicas` dispatcher processes. */
+export async function benchWebhooks(events = 20_000, replicas = 1) {
+  const target = await freshDatabase('webhooks')
+  const database = await openDeliveryDatabase(target.url)
+  const client = postgres(target.url, { max: 1, onnotice: () => {} })
+  const port = await freePort()
+  const receiver = Bun.spawn(['bun', join(import.meta.dir, 'receiver.ts'), String(port)], { stdout: 'pipe' })
+  const workers: ReturnType<typeof Bun.spawn>[] = []
+  try {
+    await new Response(receiver.stdout).body!.getReader().read() // the port line: it listens
+    await provisionApiClients(database.db, [['bench', 'bench-key']])
+    await client.unsafe(`
+      insert into webhook_subscriptions (client_id, url, secret)
+      select id, 'http://127.0.0.1:${port}/hook', 'whsec_YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2g=' from api_clients`)
+    for (let i = 0; i < replicas; i++) {
+      const w = Bun.spawn(['bun', join(import.meta.dir, 'dispatcher-worker.ts')], {
+        env: { ...process.env, DATABASE_URL: target.url },
+        stdout: 'pipe',
+        stderr: 'inherit',
+      })
+      await w.stdout.getReader().read() // "ready"
+      workers.push(w)
+    }
+    const t0 = performance.now()
+    await client.unsafe(`
+      insert into webhook_events (subscription_id, delivery_id, payload)
+      select s.id, gen_random_uuid(),
+        json_build_object('type', 'delivery.status_changed', 'timestamp', now()::text, 'data', json_build_object(
+          'tracking_number', 'TRK-B-' || g, 'foreign_order_id', 'order-' || g, 'status', 'IN_ORIGIN',
+          'previous_status', 'READY_FOR_PICK_UP', 'date', now()::text))::text
+      from webhook_subscriptions s, generate_series(1, ${events}) g`)
+    for (;;) {
+      const [row] = await client<{ n: number }[]>`select count(*)::int as n from webhook_events where state = 'delivered'`
+      if (row!.n >= events) break
+      if (performance.now() - t0 > 120_000) throw new Error(`only ${row!.n} of ${events} delivered in 120 s`)
+      await Bun.sleep(50)
+    }
+    const seconds = (performance.now() - t0) / 1000
+    return { events, replicas, seconds: Math.round(seconds * 100) / 100, per_second: Math.round(events / seconds) }
+  } finally {
+    for (const w of workers) w.kill('SIGTERM')
+    await Promise.all(workers.map((w) => Promise.race([w.exited, Bun.sleep(5000)])))
+    receiver.kill()
+    await client.end()
+    await database.close()
+    await target.drop()
+  }
+}
+
+/** Start-to-healthy and idle RSS of a service process. */
+export async function benchIdle(name: 'delivery' | 'ecommerce', env: Record<string, string>) {
+  const service = await startService(name, env)
+  try {
+    await Bun.sleep(2000)
+    return { start_ms: service.startMs, idle_rss_mb: rssMb(service.pid), url: service.url }
+  } finally {
+    await service.stop()
+  }
+}
