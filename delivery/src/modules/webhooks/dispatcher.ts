@@ -66,7 +66,7 @@ async function claim(db: DeliveryDb, limit: number, now: Date, leaseMs: number):
           where p.subscription_id = e.subscription_id and p.delivery_id = e.delivery_id
             and p.state = 'pending' and p.seq < e.seq
         )
-      order by e.next_attempt_at, e.seq
+      order by e.next_attempt_at
       limit ${limit}
       for update of e skip locked
     )
@@ -96,6 +96,57 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
   const pending = new Set<Promise<void>>()
   let delivered = 0
 
+  type Outcome = {
+    id: string
+    subscription_id: string
+    status_code: number | null
+    error: string | null
+    duration_ms: number
+    at: string
+    state: 'pending' | 'delivered' | 'failed'
+    next_at: string | null
+  }
+  let outcomes: Outcome[] = []
+  let oldestOutcome = 0
+  let flushing: Promise<void> = Promise.resolve()
+
+  /**
+   * Writes the buffered outcomes (attempt rows + event states) in one statement: one round trip
+   * per batch instead of a transaction per event. Until written, an event stays leased; after a
+   * crash it is sent again when the lease ends (receivers dedupe on webhook-id).
+   */
+  function flush(): Promise<void> {
+    if (outcomes.length === 0) return flushing
+    const batch = outcomes
+    outcomes = []
+    flushing = flushing.then(() =>
+      db
+        .execute(
+          sql`
+          with r as (
+            select * from jsonb_to_recordset(${JSON.stringify(batch)}::jsonb) as x(
+              id uuid, subscription_id uuid, status_code int, error text, duration_ms int,
+              at timestamptz, state text, next_at timestamptz)
+          ), attempts as (
+            insert into webhook_attempts (event_id, subscription_id, status_code, error, duration_ms, attempted_at)
+            select id, subscription_id, status_code, error, duration_ms, at from r
+          )
+          update webhook_events e
+          set state = r.state,
+              delivered_at = case when r.state = 'delivered' then r.at else e.delivered_at end,
+              next_attempt_at = coalesce(r.next_at, e.next_attempt_at),
+              last_error = r.error
+          from r
+          where e.id = r.id`,
+        )
+        .then(() => {})
+        .catch((err) => {
+          logger.error('webhook outcome write failed; the events will be retried after their lease', { error: String(err), events: batch.length })
+        }),
+    )
+    return flushing
+  }
+
   async function send(event: ClaimedEvent): Promise<void> {
     const started = performance.now()
     let statusCode: number | null = null
@@ -103,7 +154,11 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
     try {
       const response = await http.post(event.url, {
         body: event.payload,
-        headers: { 'content-type': 'application/json', 'user-agent': 'logistics-delivery-webhooks/1', ...webhookHeaders(event.secret, event.id, event.payload, now()) },
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'logistics-delivery-webhooks/1',
+          ...webhookHeaders(event.secret, event.id, event.payload, now()),
+        },
       })
       statusCode = response.status
       await response.body?.cancel().catch(() => {})
@@ -111,22 +166,19 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
     } catch (e) {
       error = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
     }
-    const durationMs = Math.round(performance.now() - started)
-    const ok = error === null
     const at = now()
-    const createdAt = new Date(event.created_at)
-    const giveUp = !ok && at.getTime() - createdAt.getTime() >= o.giveUpAfterMs
-    const next = new Date(at.getTime() + backoffMs(event.attempts, o.baseBackoffMs, o.maxBackoffMs, random))
-    await db.transaction(async (tx) => {
-      await tx.execute(sql`
-        insert into webhook_attempts (event_id, subscription_id, status_code, error, duration_ms, attempted_at)
-        values (${event.id}, ${event.subscription_id}, ${statusCode}, ${error}, ${durationMs}, ${at.toISOString()})`)
-      if (ok)
-        await tx.execute(sql`update webhook_events set state = 'delivered', delivered_at = ${at.toISOString()}, last_error = null where id = ${event.id}`)
-      else if (giveUp)
-        await tx.execute(sql`update webhook_events set state = 'failed', last_error = ${error} where id = ${event.id}`)
-      else
-        await tx.execute(sql`update webhook_events set next_attempt_at = ${next.toISOString()}, last_error = ${error} where id = ${event.id}`)
+    const ok = error === null
+    const giveUp = !ok && at.getTime() - new Date(event.created_at).getTime() >= o.giveUpAfterMs
+    if (outcomes.length === 0) oldestOutcome = Date.now()
+    outcomes.push({
+      id: event.id,
+      subscription_id: event.subscription_id,
+      status_code: statusCode,
+      error,
+      duration_ms: Math.round(performance.now() - started),
+      at: at.toISOString(),
+      state: ok ? 'delivered' : giveUp ? 'failed' : 'pending',
+      next_at: ok || giveUp ? null : new Date(at.getTime() + backoffMs(event.attempts, o.baseBackoffMs, o.maxBackoffMs, random)).toISOString(),
     })
     if (ok) delivered++
     else if (giveUp) logger.warn('webhook given up', { event_id: event.id, url: event.url, attempts: event.attempts, error })
@@ -146,6 +198,7 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
       if (batch.length === 0) return { sent }
       sent += batch.length
       await Promise.all(batch.map((e) => send(e).catch((err) => logger.error('webhook send failed', { error: String(err) }))))
+      await flush()
     }
   }
 
@@ -153,7 +206,10 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
     while (running) {
       const free = o.concurrency - inFlight
       let claimed = 0
-      if (free > 0) {
+      const canClaim = free >= Math.max(1, o.concurrency / 2)
+      // Outcomes are written in batches: before claiming more, or once the oldest waited 100 ms.
+      if (canClaim || outcomes.length >= 64 || (outcomes[0] && Date.now() - oldestOutcome >= 100)) await flush()
+      if (canClaim) {
         try {
           const batch = await claim(db, free, now(), o.leaseMs)
           claimed = batch.length
@@ -171,9 +227,9 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
           logger.error('webhook claim failed', { error: String(err) })
         }
       }
-      if (claimed === 0 || inFlight >= o.concurrency) {
+      if (claimed === 0 || inFlight > o.concurrency / 2) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, o.pollMs)
+          const timer = setTimeout(resolve, outcomes.length > 0 ? Math.min(o.pollMs, 100) : o.pollMs)
           wake = () => {
             clearTimeout(timer)
             wake = null
@@ -202,6 +258,7 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
       wake?.()
       await loop
       await Promise.allSettled([...pending])
+      await flush()
     },
     get delivered() {
       return delivered
