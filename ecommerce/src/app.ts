@@ -1,0 +1,76 @@
+import { Elysia } from 'elysia'
+import type { Logger } from '@logistics/shared'
+import { problemHandling } from '@logistics/shared/http/errors'
+import { apiDocs } from '@logistics/shared/http/openapi'
+import type { Config } from './config'
+import type { AppDeps, EcommerceDb, PasswordHashing } from './context'
+import { authRoutes } from './modules/auth/routes'
+import { createDeliveryClient, type DeliveryClient } from './modules/delivery-client/service'
+import { deliveryWebhooksRoutes } from './modules/delivery-webhooks/routes'
+import { healthRoutes } from './modules/health/routes'
+import { ordersRoutes } from './modules/orders/routes'
+import { productsRoutes } from './modules/products/routes'
+import { purchasesRoutes } from './modules/purchases/routes'
+import { sellersRoutes } from './modules/sellers/routes'
+import { usersRoutes } from './modules/users/routes'
+
+export type CreateAppOptions = {
+  db: EcommerceDb
+  config: Config
+  logger: Logger
+  /** Defaults to a ky client for DELIVERY_API_URL with DELIVERY_API_KEY. */
+  deliveryClient?: DeliveryClient
+  /** argon2id costs; Bun's defaults unless given (tests pass cheap ones). */
+  passwordHashing?: PasswordHashing
+}
+
+export function defaultDeliveryClient(config: Config, logger: Logger): DeliveryClient {
+  return createDeliveryClient({
+    baseUrl: config.DELIVERY_API_URL,
+    apiKey: config.DELIVERY_API_KEY,
+    timeoutMs: config.DELIVERY_TIMEOUT_MS,
+    logger,
+  })
+}
+
+/** The ecommerce HTTP app, without a listening port (tests call `app.handle`). */
+export function createApp(options: CreateAppOptions) {
+  const deps: AppDeps = {
+    db: options.db,
+    config: options.config,
+    logger: options.logger,
+    deliveryClient: options.deliveryClient ?? defaultDeliveryClient(options.config, options.logger),
+    passwordHashing: options.passwordHashing ?? {},
+  }
+  return new Elysia()
+    .use(problemHandling(deps.logger))
+    .use(
+      apiDocs({
+        title: 'Ecommerce marketplace',
+        version: '0.1.0',
+        description:
+          'Sellers sell products; customers buy from several sellers in one purchase (one order per seller); orders are shipped through the delivery service. ' +
+          'Errors are application/problem+json (RFC 9457). Log in with POST /auth/login and send `Authorization: Bearer <access_token>`.',
+        tags: [
+          { name: 'auth', description: 'Log in' },
+          { name: 'users', description: 'Marketplace users (customers) and the current user' },
+          { name: 'sellers', description: 'Sellers and their users' },
+          { name: 'products', description: 'The catalogue' },
+          { name: 'purchases', description: 'Buying' },
+          { name: 'orders', description: 'Orders, their transitions and tracking' },
+          { name: 'webhooks', description: 'Events from the delivery service' },
+          { name: 'health', description: 'Liveness' },
+        ],
+      }),
+    )
+    .use(healthRoutes(deps))
+    .use(authRoutes(deps))
+    .use(usersRoutes(deps))
+    .use(sellersRoutes(deps))
+    .use(productsRoutes(deps))
+    .use(purchasesRoutes(deps))
+    .use(ordersRoutes(deps))
+    .use(deliveryWebhooksRoutes(deps))
+}
+
+export type App = ReturnType<typeof createApp>

@@ -1,0 +1,23 @@
+import type { Logger } from '@logistics/shared'
+import type { Db } from '@logistics/shared/db'
+import type { Config } from './config'
+import type * as schema from './db/schema'
+import type { DeliveryClient } from './modules/delivery-client/service'
+
+export type EcommerceDb = Db<typeof schema>
+
+/** argon2id cost parameters (Bun.password defaults when unset; tests use cheap ones). */
+export type PasswordHashing = { memoryCost?: number; timeCost?: number }
+
+/** Everything the feature modules need, injected by createApp (tests pass their own). */
+export type AppDeps = {
+  db: EcommerceDb
+  config: Config
+  logger: Logger
+  deliveryClient: DeliveryClient
+  passwordHashing: PasswordHashing
+}
+
+/** A database handle or an open transaction: services take either. */
+export type Tx = Parameters<Parameters<EcommerceDb['transaction']>[0]>[0]
+export type DbOrTx = EcommerceDb | Tx

@@ -1,0 +1,173 @@
+import { sql } from 'drizzle-orm'
+import {
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core'
+import type { DeliveryStatus, OrderStatus } from '@logistics/shared'
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
+
+export type Role = 'admin' | 'seller' | 'customer'
+
+/** Sellers are soft-deleted: their orders keep their history. */
+export const sellers = pgTable('sellers', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  description: text('description').notNull(),
+  warehouseAddress: text('warehouse_address'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+  deletedAt: ts('deleted_at'),
+})
+
+/** Every account: marketplace admins, seller users and customers. Emails are stored lowercased. */
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    email: text('email').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    name: text('name').notNull(),
+    role: text('role').$type<Role>().notNull(),
+    sellerId: uuid('seller_id').references(() => sellers.id),
+    isSellerAdmin: boolean('is_seller_admin').notNull().default(false),
+    shippingAddress: text('shipping_address'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('users_email_uq').on(t.email),
+    index('users_seller_idx').on(t.sellerId, t.createdAt),
+    check('users_role_ck', sql`${t.role} in ('admin', 'seller', 'customer')`),
+    check('users_seller_ck', sql`(${t.role} = 'seller') = (${t.sellerId} is not null)`),
+  ],
+)
+
+/** Products are soft-deleted (orders reference them); a sku is unique among a seller's live products. */
+export const products = pgTable(
+  'products',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    sellerId: uuid('seller_id')
+      .notNull()
+      .references(() => sellers.id),
+    sku: text('sku').notNull(),
+    name: text('name').notNull(),
+    description: text('description').notNull(),
+    quantity: integer('quantity').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    deletedAt: ts('deleted_at'),
+  },
+  (t) => [
+    uniqueIndex('products_seller_sku_uq').on(t.sellerId, t.sku).where(sql`${t.deletedAt} is null`),
+    index('products_catalogue_idx').on(t.createdAt).where(sql`${t.deletedAt} is null`),
+    index('products_seller_idx').on(t.sellerId, t.createdAt),
+    check('products_quantity_ck', sql`${t.quantity} >= 0`),
+  ],
+)
+
+export const purchases = pgTable('purchases', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  customerId: uuid('customer_id')
+    .notNull()
+    .references(() => users.id),
+  createdAt: ts('created_at').notNull().defaultNow(),
+})
+
+/** One order per seller of a purchase; names and addresses are snapshots taken at purchase time. */
+export const orders = pgTable(
+  'orders',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    purchaseId: uuid('purchase_id')
+      .notNull()
+      .references(() => purchases.id),
+    sellerId: uuid('seller_id')
+      .notNull()
+      .references(() => sellers.id),
+    customerId: uuid('customer_id')
+      .notNull()
+      .references(() => users.id),
+    status: text('status').$type<OrderStatus>().notNull().default('created'),
+    deliveryName: text('delivery_name').notNull(),
+    deliveryAddress: text('delivery_address').notNull(),
+    originAddress: text('origin_address').notNull(),
+    trackingNumber: text('tracking_number'),
+    deliveryStatus: text('delivery_status').$type<DeliveryStatus>(),
+    /** `data.date` of the last applied delivery event: older events are ignored. */
+    deliveryStatusAt: ts('delivery_status_at'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('orders_seller_idx').on(t.sellerId, t.createdAt),
+    index('orders_customer_idx').on(t.customerId, t.createdAt),
+    index('orders_purchase_idx').on(t.purchaseId),
+    index('orders_created_idx').on(t.createdAt),
+    check('orders_status_ck', sql`${t.status} in ('created', 'confirmed', 'dispatched', 'delivered', 'cancelled')`),
+  ],
+)
+
+export const orderItems = pgTable(
+  'order_items',
+  {
+    orderId: uuid('order_id')
+      .notNull()
+      .references(() => orders.id),
+    productId: uuid('product_id')
+      .notNull()
+      .references(() => products.id),
+    sku: text('sku').notNull(),
+    name: text('name').notNull(),
+    quantity: integer('quantity').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orderId, t.productId] }), check('order_items_quantity_ck', sql`${t.quantity} > 0`)],
+)
+
+/** The status history of every order, appended in the transaction of each change. */
+export const orderEvents = pgTable(
+  'order_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    orderId: uuid('order_id')
+      .notNull()
+      .references(() => orders.id),
+    status: text('status').$type<OrderStatus>().notNull(),
+    actorId: uuid('actor_id'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('order_events_order_idx').on(t.orderId, t.id)],
+)
+
+/** `Idempotency-Key` of POST /purchases: the first successful answer, replayed for a retry. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    customerId: uuid('customer_id')
+      .notNull()
+      .references(() => users.id),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    statusCode: integer('status_code').notNull(),
+    response: jsonb('response').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.customerId, t.key] })],
+)
+
+/** `webhook-id`s already received from the delivery service: a repeated event changes nothing. */
+export const processedWebhooks = pgTable('processed_webhooks', {
+  webhookId: text('webhook_id').primaryKey(),
+  receivedAt: ts('received_at').notNull().defaultNow(),
+})

@@ -1,0 +1,52 @@
+import { join } from 'node:path'
+import { createLogger } from '@logistics/shared'
+import { openDatabase } from '@logistics/shared/db'
+import { MAX_BODY_BYTES } from '@logistics/shared/http/errors'
+import { createApp, defaultDeliveryClient } from './app'
+import { loadConfig } from './config'
+import * as schema from './db/schema'
+import { ensureAdmin } from './modules/auth/service'
+import { startWebhookRegistration } from './modules/delivery-webhooks/service'
+
+const config = loadConfig()
+const logger = createLogger('ecommerce', config.LOG_LEVEL)
+
+const database = await openDatabase({
+  url: config.DATABASE_URL,
+  service: 'ecommerce',
+  schema,
+  migrationsFolder: join(import.meta.dir, '../drizzle'),
+})
+
+const admin = await ensureAdmin(database.db, config.ADMIN_EMAIL, config.ADMIN_PASSWORD)
+if (admin.created) logger.info('administrator created', { email: config.ADMIN_EMAIL })
+else if (admin.role !== 'admin') logger.warn('ADMIN_EMAIL belongs to a non-admin user; no administrator bootstrapped', { email: config.ADMIN_EMAIL })
+
+const deliveryClient = defaultDeliveryClient(config, logger)
+const app = createApp({ db: database.db, config, logger, deliveryClient })
+app.listen({ port: config.PORT, maxRequestBodySize: MAX_BODY_BYTES })
+logger.info('ecommerce listening', { port: app.server?.port, database: database.kind, delivery_api_url: config.DELIVERY_API_URL })
+
+const registration = startWebhookRegistration({
+  client: deliveryClient,
+  url: `${config.PUBLIC_URL}/webhooks/delivery`,
+  secret: config.WEBHOOK_SECRET,
+  logger,
+})
+
+let stopping = false
+async function shutdown(signal: string) {
+  if (stopping) return
+  stopping = true
+  logger.info('shutting down', { signal })
+  registration.stop()
+  try {
+    await app.stop()
+    await database.close()
+  } catch (error) {
+    logger.error('error during shutdown', { error: error instanceof Error ? error.message : String(error) })
+  }
+  process.exit(0)
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+process.on('SIGINT', () => void shutdown('SIGINT'))

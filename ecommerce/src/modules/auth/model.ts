@@ -1,0 +1,45 @@
+import * as v from 'valibot'
+
+export const ROLES = ['admin', 'seller', 'customer'] as const
+export const RoleSchema = v.picklist(ROLES)
+
+export const EmailSchema = v.pipe(
+  v.string('email must be a string'),
+  v.trim(),
+  v.toLowerCase(),
+  v.maxLength(254, 'email must be at most 254 characters'),
+  v.email('email must be an email address'),
+)
+
+export const PasswordSchema = v.pipe(
+  v.string('password must be a string'),
+  v.minLength(8, 'password must be at least 8 characters'),
+  v.maxLength(200, 'password must be at most 200 characters'),
+)
+
+export const LoginRequestSchema = v.object({
+  email: v.pipe(v.string('email must be a string'), v.trim(), v.toLowerCase(), v.minLength(1, 'email must not be empty'), v.maxLength(254)),
+  password: v.pipe(v.string('password must be a string'), v.minLength(1, 'password must not be empty'), v.maxLength(200)),
+})
+
+export const LoginResponseSchema = v.object({
+  access_token: v.string(),
+  token_type: v.literal('Bearer'),
+  expires_in: v.number(),
+  user: v.object({
+    id: v.string(),
+    email: v.string(),
+    role: RoleSchema,
+    seller_id: v.nullable(v.string()),
+  }),
+})
+
+/** The authenticated user of a request, re-read from the database on each request. */
+export type CurrentUser = {
+  id: string
+  email: string
+  name: string
+  role: (typeof ROLES)[number]
+  sellerId: string | null
+  isSellerAdmin: boolean
+}

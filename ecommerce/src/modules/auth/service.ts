@@ -1,0 +1,80 @@
+import { and, eq, isNull, or } from 'drizzle-orm'
+import type { DbOrTx, PasswordHashing } from '../../context'
+import { sellers, users } from '../../db/schema'
+import type { CurrentUser } from './model'
+
+export function hashPassword(password: string, options: PasswordHashing = {}): Promise<string> {
+  return Bun.password.hash(password, { algorithm: 'argon2id', ...options })
+}
+
+export function verifyPassword(password: string, hash: string): Promise<boolean> {
+  return Bun.password.verify(password, hash)
+}
+
+/** Verified against when the email is unknown, so both failures take the same time. */
+let dummyHash: Promise<string> | undefined
+
+const activeUserColumns = {
+  id: users.id,
+  email: users.email,
+  name: users.name,
+  role: users.role,
+  sellerId: users.sellerId,
+  isSellerAdmin: users.isSellerAdmin,
+  passwordHash: users.passwordHash,
+}
+
+/** A user who may act: not a user of a deleted seller. */
+async function findActiveUser(db: DbOrTx, where: ReturnType<typeof eq>) {
+  const [row] = await db
+    .select(activeUserColumns)
+    .from(users)
+    .leftJoin(sellers, eq(sellers.id, users.sellerId))
+    .where(and(where, or(isNull(users.sellerId), isNull(sellers.deletedAt))))
+    .limit(1)
+  return row
+}
+
+const toCurrentUser = ({ passwordHash: _, ...u }: NonNullable<Awaited<ReturnType<typeof findActiveUser>>>): CurrentUser => u
+
+/** The user for an email and password, or null (unknown email, wrong password and deleted seller alike). */
+export async function authenticate(
+  db: DbOrTx,
+  email: string,
+  password: string,
+  hashing: PasswordHashing = {},
+): Promise<CurrentUser | null> {
+  const user = await findActiveUser(db, eq(users.email, email.trim().toLowerCase()))
+  if (!user) {
+    dummyHash ??= hashPassword('not-a-real-password', hashing)
+    await verifyPassword(password, await dummyHash)
+    return null
+  }
+  return (await verifyPassword(password, user.passwordHash)) ? toCurrentUser(user) : null
+}
+
+export async function loadActiveUser(db: DbOrTx, id: string): Promise<CurrentUser | null> {
+  if (!isUuid(id)) return null
+  const user = await findActiveUser(db, eq(users.id, id))
+  return user ? toCurrentUser(user) : null
+}
+
+/** Creates the marketplace administrator when no user has that email yet (idempotent). */
+export async function ensureAdmin(db: DbOrTx, email: string, password: string, hashing: PasswordHashing = {}) {
+  const normalized = email.trim().toLowerCase()
+  const [existing] = await db.select({ id: users.id, role: users.role }).from(users).where(eq(users.email, normalized))
+  if (existing) return { created: false, id: existing.id, role: existing.role }
+  const passwordHash = await hashPassword(password, hashing)
+  const [row] = await db
+    .insert(users)
+    .values({ email: normalized, passwordHash, name: 'Marketplace administrator', role: 'admin' })
+    .onConflictDoNothing()
+    .returning({ id: users.id })
+  if (row) return { created: true, id: row.id, role: 'admin' as const }
+  const [again] = await db.select({ id: users.id, role: users.role }).from(users).where(eq(users.email, normalized))
+  return { created: false, id: again!.id, role: again!.role }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+export const isUuid = (s: string) => UUID.test(s)
+

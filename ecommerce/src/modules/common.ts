@@ -1,0 +1,22 @@
+import * as v from 'valibot'
+import { ProblemSchema } from '@logistics/shared'
+import { pgErrorCode } from '@logistics/shared/db'
+
+/** `{id}` path parameters: anything but a UUID answers 404 (problemHandling maps params errors). */
+export const IdParamsSchema = v.object({ id: v.pipe(v.string(), v.uuid()) })
+
+export const text = (label: string, max: number) =>
+  v.pipe(
+    v.string(`${label} must be a string`),
+    v.trim(),
+    v.minLength(1, `${label} must not be empty`),
+    v.maxLength(max, `${label} must be at most ${max} characters`),
+  )
+
+export const iso = (d: Date) => d.toISOString()
+
+export const isUniqueViolation = (error: unknown) => pgErrorCode(error) === '23505'
+
+/** The problem responses documented on most routes. */
+export const problems = (...codes: (400 | 401 | 403 | 404 | 409 | 422 | 502 | 503 | 504)[]) =>
+  Object.fromEntries(codes.map((c) => [c, ProblemSchema])) as Record<number, typeof ProblemSchema>

@@ -1,0 +1,1 @@
+export { WebhookEventSchema, type WebhookEvent } from '@logistics/shared'

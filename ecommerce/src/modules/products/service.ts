@@ -1,0 +1,110 @@
+import { and, count, desc, eq, isNull } from 'drizzle-orm'
+import { conflict, notFound } from '@logistics/shared'
+import type { ListEnvelope, Pagination } from '@logistics/shared'
+import type { DbOrTx } from '../../context'
+import { products, sellers } from '../../db/schema'
+import type { CurrentUser } from '../auth/model'
+import { isUniqueViolation, iso } from '../common'
+import type { ProductJson } from './model'
+
+export function toProductJson(p: typeof products.$inferSelect): ProductJson {
+  return {
+    id: p.id,
+    seller_id: p.sellerId,
+    sku: p.sku,
+    name: p.name,
+    description: p.description,
+    quantity: p.quantity,
+    created_at: iso(p.createdAt),
+    updated_at: iso(p.updatedAt),
+  }
+}
+
+const skuTaken = (sku: string) => conflict('sku-taken', `This seller already has a product with sku ${sku}`, { sku })
+
+/** In the catalogue: not deleted, and its seller not deleted. */
+const inCatalogue = and(isNull(products.deletedAt), isNull(sellers.deletedAt))
+
+export async function listProducts(
+  db: DbOrTx,
+  query: Pagination & { seller_id?: string },
+): Promise<ListEnvelope<ProductJson>> {
+  const where = query.seller_id ? and(inCatalogue, eq(products.sellerId, query.seller_id)) : inCatalogue
+  const [rows, [total]] = await Promise.all([
+    db
+      .select({ p: products })
+      .from(products)
+      .innerJoin(sellers, eq(sellers.id, products.sellerId))
+      .where(where)
+      .orderBy(desc(products.createdAt), desc(products.id))
+      .limit(query.limit)
+      .offset(query.offset),
+    db.select({ n: count() }).from(products).innerJoin(sellers, eq(sellers.id, products.sellerId)).where(where),
+  ])
+  return { data: rows.map((r) => toProductJson(r.p)), total: total!.n, limit: query.limit, offset: query.offset }
+}
+
+export async function getProduct(db: DbOrTx, id: string): Promise<ProductJson> {
+  const [row] = await db
+    .select({ p: products })
+    .from(products)
+    .innerJoin(sellers, eq(sellers.id, products.sellerId))
+    .where(and(eq(products.id, id), inCatalogue))
+  if (!row) throw notFound('No such product')
+  return toProductJson(row.p)
+}
+
+export async function createProduct(
+  db: DbOrTx,
+  user: CurrentUser,
+  input: { sku: string; name: string; description: string; quantity: number },
+): Promise<ProductJson> {
+  const [seller] = await db
+    .select({ warehouseAddress: sellers.warehouseAddress })
+    .from(sellers)
+    .where(and(eq(sellers.id, user.sellerId!), isNull(sellers.deletedAt)))
+  if (!seller) throw notFound('No such seller')
+  if (!seller.warehouseAddress)
+    throw conflict('warehouse-address-required', 'Set the warehouse address of the seller (PATCH /sellers/{id}) before creating products')
+  try {
+    const [row] = await db
+      .insert(products)
+      .values({ sellerId: user.sellerId!, ...input })
+      .returning()
+    return toProductJson(row!)
+  } catch (error) {
+    if (isUniqueViolation(error)) throw skuTaken(input.sku)
+    throw error
+  }
+}
+
+/** Seller users edit only their own seller's live products; any other id answers 404. */
+export async function updateProduct(
+  db: DbOrTx,
+  user: CurrentUser,
+  id: string,
+  input: { sku?: string; name?: string; description?: string; quantity?: number },
+): Promise<ProductJson> {
+  try {
+    const [row] = await db
+      .update(products)
+      .set({ ...input, updatedAt: new Date() })
+      .where(and(eq(products.id, id), eq(products.sellerId, user.sellerId!), isNull(products.deletedAt)))
+      .returning()
+    if (!row) throw notFound('No such product')
+    return toProductJson(row)
+  } catch (error) {
+    if (isUniqueViolation(error)) throw skuTaken(input.sku ?? '')
+    throw error
+  }
+}
+
+export async function deleteProduct(db: DbOrTx, user: CurrentUser, id: string): Promise<void> {
+  const now = new Date()
+  const [row] = await db
+    .update(products)
+    .set({ deletedAt: now, updatedAt: now })
+    .where(and(eq(products.id, id), eq(products.sellerId, user.sellerId!), isNull(products.deletedAt)))
+    .returning({ id: products.id })
+  if (!row) throw notFound('No such product')
+}

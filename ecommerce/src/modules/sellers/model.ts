@@ -1,0 +1,50 @@
+import * as v from 'valibot'
+import { EmailSchema, PasswordSchema } from '../auth/model'
+import { text } from '../common'
+import { UserSchema } from '../users/model'
+
+export const SellerUserInputSchema = v.object({
+  email: EmailSchema,
+  password: PasswordSchema,
+  name: text('name', 200),
+})
+
+export const CreateSellerRequestSchema = v.object({
+  name: text('name', 200),
+  description: text('description', 1000),
+  warehouse_address: v.optional(text('warehouse_address', 500)),
+  admins: v.pipe(
+    v.array(SellerUserInputSchema, 'admins must be a list'),
+    v.minLength(1, 'admins must list at least one Seller Administrator User'),
+    v.maxLength(20, 'admins must list at most 20 users'),
+  ),
+})
+
+export const UpdateSellerRequestSchema = v.pipe(
+  v.object({
+    name: v.optional(text('name', 200)),
+    description: v.optional(text('description', 1000)),
+    warehouse_address: v.optional(text('warehouse_address', 500)),
+  }),
+  v.check(
+    (b) => b.name !== undefined || b.description !== undefined || b.warehouse_address !== undefined,
+    'give at least one of name, description, warehouse_address',
+  ),
+)
+
+export const AddSellerUserRequestSchema = v.object({
+  ...SellerUserInputSchema.entries,
+  is_seller_admin: v.optional(v.boolean('is_seller_admin must be true or false'), false),
+})
+
+export const SellerSchema = v.object({
+  id: v.string(),
+  name: v.string(),
+  description: v.string(),
+  warehouse_address: v.nullable(v.string()),
+  created_at: v.string(),
+  updated_at: v.string(),
+})
+export type SellerJson = v.InferOutput<typeof SellerSchema>
+
+export const CreatedSellerSchema = v.object({ ...SellerSchema.entries, users: v.array(UserSchema) })

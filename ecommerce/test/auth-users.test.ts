@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { SignJWT } from 'jose'
+import { ConfigError } from '@logistics/shared'
+import { silentLogger } from '@logistics/shared'
+import { createApp } from '../src/app'
+import { loadConfig } from '../src/config'
+import { ensureAdmin } from '../src/modules/auth/service'
+import { ADMIN, cheapHashing, createHarness, type Harness } from './helpers'
+
+let h: Harness
+beforeAll(async () => {
+  h = await createHarness()
+})
+afterAll(() => h.close())
+
+describe('registration', () => {
+  test('a customer registers; 201 with Location, email stored lowercased, no password in the answer', async () => {
+    const r = await h.request('POST', '/users', {
+      body: { email: '  Alice@Example.COM ', password: 'correct horse', name: 'Alice', shipping_address: '1 Road' },
+    })
+    expect(r.status).toBe(201)
+    expect(r.headers.get('location')).toBe('/me')
+    expect(r.body).toMatchObject({ email: 'alice@example.com', role: 'customer', seller_id: null, shipping_address: '1 Road' })
+    expect(JSON.stringify(r.body)).not.toContain('password')
+  })
+
+  test('a taken email answers 409, whatever its case', async () => {
+    const r = await h.request('POST', '/users', {
+      body: { email: 'ALICE@example.com', password: 'another pass', name: 'Eve', shipping_address: '2 Road' },
+    })
+    expect(r.status).toBe(409)
+    expect(r.headers.get('content-type')).toBe('application/problem+json')
+    expect(r.body.code).toBe('email-taken')
+  })
+
+  test('an invalid email, a short password and a missing address answer 422 naming each field', async () => {
+    const r = await h.request('POST', '/users', { body: { email: 'not-an-email', password: 'short', name: 'X' } })
+    expect(r.status).toBe(422)
+    const paths = r.body.errors.map((e: { path: string }) => e.path)
+    expect(paths).toEqual(expect.arrayContaining(['email', 'password', 'shipping_address']))
+  })
+
+  test('malformed JSON answers 400', async () => {
+    const r = await h.request('POST', '/users', { rawBody: '{"email":', headers: { 'content-type': 'application/json' } })
+    expect(r.status).toBe(400)
+  })
+})
+
+describe('login', () => {
+  test('answers a bearer token and the user', async () => {
+    const r = await h.request('POST', '/auth/login', { body: { email: 'alice@EXAMPLE.com', password: 'correct horse' } })
+    expect(r.status).toBe(200)
+    expect(r.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, user: { email: 'alice@example.com', role: 'customer', seller_id: null } })
+    expect(typeof r.body.access_token).toBe('string')
+  })
+
+  test('an unknown email and a wrong password answer the same 401', async () => {
+    const wrong = await h.request('POST', '/auth/login', { body: { email: 'alice@example.com', password: 'wrong password' } })
+    const unknown = await h.request('POST', '/auth/login', { body: { email: 'nobody@example.com', password: 'wrong password' } })
+    expect(wrong.status).toBe(401)
+    expect(unknown.status).toBe(401)
+    const strip = (b: any) => ({ ...b, instance: undefined })
+    expect(strip(wrong.body)).toEqual(strip(unknown.body))
+  })
+
+  test('the bootstrapped admin logs in with role admin', async () => {
+    const r = await h.request('POST', '/auth/login', { body: ADMIN })
+    expect(r.status).toBe(200)
+    expect(r.body.user.role).toBe('admin')
+  })
+
+  test('bootstrapping the admin again is a no-op', async () => {
+    const again = await ensureAdmin(h.db, 'ADMIN@example.com', 'another-password', cheapHashing)
+    expect(again.created).toBe(false)
+    expect((await h.request('POST', '/auth/login', { body: ADMIN })).status).toBe(200)
+  })
+})
+
+describe('GET /me and tokens', () => {
+  test('answers the own profile', async () => {
+    const token = await h.login('alice@example.com', 'correct horse')
+    const r = await h.request('GET', '/me', { token })
+    expect(r.status).toBe(200)
+    expect(r.body).toMatchObject({ email: 'alice@example.com', name: 'Alice', role: 'customer' })
+  })
+
+  test('no token, a garbage token and a token signed with another secret answer 401', async () => {
+    expect((await h.request('GET', '/me')).status).toBe(401)
+    expect((await h.request('GET', '/me', { token: 'garbage' })).status).toBe(401)
+    const forged = await new SignJWT({ sub: crypto.randomUUID(), role: 'admin' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('some-other-secret-of-enough-length'))
+    const r = await h.request('GET', '/me', { token: forged })
+    expect(r.status).toBe(401)
+    expect(r.headers.get('www-authenticate')).toBe('Bearer')
+  })
+
+  test('an expired token answers 401', async () => {
+    const login = await h.request('POST', '/auth/login', { body: { email: 'alice@example.com', password: 'correct horse' } })
+    const expired = await new SignJWT({ sub: login.body.user.id, role: 'customer' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 7200)
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 3600)
+      .sign(new TextEncoder().encode(h.config.JWT_SECRET))
+    expect((await h.request('GET', '/me', { token: expired })).status).toBe(401)
+  })
+})
+
+describe('config', () => {
+  test('NODE_ENV=production refuses the development secrets', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError)
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/)
+    const prod = loadConfig({
+      NODE_ENV: 'production',
+      DELIVERY_API_KEY: 'k-real',
+      WEBHOOK_SECRET: 'whsec_' + Buffer.from('a real secret of 32 bytes!!!!!!!').toString('base64'),
+      JWT_SECRET: 'a-real-jwt-secret-0123456789',
+      ADMIN_PASSWORD: 'a real admin password',
+    })
+    expect(prod.PORT).toBe(3000)
+  })
+
+  test('defaults', () => {
+    const c = loadConfig({})
+    expect(c).toMatchObject({ PORT: 3000, DELIVERY_API_URL: 'http://localhost:3001', PUBLIC_URL: 'http://localhost:3000', ADMIN_EMAIL: 'admin@example.com' })
+    expect(c.WEBHOOK_SECRET.startsWith('whsec_')).toBe(true)
+    expect(() => loadConfig({ PORT: 'abc' })).toThrow(/PORT/)
+  })
+})
+
+test('health and the OpenAPI document', async () => {
+  expect((await h.request('GET', '/health')).body).toEqual({ status: 'ok' })
+  const doc = await h.request('GET', '/swagger/json')
+  expect(doc.status).toBe(200)
+  expect(Object.keys(doc.body.paths)).toEqual(
+    expect.arrayContaining(['/auth/login', '/users', '/me', '/sellers', '/products', '/purchases', '/orders/{id}/dispatch', '/webhooks/delivery']),
+  )
+  expect((await h.request('GET', '/swagger')).status).toBe(200)
+})
+
+test('health answers 503 when the database does not answer', async () => {
+  const broken = { execute: () => Promise.reject(new Error('connection refused')) } as never
+  const app = createApp({ db: broken, config: h.config, logger: silentLogger })
+  const r = await app.handle(new Request('http://localhost/health'))
+  expect(r.status).toBe(503)
+  expect(await r.json()).toEqual({ status: 'unavailable' })
+})
+
+test('bodies over 1 MB answer 413', async () => {
+  const r = await h.request('POST', '/users', { rawBody: 'x'.repeat(1024 * 1024 + 1), headers: { 'content-type': 'application/json', 'content-length': String(1024 * 1024 + 1) } })
+  expect(r.status).toBe(413)
+})

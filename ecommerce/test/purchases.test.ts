@@ -1,0 +1,221 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { eq } from 'drizzle-orm'
+import { orders, purchases } from '../src/db/schema'
+import { createHarness, type Harness, onRealPostgres } from './helpers'
+
+let h: Harness
+let admin: string
+beforeAll(async () => {
+  h = await createHarness()
+  admin = await h.adminToken()
+})
+afterAll(() => h.close())
+
+describe('buying', () => {
+  test('a purchase across two sellers: one order per seller with snapshots, stock reduced', async () => {
+    const a = await h.seller('ShopA', admin)
+    const b = await h.seller('ShopB', admin)
+    const pa1 = await h.product(a.token, 'A-1', 10)
+    const pa2 = await h.product(a.token, 'A-2', 10)
+    const pb = await h.product(b.token, 'B-1', 5)
+    const c = await h.customer('Bob')
+    const r = await h.buy(c.token, [
+      { product_id: pa1.id, quantity: 2 },
+      { product_id: pb.id, quantity: 5 },
+      { product_id: pa2.id, quantity: 1 },
+      { product_id: pa1.id, quantity: 1 }, // merged with the first line
+    ])
+    expect(r.status).toBe(201)
+    expect(r.headers.get('location')).toBe(`/purchases/${r.body.id}`)
+    expect(r.body.customer_id).toBe(c.id)
+    expect(r.body.orders).toHaveLength(2)
+    const orderA = r.body.orders.find((o: any) => o.seller_id === a.id)
+    const orderB = r.body.orders.find((o: any) => o.seller_id === b.id)
+    expect(orderA).toMatchObject({
+      purchase_id: r.body.id,
+      customer_id: c.id,
+      status: 'created',
+      delivery: { name: 'Bob', address: "Bob's home, 9 Main St", origin_address: 'ShopA warehouse, 1 Dock St', tracking_number: null, status: null },
+    })
+    expect(orderA.items).toEqual([
+      { product_id: pa1.id, sku: 'A-1', name: 'Product A-1', quantity: 3 },
+      { product_id: pa2.id, sku: 'A-2', name: 'Product A-2', quantity: 1 },
+    ])
+    expect(orderB.items).toEqual([{ product_id: pb.id, sku: 'B-1', name: 'Product B-1', quantity: 5 }])
+    expect(orderB.delivery.origin_address).toBe('ShopB warehouse, 1 Dock St')
+    expect(await h.stock(pa1.id)).toBe(7)
+    expect(await h.stock(pa2.id)).toBe(9)
+    expect(await h.stock(pb.id)).toBe(0)
+
+    // snapshots survive later edits of the product and the seller
+    await h.request('PATCH', `/products/${pa1.id}`, { token: a.token, body: { name: 'Renamed' } })
+    await h.request('PATCH', `/sellers/${a.id}`, { token: a.token, body: { warehouse_address: 'Moved' } })
+    const again = await h.request('GET', `/orders/${orderA.id}`, { token: c.token })
+    expect(again.body.items[0].name).toBe('Product A-1')
+    expect(again.body.delivery.origin_address).toBe('ShopA warehouse, 1 Dock St')
+    const viewed = await h.request('GET', `/purchases/${r.body.id}`, { token: c.token })
+    expect(viewed.status).toBe(200)
+    expect(viewed.body.orders).toHaveLength(2)
+    const other = await h.customer()
+    expect((await h.request('GET', `/purchases/${r.body.id}`, { token: other.token })).status).toBe(404)
+  })
+
+  test('all or nothing: one short line rejects the whole purchase with 409 naming each short product', async () => {
+    const s = await h.seller('Short', admin)
+    const plenty = await h.product(s.token, 'P-1', 100)
+    const few = await h.product(s.token, 'F-1', 2)
+    const none = await h.product(s.token, 'N-1', 0)
+    const c = await h.customer()
+    const r = await h.buy(c.token, [
+      { product_id: plenty.id, quantity: 10 },
+      { product_id: few.id, quantity: 3 },
+      { product_id: none.id, quantity: 1 },
+    ])
+    expect(r.status).toBe(409)
+    expect(r.body.code).toBe('insufficient-stock')
+    expect(r.body.type).toBe('/problems/insufficient-stock')
+    expect(r.body.products).toEqual(
+      expect.arrayContaining([
+        { product_id: few.id, requested: 3, available: 2 },
+        { product_id: none.id, requested: 1, available: 0 },
+      ]),
+    )
+    expect(r.body.products).toHaveLength(2)
+    expect(await h.stock(plenty.id)).toBe(100)
+    expect(await h.stock(few.id)).toBe(2)
+    expect(await h.db.select().from(purchases).where(eq(purchases.customerId, c.id))).toHaveLength(0)
+    expect(await h.db.select().from(orders).where(eq(orders.customerId, c.id))).toHaveLength(0)
+  })
+
+  test('unknown or deleted products answer 422 naming them, and nothing changes', async () => {
+    const s = await h.seller('Gone', admin)
+    const p = await h.product(s.token, 'G-1', 5)
+    const gone = await h.product(s.token, 'G-2', 5)
+    await h.request('DELETE', `/products/${gone.id}`, { token: s.token })
+    const c = await h.customer()
+    const unknownId = crypto.randomUUID()
+    const r = await h.buy(c.token, [
+      { product_id: p.id, quantity: 1 },
+      { product_id: unknownId, quantity: 1 },
+      { product_id: gone.id, quantity: 1 },
+    ])
+    expect(r.status).toBe(422)
+    expect(r.body.detail).toContain(unknownId)
+    expect(r.body.detail).toContain(gone.id)
+    expect(await h.stock(p.id)).toBe(5)
+  })
+
+  test('invalid bodies answer 422; only customers buy (seller/admin 403, anonymous 401)', async () => {
+    const c = await h.customer()
+    expect((await h.request('POST', '/purchases', { token: c.token, body: { items: [] } })).status).toBe(422)
+    expect((await h.buy(c.token, [{ product_id: 'x', quantity: 1 }])).status).toBe(422)
+    expect((await h.buy(c.token, [{ product_id: crypto.randomUUID(), quantity: 0 }])).status).toBe(422)
+    const s = await h.seller('NotBuyer', admin)
+    const p = await h.product(s.token, 'NB', 1)
+    expect((await h.buy(s.token, [{ product_id: p.id, quantity: 1 }])).status).toBe(403)
+    expect((await h.buy(admin, [{ product_id: p.id, quantity: 1 }])).status).toBe(403)
+    expect((await h.request('POST', '/purchases', { body: { items: [{ product_id: p.id, quantity: 1 }] } })).status).toBe(401)
+    expect(await h.stock(p.id)).toBe(1)
+  })
+})
+
+describe('Idempotency-Key', () => {
+  test('a retried purchase with the same key returns the first result and buys once', async () => {
+    const s = await h.seller('Idem', admin)
+    const p = await h.product(s.token, 'I-1', 10)
+    const c = await h.customer()
+    const key = { 'idempotency-key': 'purchase-123' }
+    const first = await h.buy(c.token, [{ product_id: p.id, quantity: 3 }], key)
+    const second = await h.buy(c.token, [{ product_id: p.id, quantity: 3 }], key)
+    expect(first.status).toBe(201)
+    expect(second.status).toBe(201)
+    expect(second.body).toEqual(first.body)
+    expect(second.headers.get('location')).toBe(first.headers.get('location'))
+    expect(await h.stock(p.id)).toBe(7)
+    // another customer may use the same key for its own purchase
+    const other = await h.customer()
+    const theirs = await h.buy(other.token, [{ product_id: p.id, quantity: 1 }], key)
+    expect(theirs.status).toBe(201)
+    expect(theirs.body.id).not.toBe(first.body.id)
+    expect(await h.stock(p.id)).toBe(6)
+  })
+
+  test('the same key with a different body answers 409 and buys nothing', async () => {
+    const s = await h.seller('Idem2', admin)
+    const p = await h.product(s.token, 'I-2', 10)
+    const c = await h.customer()
+    const key = { 'idempotency-key': 'k-2' }
+    expect((await h.buy(c.token, [{ product_id: p.id, quantity: 1 }], key)).status).toBe(201)
+    const r = await h.buy(c.token, [{ product_id: p.id, quantity: 2 }], key)
+    expect(r.status).toBe(409)
+    expect(r.body.code).toBe('idempotency-key-reused')
+    expect(await h.stock(p.id)).toBe(9)
+  })
+
+  test('a failed purchase does not burn the key', async () => {
+    const s = await h.seller('Idem3', admin)
+    const p = await h.product(s.token, 'I-3', 1)
+    const c = await h.customer()
+    const key = { 'idempotency-key': 'k-3' }
+    expect((await h.buy(c.token, [{ product_id: p.id, quantity: 2 }], key)).status).toBe(409)
+    await h.request('PATCH', `/products/${p.id}`, { token: s.token, body: { quantity: 5 } })
+    expect((await h.buy(c.token, [{ product_id: p.id, quantity: 2 }], key)).status).toBe(201)
+    expect(await h.stock(p.id)).toBe(3)
+  })
+
+  test('concurrent requests with one key buy once', async () => {
+    const s = await h.seller('Idem4', admin)
+    const p = await h.product(s.token, 'I-4', 100)
+    const c = await h.customer()
+    const key = { 'idempotency-key': 'k-4' }
+    const results = await Promise.all(Array.from({ length: 10 }, () => h.buy(c.token, [{ product_id: p.id, quantity: 1 }], key)))
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(201))
+    expect(new Set(results.map((r) => r.body.id)).size).toBe(1)
+    expect(await h.stock(p.id)).toBe(99)
+  })
+})
+
+describe('concurrency', () => {
+  test.skipIf(!onRealPostgres)('real PostgreSQL: 200 concurrent purchases of the last 50 units → exactly 50 succeed, stock 0', async () => {
+    const s = await h.seller('Rush', admin)
+    const p = await h.product(s.token, 'LAST', 50)
+    const c = await h.customer()
+    const results = await Promise.all(Array.from({ length: 200 }, () => h.buy(c.token, [{ product_id: p.id, quantity: 1 }])))
+    const statuses = results.map((r) => r.status)
+    expect(statuses.filter((x) => x === 201)).toHaveLength(50)
+    expect(statuses.filter((x) => x === 409)).toHaveLength(150)
+    expect(await h.stock(p.id)).toBe(0)
+    expect(await h.db.select().from(orders).where(eq(orders.customerId, c.id))).toHaveLength(50)
+  })
+
+  test.skipIf(!onRealPostgres)('real PostgreSQL: concurrent multi-product purchases in opposite orders neither deadlock nor drift', async () => {
+    const s = await h.seller('Cross', admin)
+    const x = await h.product(s.token, 'X', 60)
+    const y = await h.product(s.token, 'Y', 60)
+    const c = await h.customer()
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        h.buy(
+          c.token,
+          i % 2 === 0
+            ? [{ product_id: x.id, quantity: 1 }, { product_id: y.id, quantity: 1 }]
+            : [{ product_id: y.id, quantity: 1 }, { product_id: x.id, quantity: 1 }],
+        ),
+      ),
+    )
+    const ok = results.filter((r) => r.status === 201).length
+    expect(results.every((r) => r.status === 201 || r.status === 409)).toBe(true)
+    expect(ok).toBe(60)
+    expect(await h.stock(x.id)).toBe(0)
+    expect(await h.stock(y.id)).toBe(0)
+  })
+
+  test('concurrent purchases never oversell (embedded database too)', async () => {
+    const s = await h.seller('Rush2', admin)
+    const p = await h.product(s.token, 'LAST2', 5)
+    const c = await h.customer()
+    const results = await Promise.all(Array.from({ length: 20 }, () => h.buy(c.token, [{ product_id: p.id, quantity: 1 }])))
+    expect(results.filter((r) => r.status === 201)).toHaveLength(5)
+    expect(await h.stock(p.id)).toBe(0)
+  })
+})
