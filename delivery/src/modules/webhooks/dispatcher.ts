@@ -139,7 +139,10 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
           from r
           where e.id = r.id`,
         )
-        .then(() => {})
+        .then(() => {
+          const count = (state: Outcome['state']) => batch.filter((b) => b.state === state).length
+          logger.info('webhooks sent', { delivered: count('delivered'), retrying: count('pending'), failed: count('failed') })
+        })
         .catch((err) => {
           logger.error('webhook outcome write failed; the events will be retried after their lease', { error: String(err), events: batch.length })
         }),
