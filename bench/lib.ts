@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
+import { type ServiceName, startService as startServiceProcess } from '../scripts/services'
 
 /** Shared pieces of the benchmarks: databases, service processes, the load generator. */
 export const root = join(import.meta.dir, '..')
@@ -31,45 +32,11 @@ export function rssMb(pid: number): number {
   return Math.round(kb / 102.4) / 10
 }
 
-export async function freePort(): Promise<number> {
-  const s = Bun.serve({ port: 0, fetch: () => new Response() })
-  const port = s.port!
-  s.stop(true)
-  return port
-}
+export { freePort } from '../scripts/services'
 
-export type Service = { url: string; port: number; pid: number; startMs: number; stop: () => Promise<void> }
-
-/** Starts a service as its own process and waits for /health; `startMs` is spawn → first 200. */
-export async function startService(name: 'delivery' | 'ecommerce', env: Record<string, string>): Promise<Service> {
-  const port = await freePort()
-  const started = performance.now()
-  const child = Bun.spawn(['bun', join(root, name, 'src/index.ts')], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port) },
-    stdout: 'ignore',
-    stderr: 'inherit',
-  })
-  const url = `http://127.0.0.1:${port}`
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`)
-    try {
-      if ((await fetch(`${url}/health`)).ok) break
-    } catch {}
-    await Bun.sleep(10)
-  }
-  const startMs = Math.round(performance.now() - started)
-  return {
-    url,
-    port,
-    pid: child.pid,
-    startMs,
-    stop: async () => {
-      child.kill('SIGTERM')
-      await Promise.race([child.exited, Bun.sleep(5000)])
-      if (child.exitCode === null) child.kill('SIGKILL')
-    },
-  }
-}
+/** Starts a service as its own process (quiet) and waits for /health. */
+export const startService = (name: ServiceName, env: Record<string, string>) =>
+  startServiceProcess(name, { env: { LOG_LEVEL: 'warn', ...env } })
 
 export type LoadResult = { requests: number; errors: number; seconds: number; rps: number; p50: number; p99: number; statuses: Record<string, number> }
 
