@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { ConfigError, PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 
 export const DEV_API_KEYS = 'ecommerce:dev-delivery-key-change-me'
 
@@ -17,6 +17,16 @@ const ConfigSchema = v.object({
     ),
     DEV_API_KEYS,
   ),
+  /** How long a claimed webhook event stays with one replica before another may send it (crash recovery). */
+  WEBHOOK_LEASE_SECONDS: v.optional(
+    v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of seconds'), v.transform(Number), v.minValue(1), v.maxValue(3600)),
+    '60',
+  ),
+  /** Timeout of one webhook POST. */
+  WEBHOOK_TIMEOUT_SECONDS: v.optional(
+    v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of seconds'), v.transform(Number), v.minValue(1), v.maxValue(120)),
+    '10',
+  ),
   LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
   NODE_ENV: v.optional(v.string()),
 })
@@ -29,6 +39,8 @@ export const parseApiKeys = (keys: string) =>
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): DeliveryConfig {
   const config = readConfig(ConfigSchema, env)
+  if (config.WEBHOOK_LEASE_SECONDS <= config.WEBHOOK_TIMEOUT_SECONDS)
+    throw new ConfigError('WEBHOOK_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT_SECONDS, or a slow webhook could be sent twice at once')
   refuseDevelopmentValues(env, [
     { name: 'DELIVERY_API_KEYS', value: env.DELIVERY_API_KEYS, devValues: ['dev-delivery-key-change-me'] },
   ])

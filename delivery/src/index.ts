@@ -6,12 +6,22 @@ import { provisionApiClients } from './modules/auth/service'
 import { TICK_JOB } from './modules/transitions/cron'
 import { createDispatcher } from './modules/webhooks/dispatcher'
 
-const config = loadConfig()
+const config = (() => {
+  try {
+    return loadConfig()
+  } catch (error) {
+    console.error(`delivery: ${(error as Error).message}`)
+    process.exit(1)
+  }
+})()
 const logger = createLogger('delivery', config.LOG_LEVEL)
 const database = await openDeliveryDatabase(config.DATABASE_URL)
 await provisionApiClients(database.db, parseApiKeys(config.DELIVERY_API_KEYS))
 
-const dispatcher = createDispatcher(database.db, logger)
+const dispatcher = createDispatcher(database.db, logger, {
+  leaseMs: config.WEBHOOK_LEASE_SECONDS * 1000,
+  timeoutMs: config.WEBHOOK_TIMEOUT_SECONDS * 1000,
+})
 const app = createApp({
   db: database.db,
   logger,

@@ -8,7 +8,14 @@ import * as schema from './db/schema'
 import { ensureAdmin } from './modules/auth/service'
 import { startWebhookRegistration } from './modules/delivery-webhooks/service'
 
-const config = loadConfig()
+const config = (() => {
+  try {
+    return loadConfig()
+  } catch (error) {
+    console.error(`ecommerce: ${(error as Error).message}`)
+    process.exit(1)
+  }
+})()
 const logger = createLogger('ecommerce', config.LOG_LEVEL)
 
 const database = await openDatabase({

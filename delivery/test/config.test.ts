@@ -1,0 +1,40 @@
+import { describe, expect, test } from 'bun:test'
+import { loadConfig, parseApiKeys } from '../src/config'
+
+describe('delivery configuration', () => {
+  test('defaults follow the contract: port 3001, a 30 s tick, the development key', () => {
+    const config = loadConfig({})
+    expect(config.PORT).toBe(3001)
+    expect(config.STATUS_TICK_SECONDS).toBe(30)
+    expect(parseApiKeys(config.DELIVERY_API_KEYS)).toEqual([['ecommerce', 'dev-delivery-key-change-me']])
+  })
+
+  test('reads name:key pairs and refuses malformed ones with a message naming the variable', () => {
+    expect(parseApiKeys(loadConfig({ DELIVERY_API_KEYS: 'shop:k1,erp:k2' }).DELIVERY_API_KEYS)).toEqual([
+      ['shop', 'k1'],
+      ['erp', 'k2'],
+    ])
+    expect(() => loadConfig({ DELIVERY_API_KEYS: 'no-colon' })).toThrow(/DELIVERY_API_KEYS/)
+    expect(() => loadConfig({ STATUS_TICK_SECONDS: '0' })).toThrow(/STATUS_TICK_SECONDS/)
+    expect(() => loadConfig({ PORT: 'http' })).toThrow(/PORT/)
+    expect(() => loadConfig({ WEBHOOK_LEASE_SECONDS: '5', WEBHOOK_TIMEOUT_SECONDS: '10' })).toThrow(/WEBHOOK_LEASE_SECONDS/)
+  })
+
+  test('NODE_ENV=production refuses the development key, and a missing one', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DELIVERY_API_KEYS/)
+    expect(() => loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:dev-delivery-key-change-me' })).toThrow(/production/)
+    expect(loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:8f2c1e0b9a7d' }).DELIVERY_API_KEYS).toBe('ecommerce:8f2c1e0b9a7d')
+  })
+
+  test('the service process refuses to start in production with the development key', async () => {
+    const child = Bun.spawn(['bun', `${import.meta.dir}/../src/index.ts`], {
+      env: { ...process.env, NODE_ENV: 'production', DATABASE_URL: 'memory://', DELIVERY_API_KEYS: '', PORT: '0' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const code = await child.exited
+    const stderr = await new Response(child.stderr).text()
+    expect(code).not.toBe(0)
+    expect(stderr).toContain('DELIVERY_API_KEYS')
+  })
+})
