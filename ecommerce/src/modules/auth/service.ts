@@ -1,4 +1,5 @@
-import { and, eq, isNull, or } from 'drizzle-orm'
+import { and, eq, isNull, or, sql } from 'drizzle-orm'
+import { preparedPerDb } from '@logistics/shared/db'
 import type { DbOrTx, PasswordHashing } from '../../context'
 import { sellers, users } from '../../db/schema'
 import type { CurrentUser } from './model'
@@ -53,9 +54,20 @@ export async function authenticate(
   return (await verifyPassword(password, user.passwordHash)) ? toCurrentUser(user) : null
 }
 
+const activeUserById = preparedPerDb((db: DbOrTx) =>
+  db
+    .select(activeUserColumns)
+    .from(users)
+    .leftJoin(sellers, eq(sellers.id, users.sellerId))
+    .where(and(eq(users.id, sql.placeholder('id')), or(isNull(users.sellerId), isNull(sellers.deletedAt))))
+    .limit(1)
+    .prepare('active_user_by_id'),
+)
+
+/** The user behind a token, if it may still log in (every authenticated request: prepared). */
 export async function loadActiveUser(db: DbOrTx, id: string): Promise<CurrentUser | null> {
   if (!isUuid(id)) return null
-  const user = await findActiveUser(db, eq(users.id, id))
+  const [user] = await activeUserById(db).execute({ id })
   return user ? toCurrentUser(user) : null
 }
 

@@ -1,4 +1,5 @@
-import { and, count, desc, eq, isNull } from 'drizzle-orm'
+import { and, count, desc, eq, isNull, sql } from 'drizzle-orm'
+import { preparedPerDb } from '@logistics/shared/db'
 import { conflict, notFound } from '@logistics/shared'
 import type { ListEnvelope, Pagination } from '@logistics/shared'
 import type { DbOrTx } from '../../context'
@@ -44,12 +45,18 @@ export async function listProducts(
   return { data: rows.map((r) => toProductJson(r.p)), total: total!.n, limit: query.limit, offset: query.offset }
 }
 
-export async function getProduct(db: DbOrTx, id: string): Promise<ProductJson> {
-  const [row] = await db
+const productById = preparedPerDb((db: DbOrTx) =>
+  db
     .select({ p: products })
     .from(products)
     .innerJoin(sellers, eq(sellers.id, products.sellerId))
-    .where(and(eq(products.id, id), inCatalogue))
+    .where(and(eq(products.id, sql.placeholder('id')), inCatalogue))
+    .prepare('product_by_id'),
+)
+
+/** A product of the catalogue (the hottest read: a prepared statement). */
+export async function getProduct(db: DbOrTx, id: string): Promise<ProductJson> {
+  const [row] = await productById(db).execute({ id })
   if (!row) throw notFound('No such product')
   return toProductJson(row.p)
 }

@@ -1,0 +1,75 @@
+/**
+ * The baselines: the same work as the ecommerce routes, by a bare Bun.serve handler with the
+ * `postgres` driver's tagged templates and nothing else (no framework, no auth, no validation).
+ *   GET  /products/:id  the catalogue's primary-key query
+ *   POST /purchases     the purchase transaction, statement for statement (customer id in a header)
+ * DATABASE_URL and PORT from the environment; prints the port when it listens.
+ */
+import postgres from 'postgres'
+
+const sql = postgres(process.env.DATABASE_URL!, { max: 10, onnotice: () => {} })
+
+type Line = { product_id: string; quantity: number }
+
+async function purchase(customerId: string, items: Line[]) {
+  const lines = [...items].sort((a, b) => (a.product_id < b.product_id ? -1 : 1))
+  return sql.begin(async (tx) => {
+    const found = await tx`
+      select p.*, s.warehouse_address, s.deleted_at as seller_deleted
+      from products p join sellers s on s.id = p.seller_id
+      where p.id in ${tx(lines.map((l) => l.product_id))}`
+    const byId = new Map(found.map((f) => [f.id as string, f]))
+    for (const line of lines) {
+      const taken = await tx`
+        update products set quantity = quantity - ${line.quantity}, updated_at = now()
+        where id = ${line.product_id} and quantity >= ${line.quantity} and deleted_at is null
+        returning id`
+      if (taken.length === 0) throw Object.assign(new Error('insufficient stock'), { status: 409 })
+    }
+    const [buyer] = await tx`select name, shipping_address from users where id = ${customerId}`
+    const [p] = await tx`insert into purchases (customer_id) values (${customerId}) returning *`
+    const bySeller = Map.groupBy(lines, (l) => byId.get(l.product_id)!.seller_id as string)
+    const orders = []
+    for (const [sellerId, sellerLines] of [...bySeller.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const [order] = await tx`
+        insert into orders (purchase_id, seller_id, customer_id, status, delivery_name, delivery_address, origin_address)
+        values (${p!.id}, ${sellerId}, ${customerId}, 'created', ${buyer!.name}, ${buyer!.shipping_address},
+                ${byId.get(sellerLines[0]!.product_id)!.warehouse_address})
+        returning *`
+      await tx`insert into order_items ${tx(
+        sellerLines.map((l) => {
+          const product = byId.get(l.product_id)!
+          return { order_id: order!.id, product_id: l.product_id, sku: product.sku, name: product.name, quantity: l.quantity }
+        }),
+      )}`
+      await tx`insert into order_events (order_id, status, actor_id) values (${order!.id}, 'created', ${customerId})`
+      orders.push(order!)
+    }
+    const items = await tx`select * from order_items where order_id in ${tx(orders.map((o) => o.id))} order by sku`
+    return { id: p!.id, customer_id: customerId, orders: orders.map((o) => ({ ...o, items: items.filter((i) => i.order_id === o.id) })), created_at: p!.created_at }
+  })
+}
+
+const server = Bun.serve({
+  port: Number(process.env.PORT ?? 0),
+  async fetch(req) {
+    const url = new URL(req.url)
+    const product = url.pathname.match(/^\/products\/([0-9a-f-]{36})$/)
+    if (req.method === 'GET' && product) {
+      const [row] = await sql`
+        select p.* from products p join sellers s on s.id = p.seller_id
+        where p.id = ${product[1]!} and p.deleted_at is null and s.deleted_at is null`
+      return row ? Response.json(row) : new Response(null, { status: 404 })
+    }
+    if (req.method === 'POST' && url.pathname === '/purchases') {
+      try {
+        const body = (await req.json()) as { items: Line[] }
+        return Response.json(await purchase(req.headers.get('x-customer-id')!, body.items), { status: 201 })
+      } catch (error) {
+        return new Response(String(error), { status: (error as { status?: number }).status ?? 500 })
+      }
+    }
+    return new Response(null, { status: 404 })
+  },
+})
+console.log(server.port)

@@ -1,0 +1,86 @@
+import { join } from 'node:path'
+import postgres from 'postgres'
+import { api, login } from '../scripts/api'
+import { freshDatabase, load, ratio, startService } from './lib'
+
+const PASSWORD = 'bench-password-123'
+
+/**
+ * The catalogue read and the purchase, through the ecommerce service and through the bare
+ * baseline server, on the same fresh database.
+ */
+export async function benchEcommerce(options: { durationMs: number; customers: number }) {
+  const target = await freshDatabase('ecommerce')
+  const service = await startService('ecommerce', {
+    DATABASE_URL: target.url,
+    DELIVERY_API_URL: 'http://127.0.0.1:9', // not needed here; its webhook registration retries quietly
+    LOG_LEVEL: 'silent',
+    ADMIN_PASSWORD: PASSWORD,
+  })
+  const baseline = Bun.spawn(['bun', join(import.meta.dir, 'baseline-server.ts')], {
+    env: { ...process.env, DATABASE_URL: target.url, PORT: '0' },
+    stdout: 'pipe',
+    stderr: 'inherit',
+  })
+  const sql = postgres(target.url, { max: 1, onnotice: () => {} })
+  try {
+    const baselinePort = Number(new TextDecoder().decode((await baseline.stdout.getReader().read()).value).trim())
+    const baseUrl = `http://127.0.0.1:${baselinePort}`
+
+    // Two sellers with one hot product each, and customers with tokens.
+    const admin = await login(service.url, 'admin@example.com', PASSWORD)
+    const productIds: string[] = []
+    for (const n of [1, 2]) {
+      await admin.client.post('sellers', {
+        json: { name: `Bench seller ${n}`, description: 'bench', warehouse_address: `Dock ${n}`, admins: [{ email: `seller${n}@bench.example`, password: PASSWORD, name: `Seller ${n}` }] },
+      })
+      const seller = await login(service.url, `seller${n}@bench.example`, PASSWORD)
+      const p = await seller.client.post('products', { json: { sku: `HOT-${n}`, name: `Hot product ${n}`, description: 'bench', quantity: 1_000_000_000 } }).json<{ id: string }>()
+      productIds.push(p.id)
+    }
+    const customers: { token: string; id: string }[] = []
+    for (let i = 0; i < options.customers; i++) {
+      await api(service.url).post('users', { json: { email: `c${i}@bench.example`, password: PASSWORD, name: `Customer ${i}`, shipping_address: `Street ${i}` } })
+      const c = await login(service.url, `c${i}@bench.example`, PASSWORD)
+      customers.push({ token: c.token, id: c.user.id })
+    }
+    const stock = async () => (await sql<{ q: number }[]>`select sum(quantity)::bigint as q from products`)[0]!.q
+    const before = Number(await stock())
+    const purchaseBody = JSON.stringify({ items: productIds.map((id) => ({ product_id: id, quantity: 1 })) })
+
+    const read = (url: string) => load({ requests: productIds.map((id) => ({ method: 'GET', url: `${url}/products/${id}` })), concurrency: 64, durationMs: options.durationMs })
+    const appRead = await read(service.url)
+    const baseRead = await read(baseUrl)
+
+    const buy = (url: string, auth: boolean) =>
+      load({
+        requests: customers.map((c) => ({
+          method: 'POST',
+          url: `${url}/purchases`,
+          headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${c.token}` } : { 'x-customer-id': c.id }) },
+          body: purchaseBody,
+        })),
+        concurrency: 32,
+        durationMs: options.durationMs,
+        warmupMs: 500,
+      })
+    const appBuy = await buy(service.url, true)
+    const baseBuy = await buy(baseUrl, false)
+
+    // Every 201 took exactly one unit of each of the two products (warm-up included).
+    const purchases = (await sql<{ n: number }[]>`select count(*)::int as n from purchases`)[0]!.n
+    const orders = (await sql<{ n: number }[]>`select count(*)::int as n from orders`)[0]!.n
+    const after = Number(await stock())
+    const stockExact = before - after === purchases * 2 && orders === purchases * 2
+
+    return {
+      product_read: { app: appRead, baseline: baseRead, ratio: ratio(appRead.rps, baseRead.rps) },
+      purchase: { app: appBuy, baseline: baseBuy, ratio: ratio(appBuy.rps, baseBuy.rps), stock_exact: stockExact, purchases, orders },
+    }
+  } finally {
+    baseline.kill()
+    await service.stop()
+    await sql.end()
+    await target.drop()
+  }
+}
