@@ -32,6 +32,19 @@ function validationIssues(error: { validator?: any; value?: unknown }) {
   return result instanceof Promise ? [] : (result.issues ?? [])
 }
 
+/** Dotted paths of the strings (keys or values) in `value` that contain U+0000. */
+export function nulPaths(value: unknown, path = '', depth = 0): string[] {
+  if (typeof value === 'string') return value.includes('\u0000') ? [path] : []
+  if (value === null || typeof value !== 'object' || depth > 64) return []
+  const found: string[] = []
+  for (const [key, item] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key
+    if (key.includes('\u0000')) found.push(at)
+    found.push(...nulPaths(item, at, depth + 1))
+  }
+  return found
+}
+
 /**
  * Request ids, the one-line-a-request log, the body size limit and one onError that maps every
  * failure to problem+json: malformed JSON 400, invalid fields 422 (with `errors`), unknown route or
@@ -53,6 +66,16 @@ export function problemHandling(logger: Logger) {
           'x-request-id': id,
         })
       }
+    })
+    // Postgres text and jsonb cannot hold U+0000: a NUL reaching a query fails it (a 500). Refuse it
+    // up front, in any path parameter (404, like other bad ids), query value or JSON body field (422).
+    .onTransform({ as: 'global' }, ({ params, query, body }) => {
+      if (nulPaths(params).length > 0) throw new HttpProblem(404, 'not-found', 'No such resource')
+      const errors = [...nulPaths(query, 'query'), ...(typeof body === 'object' ? nulPaths(body) : [])].map((path) => ({
+        path: path || '(root)',
+        message: 'must not contain the character U+0000',
+      }))
+      if (errors.length > 0) throw new HttpProblem(422, 'validation-failed', 'The request has invalid fields', { errors })
     })
     .onError({ as: 'global' }, ({ code, error, request }) => {
       const id = requestIdOf(request)

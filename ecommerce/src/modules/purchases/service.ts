@@ -5,7 +5,7 @@ import type { DbOrTx, EcommerceDb, Tx } from '../../context'
 import { idempotencyKeys, orderEvents, orderItems, orders, products, purchases, sellers, users } from '../../db/schema'
 import type { CurrentUser } from '../auth/model'
 import { iso } from '../common'
-import { withItems } from '../orders/service'
+import { toOrderJson, withItems } from '../orders/service'
 import type { PurchaseJson, PurchaseRequest } from './model'
 
 type Line = { productId: string; quantity: number }
@@ -82,7 +82,43 @@ async function buy(tx: Tx, customer: CurrentUser, lines: Line[]): Promise<Purcha
       `Unknown products: ${unknown.map((l) => l.productId).join(', ')}`,
     )
 
-  // Guarded stock updates in product id order (consistent lock order: no deadlocks).
+  const [buyer] = await tx
+    .select({ name: users.name, shippingAddress: users.shippingAddress })
+    .from(users)
+    .where(eq(users.id, customer.id))
+  if (!buyer) throw notFound('No such customer')
+  if (!buyer.shippingAddress)
+    throw unprocessable([{ path: 'shipping_address', message: 'the customer has no shipping address' }], 'No shipping address')
+
+  // The rows first, the stock last: the product rows stay locked only from the stock update to
+  // the commit, so buyers of the same hot products wait on each other as briefly as possible.
+  const [purchaseRow] = await tx.insert(purchases).values({ customerId: customer.id }).returning()
+  const bySeller = Map.groupBy(lines, (line) => byId.get(line.productId)!.product.sellerId)
+  const sellerIds = [...bySeller.keys()].sort()
+  const created = await tx
+    .insert(orders)
+    .values(
+      sellerIds.map((sellerId) => ({
+        purchaseId: purchaseRow!.id,
+        sellerId,
+        customerId: customer.id,
+        status: 'created' as const,
+        deliveryName: buyer.name,
+        deliveryAddress: buyer.shippingAddress!,
+        originAddress: byId.get(bySeller.get(sellerId)![0]!.productId)!.warehouseAddress!,
+      })),
+    )
+    .returning()
+  const orderOf = new Map(created.map((o) => [o.sellerId, o]))
+  const items = lines.map((line) => {
+    const p = byId.get(line.productId)!.product
+    return { orderId: orderOf.get(p.sellerId)!.id, productId: p.id, sku: p.sku, name: p.name, quantity: line.quantity }
+  })
+  await tx.insert(orderItems).values(items)
+  await tx.insert(orderEvents).values(created.map((o) => ({ orderId: o.id, status: 'created' as const, actorId: customer.id })))
+
+  // Guarded stock updates in product id order (consistent lock order: no deadlocks). Any short
+  // line rolls the whole transaction back.
   const short: { product_id: string; requested: number; available: number }[] = []
   for (const line of lines) {
     const [taken] = await tx
@@ -102,47 +138,11 @@ async function buy(tx: Tx, customer: CurrentUser, lines: Line[]): Promise<Purcha
       { products: short },
     )
 
-  const [buyer] = await tx
-    .select({ name: users.name, shippingAddress: users.shippingAddress })
-    .from(users)
-    .where(eq(users.id, customer.id))
-  if (!buyer) throw notFound('No such customer')
-  if (!buyer.shippingAddress)
-    throw unprocessable([{ path: 'shipping_address', message: 'the customer has no shipping address' }], 'No shipping address')
-
-  const [purchaseRow] = await tx.insert(purchases).values({ customerId: customer.id }).returning()
-  const bySeller = new Map<string, Line[]>()
-  for (const line of lines) {
-    const sellerId = byId.get(line.productId)!.product.sellerId
-    bySeller.set(sellerId, [...(bySeller.get(sellerId) ?? []), line])
-  }
-  const created = []
-  for (const [sellerId, sellerLines] of [...bySeller.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const [order] = await tx
-      .insert(orders)
-      .values({
-        purchaseId: purchaseRow!.id,
-        sellerId,
-        customerId: customer.id,
-        status: 'created',
-        deliveryName: buyer.name,
-        deliveryAddress: buyer.shippingAddress,
-        originAddress: byId.get(sellerLines[0]!.productId)!.warehouseAddress!,
-      })
-      .returning()
-    await tx.insert(orderItems).values(
-      sellerLines.map((l) => {
-        const p = byId.get(l.productId)!.product
-        return { orderId: order!.id, productId: p.id, sku: p.sku, name: p.name, quantity: l.quantity }
-      }),
-    )
-    await tx.insert(orderEvents).values({ orderId: order!.id, status: 'created', actorId: customer.id })
-    created.push(order!)
-  }
+  const sortedItems = [...items].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0))
   return {
     id: purchaseRow!.id,
     customer_id: customer.id,
-    orders: await withItems(tx, created),
+    orders: created.sort((a, b) => (a.sellerId < b.sellerId ? -1 : 1)).map((o) => toOrderJson(o, sortedItems)),
     created_at: iso(purchaseRow!.createdAt),
   }
 }

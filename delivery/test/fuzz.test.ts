@@ -1,0 +1,104 @@
+import { afterAll, describe, expect, test } from 'bun:test'
+import fc from 'fast-check'
+import {
+  type BodyTemplate,
+  checkInvalidRequest,
+  databaseFingerprint,
+  fingerprintDiff,
+  invalidRequest,
+  junkAuthorization,
+  openApiRoutes,
+  refusalViolation,
+  send,
+} from '@logistics/shared/testing-openapi'
+import { advanceDeliveries } from '../src/modules/transitions/tick'
+import { type DeliveryTestContext, KEY_A, KEY_B, deliveryBody, setupDelivery } from './helpers'
+
+/**
+ * Junk input against every route the delivery service's own OpenAPI document lists: each answer
+ * is a 4xx problem+json (never a 5xx, never a 2xx) and no row of any table changes.
+ */
+
+const ctx: DeliveryTestContext = await setupDelivery()
+afterAll(() => ctx.close())
+const { routes } = await openApiRoutes(ctx.app)
+
+const created = await ctx.call('POST', '/deliveries', { key: KEY_A, body: deliveryBody({ foreign_order_id: 'fuzz-existing' }) })
+await ctx.call('POST', '/deliveries', { key: KEY_B, body: deliveryBody({ foreign_order_id: 'fuzz-existing' }) })
+const hook = await ctx.call('POST', '/webhooks', { key: KEY_A, body: { url: 'http://127.0.0.1:1/fuzz-hook' } })
+if (created.status !== 201 || hook.status !== 201) throw new Error('fixtures failed')
+// a tick writes tracking and webhook-event rows, so those tables are part of the fingerprint too
+await advanceDeliveries(ctx.db)
+/** Resources of client A that the junk requests aim at (so only the broken part can fail them). */
+const pathValues: Record<string, string> = { tracking_number: created.json.tracking_number, id: hook.json.id }
+
+/** Minimal valid bodies (every key required), keyed like the document's routes. */
+const templates: Record<string, BodyTemplate> = {
+  'POST /deliveries': { body: deliveryBody({ foreign_order_id: 'fuzz-order-1' }) },
+  'PATCH /deliveries/{tracking_number}': { body: { destination: { name: 'Grace Hopper', address: '1 Navy Yard, Arlington' } } },
+  'POST /tracking': { body: { tracking_number: 'TRK-0000-0000-0000' } },
+  'POST /webhooks': { body: { url: 'https://hooks.example.test/fuzz' } },
+}
+
+const credentials = fc.oneof(
+  fc.constantFrom<Record<string, string>>(
+    {},
+    { authorization: `Bearer ${KEY_A}` },
+    { authorization: `Bearer ${KEY_B}` },
+    { authorization: 'Bearer not-a-valid-key' },
+  ),
+  junkAuthorization.map((authorization) => ({ authorization })),
+)
+
+test('the document lists the routes of the contract and every body route has a template', () => {
+  const keys = routes.map((r) => r.key)
+  for (const key of ['POST /deliveries', 'GET /deliveries/{tracking_number}/tracking', 'POST /webhooks', 'GET /webhooks/{id}/attempts'])
+    expect(keys).toContain(key)
+  expect(routes.filter((r) => r.hasBody).map((r) => r.key).sort()).toEqual(Object.keys(templates).sort())
+})
+
+describe('junk input answers 4xx problem+json and changes nothing', () => {
+  for (const route of routes) {
+    test(route.key, async () => {
+      const before = await databaseFingerprint(ctx.db)
+      await fc.assert(
+        fc.asyncProperty(invalidRequest(route, { pathValues, template: templates[route.key], auth: credentials }), async (request) => {
+          const { violation } = await checkInvalidRequest(ctx.app, request)
+          if (violation) throw new Error(`${request.method} ${request.url.slice(0, 200)} [${request.broken.join('; ')}]: ${violation}`)
+        }),
+        { numRuns: 60 },
+      )
+      expect(fingerprintDiff(before, await databaseFingerprint(ctx.db))).toEqual([])
+    })
+  }
+})
+
+describe('targeted junk', () => {
+  test('a NUL character anywhere answers 404/422, not a database error', async () => {
+    const before = await databaseFingerprint(ctx.db)
+    const withNul = deliveryBody()
+    withNul.order.products[0]!.name = 'Ket\u0000tle'
+    const cases = [
+      await ctx.call('POST', '/deliveries', { body: withNul }),
+      await ctx.call('POST', '/tracking', { body: { foreign_order_id: 'a\u0000b' } }),
+      await ctx.call('POST', '/webhooks', { body: { url: 'https://a.test/\u0000' } }),
+      await ctx.call('GET', '/deliveries/TRK%00'),
+      await ctx.call('GET', '/deliveries?status=%00'),
+    ]
+    expect(cases.map((c) => c.status)).toEqual([422, 422, 422, 404, 422])
+    expect(fingerprintDiff(before, await databaseFingerprint(ctx.db))).toEqual([])
+  })
+
+  test('a body over 1 MB answers 413 on every body route', async () => {
+    for (const route of routes.filter((r) => r.hasBody)) {
+      const path = route.path.replace('{tracking_number}', pathValues.tracking_number!)
+      const body = JSON.stringify({ junk: 'x'.repeat(1024 * 1024 + 10) })
+      const answer = await send(ctx.app, route.method, path, {
+        headers: { authorization: `Bearer ${KEY_A}`, 'content-type': 'application/json', 'content-length': String(body.length) },
+        body,
+      })
+      expect(answer.status).toBe(413)
+      expect(refusalViolation(answer)).toBeNull()
+    }
+  })
+})
