@@ -19,13 +19,6 @@ async function purchase(customerId: string, items: Line[]) {
       from products p join sellers s on s.id = p.seller_id
       where p.id in ${tx(lines.map((l) => l.product_id))}`
     const byId = new Map(found.map((f) => [f.id as string, f]))
-    for (const line of lines) {
-      const taken = await tx`
-        update products set quantity = quantity - ${line.quantity}, updated_at = now()
-        where id = ${line.product_id} and quantity >= ${line.quantity} and deleted_at is null
-        returning id`
-      if (taken.length === 0) throw Object.assign(new Error('insufficient stock'), { status: 409 })
-    }
     const [buyer] = await tx`select name, shipping_address from users where id = ${customerId}`
     const [p] = await tx`insert into purchases (customer_id) values (${customerId}) returning *`
     const bySeller = Map.groupBy(lines, (l) => byId.get(l.product_id)!.seller_id as string)
@@ -36,17 +29,23 @@ async function purchase(customerId: string, items: Line[]) {
         values (${p!.id}, ${sellerId}, ${customerId}, 'created', ${buyer!.name}, ${buyer!.shipping_address},
                 ${byId.get(sellerLines[0]!.product_id)!.warehouse_address})
         returning *`
-      await tx`insert into order_items ${tx(
-        sellerLines.map((l) => {
-          const product = byId.get(l.product_id)!
-          return { order_id: order!.id, product_id: l.product_id, sku: product.sku, name: product.name, quantity: l.quantity }
-        }),
-      )}`
+      const items = sellerLines.map((l) => {
+        const product = byId.get(l.product_id)!
+        return { order_id: order!.id, product_id: l.product_id, sku: product.sku, name: product.name, quantity: l.quantity }
+      })
+      await tx`insert into order_items ${tx(items)}`
       await tx`insert into order_events (order_id, status, actor_id) values (${order!.id}, 'created', ${customerId})`
-      orders.push(order!)
+      orders.push({ ...order!, items })
     }
-    const items = await tx`select * from order_items where order_id in ${tx(orders.map((o) => o.id))} order by sku`
-    return { id: p!.id, customer_id: customerId, orders: orders.map((o) => ({ ...o, items: items.filter((i) => i.order_id === o.id) })), created_at: p!.created_at }
+    // Stock last, as the service does: the hot rows stay locked only until the commit.
+    for (const line of lines) {
+      const taken = await tx`
+        update products set quantity = quantity - ${line.quantity}, updated_at = now()
+        where id = ${line.product_id} and quantity >= ${line.quantity} and deleted_at is null
+        returning id`
+      if (taken.length === 0) throw Object.assign(new Error('insufficient stock'), { status: 409 })
+    }
+    return { id: p!.id, customer_id: customerId, orders, created_at: p!.created_at }
   })
 }
 

@@ -3,6 +3,8 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 }
 
 export type Logger = {
+  /** Whether lines of `level` are written (skip building them otherwise). */
+  enabled(level: Exclude<LogLevel, 'silent'>): boolean
   debug(msg: string, fields?: Record<string, unknown>): void
   info(msg: string, fields?: Record<string, unknown>): void
   warn(msg: string, fields?: Record<string, unknown>): void
@@ -18,6 +20,7 @@ export function createLogger(service: string, level: LogLevel = 'info'): Logger 
     else process.stdout.write(line + '\n')
   }
   return {
+    enabled: (lvl) => ORDER[lvl] >= min,
     debug: (m, f) => write('debug', m, f),
     info: (m, f) => write('info', m, f),
     warn: (m, f) => write('warn', m, f),

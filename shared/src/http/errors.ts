@@ -85,6 +85,7 @@ export function problemHandling(logger: Logger) {
       return response
     })
     .onAfterResponse({ as: 'global' }, ({ request, set, responseValue }) => {
+      if (!logger.enabled('info')) return
       const meta = requests.get(request)
       const status =
         meta?.status ?? (responseValue instanceof Response ? responseValue.status : typeof set.status === 'number' ? set.status : 200)

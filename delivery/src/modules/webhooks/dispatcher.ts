@@ -67,7 +67,9 @@ async function claim(db: DeliveryDb, limit: number, now: Date, leaseMs: number):
             and p.state = 'pending' and p.seq < e.seq
         )
       order by e.next_attempt_at
-      limit ${limit}
+      -- A literal, not a parameter: with a parameter, the prepared statement's generic plan cannot
+      -- see the limit and sorted every pending event (measured: 4 500/s → 375/s).
+      limit ${sql.raw(String(Math.max(1, Math.floor(limit))))}
       for update of e skip locked
     )
     update webhook_events w

@@ -1,0 +1,102 @@
+/**
+ * `bun run bench`: every performance figure beside a baseline measured in the same run on this
+ * machine, as a ratio, plus the targets. Needs a PostgreSQL server: DATABASE_URL, or the local one
+ * at 127.0.0.1:5432 (as CI sets it up). Prints one table and writes bench/results.json.
+ * BENCH_SECONDS (default 10) sets the length of each HTTP load run.
+ */
+import { join } from 'node:path'
+import postgres from 'postgres'
+import { benchIdle, benchTick, benchWebhooks } from './delivery'
+import { benchEcommerce } from './ecommerce'
+import { freshDatabase, machine, ratio, serverUrl } from './lib'
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 10)
+try {
+  const probe = postgres(serverUrl, { max: 1, connect_timeout: 5, onnotice: () => {} })
+  await probe`select 1`
+  await probe.end()
+} catch (error) {
+  console.error(`bench: no PostgreSQL at ${serverUrl.replace(/\/\/[^@]*@/, '//***@')} (${(error as Error).message}); set DATABASE_URL`)
+  process.exit(1)
+}
+
+const m = machine()
+console.log(`bench: ${m.cores} cores (${m.cpu}), Bun ${m.bun}; load generator, services and PostgreSQL share these cores.`)
+
+type Row = { figure: string; value: string; baseline: string; ratio: string; target: string; met: boolean | null }
+const rows: Row[] = []
+const results: Record<string, unknown> = { machine: m, date: new Date().toISOString(), seconds_per_load_run: seconds }
+
+console.log('bench: catalogue reads and purchases…')
+const shop = await benchEcommerce({ durationMs: seconds * 1000, customers: 32 })
+results.ecommerce = shop
+rows.push({
+  figure: 'GET /products/{id}, 64 connections',
+  value: `${shop.product_read.app.rps}/s p50 ${shop.product_read.app.p50} ms p99 ${shop.product_read.app.p99} ms`,
+  baseline: `${shop.product_read.baseline.rps}/s p50 ${shop.product_read.baseline.p50} ms p99 ${shop.product_read.baseline.p99} ms (bare Bun.serve + postgres)`,
+  ratio: String(shop.product_read.ratio),
+  target: 'ratio ≥ 0.9',
+  met: shop.product_read.ratio >= 0.9 && shop.product_read.app.errors === 0,
+})
+rows.push({
+  figure: 'POST /purchases, 2 lines/2 sellers, 32 clients, hot products',
+  value: `${shop.purchase.app.rps}/s p99 ${shop.purchase.app.p99} ms, stock exact: ${shop.purchase.stock_exact}`,
+  baseline: `${shop.purchase.baseline.rps}/s p99 ${shop.purchase.baseline.p99} ms (same transaction, driver alone)`,
+  ratio: String(shop.purchase.ratio),
+  target: 'ratio ≥ 0.5, p99 < 50 ms, stock exact',
+  met: shop.purchase.ratio >= 0.5 && shop.purchase.app.p99 < 50 && shop.purchase.stock_exact,
+})
+
+console.log('bench: one tick over 100 000 open deliveries…')
+const tick = await benchTick(100_000, 3)
+results.tick = tick
+rows.push({
+  figure: 'one tick, 100 000 open deliveries (+100 000 outbox rows)',
+  value: `${tick.app_ms} ms`,
+  baseline: `${tick.alone_ms} ms (the same statements alone)`,
+  ratio: String(tick.ratio),
+  target: '≤ 2000 ms and ratio ≤ 2',
+  met: tick.app_ms <= 2000 && tick.ratio <= 2,
+})
+
+console.log('bench: webhook delivery, 1 then 2 dispatcher replicas…')
+const one = await benchWebhooks(20_000, 1)
+const two = await benchWebhooks(20_000, 2)
+results.webhooks = { one, two, scaling: ratio(two.per_second, one.per_second) }
+rows.push({
+  figure: 'webhook events delivered to a local receiver',
+  value: `1 replica ${one.per_second}/s; 2 replicas ${two.per_second}/s`,
+  baseline: '—',
+  ratio: `2 vs 1: ${ratio(two.per_second, one.per_second)}`,
+  target: '≥ 2000/s; 2 replicas ≥ 1.6× one',
+  met: one.per_second >= 2000 && two.per_second >= 1.6 * one.per_second,
+})
+
+console.log('bench: idle memory and start-up…')
+const idle: Record<string, unknown> = {}
+for (const name of ['delivery', 'ecommerce'] as const) {
+  const db = await freshDatabase(`idle_${name}`)
+  const onPostgres = await benchIdle(name, { DATABASE_URL: db.url, DELIVERY_API_URL: 'http://127.0.0.1:9' })
+  await db.drop()
+  const onPglite = await benchIdle(name, { DATABASE_URL: 'memory://', DELIVERY_API_URL: 'http://127.0.0.1:9' })
+  idle[name] = { postgres: onPostgres, pglite: onPglite }
+  rows.push({
+    figure: `${name}: idle RSS, start to healthy`,
+    value: `PostgreSQL: ${onPostgres.idle_rss_mb} MB, ${onPostgres.start_ms} ms`,
+    baseline: `PGlite (reported): ${onPglite.idle_rss_mb} MB, ${onPglite.start_ms} ms`,
+    ratio: '—',
+    target: '≤ 80 MB; ≤ 1000 ms (PostgreSQL)',
+    met: onPostgres.idle_rss_mb <= 80 && onPostgres.start_ms <= 1000,
+  })
+}
+results.idle = idle
+results.table = rows
+
+const widths = ['figure', 'value', 'baseline', 'ratio', 'target'].map((k) => Math.max(k.length, ...rows.map((r) => String(r[k as keyof Row]).length)))
+const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
+console.log()
+console.log(line(['figure', 'value', 'baseline', 'ratio', 'target']) + ' met |')
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|-----|`)
+for (const r of rows) console.log(line([r.figure, r.value, r.baseline, r.ratio, r.target]) + ` ${r.met ? 'yes' : 'NO '} |`)
+await Bun.write(join(import.meta.dir, 'results.json'), JSON.stringify(results, null, 2))
+console.log(`\nbench: wrote bench/results.json`)
