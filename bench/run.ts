@@ -76,9 +76,9 @@ console.log('bench: idle memory and start-up…')
 const idle: Record<string, unknown> = {}
 for (const name of ['delivery', 'ecommerce'] as const) {
   const db = await freshDatabase(`idle_${name}`)
-  const onPostgres = await benchIdle(name, { DATABASE_URL: db.url, DELIVERY_API_URL: 'http://127.0.0.1:9' })
+  const onPostgres = await benchIdle(name, { DATABASE_URL: db.url, DELIVERY_API_URL: 'http://127.0.0.1:9', LOG_LEVEL: 'error' })
   await db.drop()
-  const onPglite = await benchIdle(name, { DATABASE_URL: 'memory://', DELIVERY_API_URL: 'http://127.0.0.1:9' })
+  const onPglite = await benchIdle(name, { DATABASE_URL: 'memory://', DELIVERY_API_URL: 'http://127.0.0.1:9', LOG_LEVEL: 'error' })
   idle[name] = { postgres: onPostgres, pglite: onPglite }
   rows.push({
     figure: `${name}: idle RSS, start to healthy`,
