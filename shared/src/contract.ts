@@ -131,6 +131,9 @@ export const WebhookEventSchema = v.object({
 })
 export type WebhookEvent = v.InferOutput<typeof WebhookEventSchema>
 
+/** The empty body of a 204 answer, for documenting it. */
+export const NoContentSchema = v.pipe(v.undefined(), v.description('No content'))
+
 /** The problem+json body, for documenting error responses. */
 export const ProblemSchema = v.object({
   type: v.string(),

@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import {
   CreateDeliveryRequestSchema,
   DeliverySchema,
+  NoContentSchema,
   ProblemSchema,
   UpdateDeliveryRequestSchema,
   listOf,
@@ -62,7 +63,7 @@ export function deliveryRoutes(db: DeliveryDb) {
         await deleteDelivery(db, client.id, params.tracking_number)
         set.status = 204
       },
-      { params: TrackingNumberParams, response: errors, detail: detail('Delete a delivery') },
+      { params: TrackingNumberParams, response: { 204: NoContentSchema, ...errors }, detail: detail('Delete a delivery') },
     )
 }
 

@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { ProblemSchema, listOf } from '@logistics/shared'
+import { NoContentSchema, ProblemSchema, listOf } from '@logistics/shared'
 import { bearerAuth } from '@logistics/shared/http/openapi'
 import type { DeliveryDb } from '../../db'
 import { apiKeyAuth } from '../auth/plugin'
@@ -45,7 +45,7 @@ export function webhookRoutes(db: DeliveryDb) {
         await deleteWebhook(db, client.id, params.id)
         set.status = 204
       },
-      { params: WebhookIdParams, response: errors, detail: detail('Remove a webhook and its pending events') },
+      { params: WebhookIdParams, response: { 204: NoContentSchema, ...errors }, detail: detail('Remove a webhook and its pending events') },
     )
     .get('/webhooks/:id/attempts', ({ params, query, client }) => listAttempts(db, client.id, params.id, query), {
       params: WebhookIdParams,

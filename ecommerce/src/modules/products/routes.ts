@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { listOf } from '@logistics/shared'
+import { NoContentSchema, listOf } from '@logistics/shared'
 import { bearerAuth } from '@logistics/shared/http/openapi'
 import type { AppDeps } from '../../context'
 import { authGuard } from '../auth/routes'
@@ -63,6 +63,7 @@ export const productsRoutes = (deps: AppDeps) =>
       },
       {
         params: IdParamsSchema,
+        response: { 204: NoContentSchema, ...problems(401, 403, 404) },
         detail: { tags, summary: 'Delete an own product (seller user); it leaves the catalogue', security: bearerAuth },
       },
     )

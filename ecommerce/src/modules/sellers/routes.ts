@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { PaginationQuerySchema, listOf } from '@logistics/shared'
+import { NoContentSchema, PaginationQuerySchema, listOf } from '@logistics/shared'
 import { bearerAuth } from '@logistics/shared/http/openapi'
 import type { AppDeps } from '../../context'
 import { authGuard } from '../auth/routes'
@@ -93,6 +93,7 @@ export const sellersRoutes = (deps: AppDeps) =>
       },
       {
         params: IdParamsSchema,
+        response: { 204: NoContentSchema, ...problems(401, 403, 404) },
         detail: {
           tags,
           summary: 'Delete a seller (admin)',
