@@ -1,4 +1,5 @@
-import { createLogger } from '@logistics/shared'
+import { configOrExit, createLogger, onShutdown } from '@logistics/shared'
+import { MAX_BODY_BYTES } from '@logistics/shared/http/errors'
 import { createApp } from './app'
 import { loadConfig, parseApiKeys } from './config'
 import { openDeliveryDatabase } from './db'
@@ -6,14 +7,7 @@ import { provisionApiClients } from './modules/auth/service'
 import { TICK_JOB } from './modules/transitions/cron'
 import { createDispatcher } from './modules/webhooks/dispatcher'
 
-const config = (() => {
-  try {
-    return loadConfig()
-  } catch (error) {
-    console.error(`delivery: ${(error as Error).message}`)
-    process.exit(1)
-  }
-})()
+const config = configOrExit('delivery', loadConfig)
 const logger = createLogger('delivery', config.LOG_LEVEL)
 const database = await openDeliveryDatabase(config.DATABASE_URL)
 await provisionApiClients(database.db, parseApiKeys(config.DELIVERY_API_KEYS))
@@ -29,7 +23,7 @@ const app = createApp({
   onTick: () => dispatcher.notify(),
 })
 dispatcher.start()
-app.listen({ port: config.PORT, maxRequestBodySize: 1024 * 1024 })
+app.listen({ port: config.PORT, maxRequestBodySize: MAX_BODY_BYTES })
 logger.info('delivery service listening', {
   url: `http://localhost:${app.server?.port}`,
   swagger: `http://localhost:${app.server?.port}/swagger`,
@@ -37,16 +31,9 @@ logger.info('delivery service listening', {
   tick_seconds: config.STATUS_TICK_SECONDS,
 })
 
-let stopping = false
-async function shutdown(signal: string) {
-  if (stopping) return
-  stopping = true
-  logger.info('shutting down', { signal })
+onShutdown(logger, async () => {
   ;(app.store as { cron?: Record<string, { stop(): void }> }).cron?.[TICK_JOB]?.stop()
   await app.stop()
   await dispatcher.stop()
   await database.close()
-  process.exit(0)
-}
-process.on('SIGTERM', () => void shutdown('SIGTERM'))
-process.on('SIGINT', () => void shutdown('SIGINT'))
+})

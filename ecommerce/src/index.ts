@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { createLogger } from '@logistics/shared'
+import { configOrExit, createLogger, onShutdown } from '@logistics/shared'
 import { openDatabase } from '@logistics/shared/db'
 import { MAX_BODY_BYTES } from '@logistics/shared/http/errors'
 import { createApp, defaultDeliveryClient } from './app'
@@ -8,14 +8,7 @@ import * as schema from './db/schema'
 import { ensureAdmin } from './modules/auth/service'
 import { startWebhookRegistration } from './modules/delivery-webhooks/service'
 
-const config = (() => {
-  try {
-    return loadConfig()
-  } catch (error) {
-    console.error(`ecommerce: ${(error as Error).message}`)
-    process.exit(1)
-  }
-})()
+const config = configOrExit('ecommerce', loadConfig)
 const logger = createLogger('ecommerce', config.LOG_LEVEL)
 
 const database = await openDatabase({
@@ -41,19 +34,8 @@ const registration = startWebhookRegistration({
   logger,
 })
 
-let stopping = false
-async function shutdown(signal: string) {
-  if (stopping) return
-  stopping = true
-  logger.info('shutting down', { signal })
+onShutdown(logger, async () => {
   registration.stop()
-  try {
-    await app.stop()
-    await database.close()
-  } catch (error) {
-    logger.error('error during shutdown', { error: error instanceof Error ? error.message : String(error) })
-  }
-  process.exit(0)
-}
-process.on('SIGTERM', () => void shutdown('SIGTERM'))
-process.on('SIGINT', () => void shutdown('SIGINT'))
+  await app.stop()
+  await database.close()
+})

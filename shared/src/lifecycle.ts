@@ -1,0 +1,33 @@
+import type { Logger } from './log'
+
+/** Reads the configuration, or stops the process with the reason (no stack trace) and exit code 1. */
+export function configOrExit<T>(service: string, load: () => T): T {
+  try {
+    return load()
+  } catch (error) {
+    console.error(`${service}: ${(error as Error).message}`)
+    process.exit(1)
+  }
+}
+
+/**
+ * Graceful shutdown on SIGTERM and SIGINT: runs `stop` once (stop background work, let in-flight
+ * requests finish, close the pool), then exits 0 (1 when a step failed).
+ */
+export function onShutdown(logger: Logger, stop: () => Promise<void>) {
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    logger.info('shutting down', { signal })
+    try {
+      await stop()
+      process.exit(0)
+    } catch (error) {
+      logger.error('error during shutdown', { error: error instanceof Error ? error.message : String(error) })
+      process.exit(1)
+    }
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}
