@@ -109,6 +109,14 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 }
 
 describe('the whole story over real HTTP', () => {
+  test('the demo data loads through the public API once; a second seed creates nothing', async () => {
+    const catalogue = await api(ecommerce.url).get('products', { searchParams: { limit: 100 } }).json<{ total: number }>()
+    expect(catalogue.total).toBe(12)
+    const again = await seed({ ecommerceUrl: ecommerce.url, log: () => {} })
+    expect(again.created).toEqual([])
+    expect((await api(ecommerce.url).get('products', { searchParams: { limit: 100 } }).json<{ total: number }>()).total).toBe(12)
+  })
+
   test('purchase → confirm → dispatch → tracking → delivered through the real webhook', async () => {
     const { shopper, orders } = await buyFromBothSellers()
     for (const order of orders) {
