@@ -1,5 +1,5 @@
 import { configOrExit, createLogger, onShutdown } from '@logistics/shared'
-import { MAX_BODY_BYTES } from '@logistics/shared/http/errors'
+import { serveApp } from '@logistics/shared/http/serve'
 import { createApp } from './app'
 import { loadConfig, parseApiKeys } from './config'
 import { openDeliveryDatabase } from './db'
@@ -23,17 +23,17 @@ const app = createApp({
   onTick: () => dispatcher.notify(),
 })
 dispatcher.start()
-app.listen({ port: config.PORT, maxRequestBodySize: MAX_BODY_BYTES })
+const server = serveApp(app, config.PORT)
 logger.info('delivery service listening', {
-  url: `http://localhost:${app.server?.port}`,
-  swagger: `http://localhost:${app.server?.port}/swagger`,
+  url: `http://localhost:${server.port}`,
+  swagger: `http://localhost:${server.port}/swagger`,
   database: database.kind,
   tick_seconds: config.STATUS_TICK_SECONDS,
 })
 
 onShutdown(logger, async () => {
   ;(app.store as { cron?: Record<string, { stop(): void }> }).cron?.[TICK_JOB]?.stop()
-  await app.stop()
+  await server.stop()
   await dispatcher.stop()
   await database.close()
 })

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { configOrExit, createLogger, onShutdown } from '@logistics/shared'
 import { openDatabase } from '@logistics/shared/db'
-import { MAX_BODY_BYTES } from '@logistics/shared/http/errors'
+import { serveApp } from '@logistics/shared/http/serve'
 import { createApp, defaultDeliveryClient } from './app'
 import { loadConfig } from './config'
 import * as schema from './db/schema'
@@ -24,8 +24,8 @@ else if (admin.role !== 'admin') logger.warn('ADMIN_EMAIL belongs to a non-admin
 
 const deliveryClient = defaultDeliveryClient(config, logger)
 const app = createApp({ db: database.db, config, logger, deliveryClient })
-app.listen({ port: config.PORT, maxRequestBodySize: MAX_BODY_BYTES })
-logger.info('ecommerce listening', { port: app.server?.port, database: database.kind, delivery_api_url: config.DELIVERY_API_URL })
+const server = serveApp(app, config.PORT)
+logger.info('ecommerce listening', { port: server.port, database: database.kind, delivery_api_url: config.DELIVERY_API_URL })
 
 const registration = startWebhookRegistration({
   client: deliveryClient,
@@ -36,6 +36,6 @@ const registration = startWebhookRegistration({
 
 onShutdown(logger, async () => {
   registration.stop()
-  await app.stop()
+  await server.stop()
   await database.close()
 })

@@ -1,0 +1,50 @@
+import type { Server } from 'bun'
+import { problemBody, problemResponse } from '../problem'
+import { MAX_BODY_BYTES } from './errors'
+
+/**
+ * Bun itself answers a bare, non-problem 413 for bodies over its `maxRequestBodySize`. So its cap is
+ * set far above ours and the 1 MB limit is ours: a declared `content-length` over it is refused by
+ * `problemHandling` before anything is read; a streamed (chunked) body is read here up to the limit
+ * and refused with problem+json past it.
+ */
+const TRANSPORT_CAP = 64 * MAX_BODY_BYTES
+
+async function readUpTo(request: Request, limit: number): Promise<ArrayBuffer | null> {
+  const reader = request.body!.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { value, done } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > limit) {
+      await reader.cancel().catch(() => {})
+      return null
+    }
+    chunks.push(value)
+  }
+  const body = new Uint8Array(new ArrayBuffer(size))
+  let offset = 0
+  for (const c of chunks) {
+    body.set(c, offset)
+    offset += c.byteLength
+  }
+  return body.buffer
+}
+
+/** Serves an Elysia app (anything with `handle`) on `port` with the body limit above. */
+export function serveApp(app: { handle(request: Request): Response | Promise<Response> }, port: number): Server<undefined> {
+  return Bun.serve({
+    port,
+    maxRequestBodySize: TRANSPORT_CAP,
+    async fetch(request) {
+      if (request.body && !request.headers.has('content-length')) {
+        const body = await readUpTo(request, MAX_BODY_BYTES)
+        if (!body) return problemResponse(problemBody(413, 'body-too-large', `The body must be at most ${MAX_BODY_BYTES} bytes`))
+        request = new Request(request, { body })
+      }
+      return app.handle(request)
+    },
+  })
+}

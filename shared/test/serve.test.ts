@@ -1,0 +1,51 @@
+import { afterAll, describe, expect, test } from 'bun:test'
+import { Elysia } from 'elysia'
+import * as v from 'valibot'
+import { silentLogger } from '../src/log'
+import { MAX_BODY_BYTES, problemHandling } from '../src/http/errors'
+import { serveApp } from '../src/http/serve'
+
+const app = new Elysia().use(problemHandling(silentLogger)).post('/echo', ({ body }) => ({ length: body.text.length }), {
+  body: v.object({ text: v.string() }),
+})
+const server = serveApp(app, 0)
+const url = `http://127.0.0.1:${server.port}/echo`
+afterAll(() => server.stop(true))
+
+function chunked(text: string): ReadableStream<Uint8Array> {
+  const bytes = new TextEncoder().encode(text)
+  let offset = 0
+  return new ReadableStream({
+    pull(controller) {
+      if (offset >= bytes.length) return controller.close()
+      controller.enqueue(bytes.slice(offset, offset + 64 * 1024))
+      offset += 64 * 1024
+    },
+  })
+}
+
+describe('the 1 MB body limit on a real server', () => {
+  const big = JSON.stringify({ text: 'x'.repeat(MAX_BODY_BYTES + 100) })
+  const small = JSON.stringify({ text: 'x'.repeat(200_000) })
+
+  test('a declared body over 1 MB answers 413 problem+json', async () => {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big })
+    expect(res.status).toBe(413)
+    expect(res.headers.get('content-type')).toBe('application/problem+json')
+    expect((await res.json()).code).toBe('body-too-large')
+  })
+
+  test('a streamed (chunked) body over 1 MB answers 413 problem+json', async () => {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chunked(big), duplex: 'half' } as RequestInit)
+    expect(res.status).toBe(413)
+    expect(res.headers.get('content-type')).toBe('application/problem+json')
+  })
+
+  test('bodies under the limit go through, streamed or not', async () => {
+    for (const body of [small, chunked(small)]) {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit)
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual({ length: 200_000 })
+    }
+  })
+})
