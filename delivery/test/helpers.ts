@@ -1,5 +1,5 @@
 import { silentLogger } from '@logistics/shared'
-import { createTestDatabase } from '@logistics/shared/testing'
+import { callApp, createTestDatabase } from '@logistics/shared/testing'
 import { createApp } from '../src/app'
 import { type DeliveryDb, migrationsFolder, schema } from '../src/db'
 import { provisionApiClients } from '../src/modules/auth/service'
@@ -17,20 +17,10 @@ export async function setupDelivery() {
   ])
   const app = createApp({ db, logger: silentLogger })
   async function call(method: string, path: string, options: { key?: string | null; body?: unknown; raw?: string } = {}) {
-    const headers: Record<string, string> = {}
     const key = options.key === undefined ? KEY_A : options.key
-    if (key !== null) headers.authorization = `Bearer ${key}`
-    let body: string | undefined
-    if (options.raw !== undefined) body = options.raw
-    else if (options.body !== undefined) body = JSON.stringify(options.body)
-    if (body !== undefined) headers['content-type'] = 'application/json'
-    const response = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
-    const text = await response.text()
-    let json: any = undefined
-    try {
-      json = text ? JSON.parse(text) : undefined
-    } catch {}
-    return { status: response.status, headers: response.headers, json, text }
+    const headers: Record<string, string> = key === null ? {} : { authorization: `Bearer ${key}` }
+    if (options.raw !== undefined) headers['content-type'] = 'application/json'
+    return callApp(app, method, path, { headers, body: options.body, rawBody: options.raw })
   }
   return { database, db, app, call, close: () => database.close() }
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { silentLogger } from '@logistics/shared'
-import { createTestDatabase, type TestDatabase } from '@logistics/shared/testing'
+import { callApp, createTestDatabase, type TestDatabase } from '@logistics/shared/testing'
 import { createApp } from '../src/app'
 import { type Config, loadConfig } from '../src/config'
 import * as schema from '../src/db/schema'
@@ -54,18 +54,8 @@ export async function createHarness(options: { deliveryClient?: DeliveryClient; 
     ) {
       const headers: Record<string, string> = { ...init.headers }
       if (init.token) headers.authorization = `Bearer ${init.token}`
-      let body: string | undefined = init.rawBody
-      if (init.body !== undefined) {
-        headers['content-type'] = 'application/json'
-        body = JSON.stringify(init.body)
-      }
-      const response = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
-      const text = await response.text()
-      let json: any = undefined
-      try {
-        json = text ? JSON.parse(text) : undefined
-      } catch {}
-      return { status: response.status, body: json, text, headers: response.headers }
+      const r = await callApp(app, method, path, { headers, body: init.body, rawBody: init.rawBody })
+      return { status: r.status, body: r.json, text: r.text, headers: r.headers }
     },
     async login(email: string, password: string): Promise<string> {
       const r = await h.request('POST', '/auth/login', { body: { email, password } })

@@ -62,3 +62,28 @@ export async function createTestDatabase<TSchema extends Record<string, unknown>
     },
   }
 }
+
+/**
+ * Sends one request to an app without a port (`app.handle`): `body` as JSON (with its content
+ * type), or `rawBody` as is; answers status, headers, text and the parsed JSON (undefined when not JSON).
+ */
+export async function callApp(
+  app: { handle(request: Request): Response | Promise<Response> },
+  method: string,
+  path: string,
+  init: { headers?: Record<string, string>; body?: unknown; rawBody?: string } = {},
+) {
+  const headers: Record<string, string> = { ...init.headers }
+  let body = init.rawBody
+  if (init.body !== undefined) {
+    body = JSON.stringify(init.body)
+    headers['content-type'] ??= 'application/json'
+  }
+  const response = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
+  const text = await response.text()
+  let json: any
+  try {
+    json = text ? JSON.parse(text) : undefined
+  } catch {}
+  return { status: response.status, headers: response.headers, text, json }
+}
