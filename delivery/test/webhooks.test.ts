@@ -257,7 +257,7 @@ describe('the dispatcher', () => {
     const dispatcher = createDispatcher(t.db, silentLogger, { timeoutMs: 300, pollMs: 20 })
     dispatcher.start()
     try {
-      for (let i = 0; i < 100 && healthy.received.length === 0; i++) await Bun.sleep(10)
+      for (let i = 0; i < 300 && healthy.received.length === 0; i++) await Bun.sleep(10)
       expect(healthy.received).toHaveLength(1)
     } finally {
       await dispatcher.stop()
