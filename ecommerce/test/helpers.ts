@@ -114,7 +114,7 @@ export function createStubDelivery() {
   const calls: { method: string; path: string; headers: Headers; body: any }[] = []
   const deliveries = new Map<string, { tracking_number: string; foreign_order_id: string }>()
   const webhooks: { id: string; url: string; secret: string }[] = []
-  const state = { mode: 'up' as Mode, slowMs: 1500 }
+  const state = { mode: 'up' as Mode, slowMs: 1500, beforeCreateAnswer: undefined as undefined | (() => Promise<void>) }
   const server = Bun.serve({
     port: 0,
     async fetch(request) {
@@ -132,7 +132,15 @@ export function createStubDelivery() {
         const existing = deliveries.get(id)
         const delivery = existing ?? { tracking_number: `TRK-${deliveries.size + 1}`, foreign_order_id: id }
         deliveries.set(id, delivery)
+        await state.beforeCreateAnswer?.()
         return Response.json({ ...body, tracking_number: delivery.tracking_number, status: 'READY_FOR_PICK_UP' }, { status: existing ? 200 : 201 })
+      }
+      const one = url.pathname.match(/^\/deliveries\/([^/]+)$/)
+      if (request.method === 'DELETE' && one) {
+        const d = [...deliveries.entries()].find(([, x]) => x.tracking_number === one[1])
+        if (!d) return new Response(null, { status: 404 })
+        deliveries.delete(d[0])
+        return new Response(null, { status: 204 })
       }
       const tracking = url.pathname.match(/^\/deliveries\/([^/]+)\/tracking$/)
       if (request.method === 'GET' && tracking) {

@@ -164,6 +164,28 @@ describe('dispatch', () => {
     expect((await post(`/orders/${s.orderId}/dispatch`, s.customer.token)).status).toBe(403)
   })
 
+  test('an order cancelled while its delivery is being created: 409, and the delivery is deleted again', async () => {
+    const s = await scenario('CancelRace')
+    expect((await post(`/orders/${s.orderId}/confirm`, s.seller.token)).status).toBe(200)
+    // The admin cancels between the delivery service's answer and the order's update.
+    stub.state.beforeCreateAnswer = async () => {
+      expect((await post(`/orders/${s.orderId}/cancel`, admin)).status).toBe(200)
+    }
+    try {
+      const r = await post(`/orders/${s.orderId}/dispatch`, s.seller.token)
+      expect(r.status).toBe(409)
+      expect(r.body.current_status).toBe('cancelled')
+    } finally {
+      stub.state.beforeCreateAnswer = undefined
+    }
+    expect(stub.calls.some((c) => c.method === 'DELETE' && c.path.startsWith('/deliveries/'))).toBe(true)
+    expect(stub.deliveries.has(s.orderId)).toBe(false)
+    const order = await h.request('GET', `/orders/${s.orderId}`, { token: s.customer.token })
+    expect(order.body.status).toBe('cancelled')
+    expect(order.body.delivery.tracking_number).toBeNull()
+    expect((await h.request('GET', `/products/${s.product.id}`)).body.quantity).toBe(10)
+  })
+
   test('delivery service down → 503, the order stays confirmed; a retry once it is up dispatches', async () => {
     const s = await scenario('Down')
     await post(`/orders/${s.orderId}/confirm`, s.seller.token)

@@ -7,6 +7,8 @@ import { type CreatedDelivery, CreatedDeliverySchema, WebhookListSchema, Webhook
 export type DeliveryClient = {
   createDelivery(input: CreateDeliveryInput, options?: CallOptions): Promise<CreatedDelivery>
   getTracking(trackingNumber: string, options?: CallOptions): Promise<TrackingResponse>
+  /** Deletes a delivery (a dispatch that lost its order); an unknown one counts as deleted. */
+  deleteDelivery(trackingNumber: string, options?: CallOptions): Promise<void>
   /** Registers (or re-registers with a new secret) a webhook subscription; idempotent. */
   registerWebhook(url: string, secret: string, options?: CallOptions): Promise<{ id: string; outcome: 'created' | 'existing' | 'replaced' }>
 }
@@ -108,6 +110,16 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
       return call('tracking', TrackingResponseSchema, () =>
         api.get(`deliveries/${encodeURIComponent(trackingNumber)}/tracking`, { headers: headersOf(o) }).json(),
       )
+    },
+
+    async deleteDelivery(trackingNumber, o) {
+      const response = await api
+        .delete(`deliveries/${encodeURIComponent(trackingNumber)}`, { headers: headersOf(o), throwHttpErrors: false })
+        .catch(async (e) => Promise.reject(await toProblem(e, 'delete delivery')))
+      if (response.status !== 204 && response.status !== 404)
+        throw new HttpProblem(502, 'delivery-failed', `The delivery service answered ${response.status} (delete delivery)`, {
+          upstream_status: response.status,
+        })
     },
 
     async registerWebhook(url, secret, o) {

@@ -48,7 +48,7 @@ export const ordersRoutes = (deps: AppDeps) =>
     .post(
       '/orders/:id/dispatch',
       async ({ params, request, requireUser }) =>
-        dispatchOrder(deps.db, deps.deliveryClient, await requireUser('seller'), params.id, { requestId: requestIdOf(request) }),
+        dispatchOrder(deps.db, deps.deliveryClient, await requireUser('seller'), params.id, { requestId: requestIdOf(request) }, deps.logger),
       {
         params: IdParamsSchema,
         response: { 200: OrderSchema, ...problems(401, 403, 404, 409, 502, 503, 504) },

@@ -1,6 +1,16 @@
 import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm'
 import type { SQL } from 'drizzle-orm'
-import { type CreateDeliveryInput, type ListEnvelope, type OrderStatus, type Pagination, conflict, forbidden, notFound } from '@logistics/shared'
+import {
+  type CreateDeliveryInput,
+  HttpProblem,
+  type ListEnvelope,
+  type Logger,
+  type OrderStatus,
+  type Pagination,
+  conflict,
+  forbidden,
+  notFound,
+} from '@logistics/shared'
 import type { DbOrTx, EcommerceDb, Tx } from '../../context'
 import { orderEvents, orderItems, orders, products } from '../../db/schema'
 import type { CurrentUser } from '../auth/model'
@@ -155,6 +165,7 @@ export async function dispatchOrder(
   user: CurrentUser,
   id: string,
   callOptions: CallOptions = {},
+  logger?: Logger,
 ): Promise<OrderJson> {
   if (user.role !== 'seller') throw forbidden('Only seller users dispatch orders')
   const order = await getVisibleOrder(db, user, id)
@@ -166,7 +177,8 @@ export async function dispatchOrder(
     destination: { name: order.deliveryName, address: order.deliveryAddress },
   }
   const delivery = await client.createDelivery(request, callOptions)
-  const row = await db.transaction(async (tx) => {
+  const row = await db
+    .transaction(async (tx) => {
     const dispatched = await transition(tx, id, ['confirmed'], 'dispatched', 'dispatched', {
       actorId: user.id,
       set: {
@@ -178,7 +190,20 @@ export async function dispatchOrder(
     // The DELIVERED webhook raced ahead of this answer: the order is delivered already.
     if (dispatched.deliveryStatus === 'DELIVERED') return transition(tx, id, ['dispatched'], 'delivered', 'delivered')
     return dispatched
-  })
+    })
+    .catch(async (error) => {
+      // The order moved on while the delivery was being created (an admin cancelled it): the
+      // parcel must not ship, so the delivery goes too (best effort; logged when it fails).
+      if (error instanceof HttpProblem && error.status === 409)
+        await client.deleteDelivery(delivery.tracking_number, callOptions).catch((e) => {
+          logger?.error('could not delete the delivery of an order that changed during dispatch', {
+            order_id: id,
+            tracking_number: delivery.tracking_number,
+            error: e instanceof Error ? e.message : String(e),
+          })
+        })
+      throw error
+    })
   return (await withItems(db, [row]))[0]!
 }
 
