@@ -9,8 +9,8 @@ import { type ApiClient, findClientByKey } from './service'
  */
 export function apiKeyAuth(db: DeliveryDb) {
   const cache = new Map<string, { client: ApiClient | null; until: number }>()
-  return new Elysia({ name: 'api-key-auth' }).resolve({ as: 'scoped' }, async ({ headers }) => {
-    const header = headers.authorization
+  return new Elysia({ name: 'api-key-auth' }).resolve({ as: 'scoped' }, async ({ request }) => {
+    const header = request.headers.get('authorization') ?? undefined
     const match = header?.match(/^Bearer\s+(\S+)$/i)
     if (!match) throw unauthorized('Send your API key as "Authorization: Bearer <key>"')
     const key = match[1]!

@@ -18,10 +18,12 @@ const jwtPlugin = (deps: AppDeps) =>
 export const authGuard = (deps: AppDeps) =>
   new Elysia()
     .use(jwtPlugin(deps))
-    .derive({ as: 'scoped' }, ({ headers, jwt }) => {
+    .derive({ as: 'scoped' }, ({ request, jwt }) => {
+      // request.headers, not the `headers` object: asking for that makes Elysia copy every
+      // header of every request on every route behind this guard.
       let user: Promise<CurrentUser> | undefined
       const current = async (): Promise<CurrentUser> => {
-        const header = headers.authorization
+        const header = request.headers.get('authorization') ?? undefined
         const match = header?.match(/^Bearer\s+(\S+)\s*$/i)
         if (!match) throw unauthorized('A bearer token is required')
         const payload = await jwt.verify(match[1])
