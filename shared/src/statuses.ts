@@ -11,9 +11,6 @@ export const DELIVERY_STATUSES = [
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number]
 export const DeliveryStatusSchema = v.picklist(DELIVERY_STATUSES)
 
-/** `DELIVERED` is the only final status: every other status moves on at the next tick. */
-export const FINAL_DELIVERY_STATUSES: readonly DeliveryStatus[] = ['DELIVERED']
-
 /**
  * The transition table. A status with two successors draws one of them with equal
  * probability (the 50/50 split after IN_ROUTE_OF_DELIVERY).
@@ -26,6 +23,7 @@ export const DELIVERY_TRANSITIONS: Readonly<Record<DeliveryStatus, readonly Deli
   DELIVERED: [],
 }
 
+/** A final status has no successor (`DELIVERED`): every other status moves on at the next tick. */
 export const isFinalDeliveryStatus = (s: DeliveryStatus) => DELIVERY_TRANSITIONS[s].length === 0
 
 /** The next status of `from`; `draw` in [0, 1) picks between two successors (< 0.5 → the first). */

@@ -1,7 +1,8 @@
-import fc from 'fast-check'
 import { sql } from 'drizzle-orm'
+import fc from 'fast-check'
 import { type Db, queryRows } from './db'
 import { PROBLEM_CONTENT_TYPE } from './problem'
+import { callApp } from './testing'
 
 /**
  * Test helpers driven by a service's own OpenAPI document: the route list (so a fuzz run or an
@@ -111,21 +112,9 @@ export function fingerprintDiff(before: TableFingerprint, after: TableFingerprin
 
 export type Answer = { status: number; headers: Headers; text: string; json: any }
 
-/** Sends a request through `app.handle` and reads the whole answer. */
-export async function send(
-  app: HandlesRequests,
-  method: string,
-  path: string,
-  init: { headers?: Record<string, string>; body?: string } = {},
-): Promise<Answer> {
-  const response = await app.handle(new Request(`http://localhost${path}`, { method, headers: init.headers, body: init.body }))
-  const text = await response.text()
-  let json: any
-  try {
-    json = text ? JSON.parse(text) : undefined
-  } catch {}
-  return { status: response.status, headers: response.headers, text, json }
-}
+/** One request through `app.handle`, the body sent as is (see `callApp`). */
+export const send = (app: HandlesRequests, method: string, path: string, init: { headers?: Record<string, string>; body?: string } = {}): Promise<Answer> =>
+  callApp(app, method, path, { headers: init.headers, rawBody: init.body })
 
 /** What is wrong with an error answer as problem+json (RFC 9457), or null when nothing. */
 export function problemViolation(answer: Answer): string | null {

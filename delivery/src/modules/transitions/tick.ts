@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm'
-import { DELIVERY_STATUSES, DELIVERY_TRANSITIONS, WEBHOOK_EVENT_TYPE } from '@logistics/shared'
+import { DELIVERY_STATUSES, DELIVERY_TRANSITIONS, WEBHOOK_EVENT_TYPE, isFinalDeliveryStatus } from '@logistics/shared'
 import { queryRows } from '@logistics/shared/db'
 import type { DeliveryDb } from '../../db'
 
@@ -12,7 +12,7 @@ export const TICK_LOCK_ID = 727_002
  * `random() < 0.5` picks the first (as `nextDeliveryStatus(from, draw)` does with `draw < 0.5`).
  */
 function nextStatusSql(column: string): SQL {
-  const branches = DELIVERY_STATUSES.filter((s) => DELIVERY_TRANSITIONS[s].length > 0).map((from) => {
+  const branches = DELIVERY_STATUSES.filter((s) => !isFinalDeliveryStatus(s)).map((from) => {
     const next = DELIVERY_TRANSITIONS[from]
     const to = next.length === 1 ? `'${next[0]}'` : `case when random() < 0.5 then '${next[0]}' else '${next[1]}' end`
     return `when '${from}' then ${to}`
@@ -21,7 +21,7 @@ function nextStatusSql(column: string): SQL {
 }
 
 const FINAL_STATUSES_SQL = sql.raw(
-  DELIVERY_STATUSES.filter((s) => DELIVERY_TRANSITIONS[s].length === 0)
+  DELIVERY_STATUSES.filter(isFinalDeliveryStatus)
     .map((s) => `'${s}'`)
     .join(', '),
 )
