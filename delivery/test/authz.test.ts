@@ -1,5 +1,5 @@
-import { afterAll, describe, expect, test } from 'bun:test'
-import { type AuthzCase, checkAuthzCase, openApiRoutes, policyCoverage, statuses } from '@logistics/shared/testing-openapi'
+import { afterAll, expect, test } from 'bun:test'
+import { type AuthzCase, authorizationMatrix, openApiRoutes, statuses } from '@logistics/shared/testing-openapi'
 import { type DeliveryTestContext, KEY_A, KEY_B, deliveryBody, setupDelivery } from './helpers'
 
 /**
@@ -81,33 +81,16 @@ const POLICY: Record<string, AuthzCase<Role>[]> = {
   'GET /webhooks/{id}/attempts': [{ expect: ownerOnly(200), request: () => ({ path: `/webhooks/${webhookA}/attempts` }) }],
 }
 
-test('the policy table and the OpenAPI document list the same routes', () => {
-  expect(policyCoverage(routes, Object.keys(POLICY))).toEqual({ missingFromPolicy: [], notInDocument: [] })
-})
-
-describe('authorization matrix', () => {
-  for (const route of routes) {
-    test(route.key, async () => {
-      const cases = POLICY[route.key]
-      expect(cases, `no policy for ${route.key}`).toBeDefined()
-      const failures: string[] = []
-      for (const c of cases!)
-        failures.push(
-          ...(await checkAuthzCase(
-            {
-              app: ctx.app,
-              db: ctx.db,
-              method: route.method,
-              roles: ROLES,
-              headersFor: (role): Record<string, string> => (KEYS[role] === null ? {} : { authorization: `Bearer ${KEYS[role]}` }),
-              secrets: [A_ORDER, A_DESTINATION, webhookA],
-            },
-            c,
-          )),
-        )
-      expect(failures).toEqual([])
-    })
-  }
+authorizationMatrix({
+  routes,
+  policy: POLICY,
+  context: () => ({
+    app: ctx.app,
+    db: ctx.db,
+    roles: ROLES,
+    headersFor: (role): Record<string, string> => (KEYS[role] === null ? {} : { authorization: `Bearer ${KEYS[role]}` }),
+    secrets: [A_ORDER, A_DESTINATION, webhookA],
+  }),
 })
 
 test("client B's own resources stay invisible to client A too", async () => {

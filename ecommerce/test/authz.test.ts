@@ -1,6 +1,6 @@
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, expect, test } from 'bun:test'
 import { webhookHeaders } from '@logistics/shared'
-import { type AuthzCase, checkAuthzCase, openApiRoutes, policyCoverage, statuses } from '@logistics/shared/testing-openapi'
+import { type AuthzCase, authorizationMatrix, openApiRoutes, statuses } from '@logistics/shared/testing-openapi'
 import { createHarness, createStubDelivery } from './helpers'
 
 /**
@@ -227,33 +227,16 @@ const POLICY: Record<string, AuthzCase<Role>[]> = {
   ],
 }
 
-test('the policy table and the OpenAPI document list the same routes', () => {
-  expect(policyCoverage(routes, Object.keys(POLICY))).toEqual({ missingFromPolicy: [], notInDocument: [] })
-})
-
-describe('authorization matrix', () => {
-  for (const route of routes) {
-    test(route.key, async () => {
-      const cases = POLICY[route.key]
-      expect(cases, `no policy for ${route.key}`).toBeDefined()
-      const failures: string[] = []
-      for (const c of cases!)
-        failures.push(
-          ...(await checkAuthzCase(
-            {
-              app: h.app,
-              db: h.db,
-              method: route.method,
-              roles: ROLES,
-              headersFor: (role): Record<string, string> => (TOKENS[role] === null ? {} : { authorization: `Bearer ${TOKENS[role]}` }),
-              secrets: [customer.email, "Owner's home", 'Owner warehouse, 7 Secret Dock', one.email],
-            },
-            c,
-          )),
-        )
-      expect(failures).toEqual([])
-    })
-  }
+authorizationMatrix({
+  routes,
+  policy: POLICY,
+  context: () => ({
+    app: h.app,
+    db: h.db,
+    roles: ROLES,
+    headersFor: (role): Record<string, string> => (TOKENS[role] === null ? {} : { authorization: `Bearer ${TOKENS[role]}` }),
+    secrets: [customer.email, "Owner's home", 'Owner warehouse, 7 Secret Dock', one.email],
+  }),
 })
 
 test('after the matrix, the fixtures are where the allowed calls left them', async () => {

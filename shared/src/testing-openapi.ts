@@ -581,3 +581,30 @@ export async function checkAuthzCase<R extends string>(
 export function statuses<R extends string>(roles: readonly R[], fallback: number, except: Partial<Record<R, number>> = {}): Record<R, number> {
   return Object.fromEntries(roles.map((r) => [r, except[r] ?? fallback])) as Record<R, number>
 }
+
+/**
+ * The authorization matrix as bun tests: one test that the policy table and the OpenAPI document
+ * list the same routes, then one test per documented route that runs every case of its policy
+ * for every role. `context` is read when the tests run (after the file's `beforeAll`).
+ */
+export function authorizationMatrix<R extends string>(options: {
+  routes: OpenApiRoute[]
+  policy: Record<string, AuthzCase<R>[]>
+  context: () => Omit<Parameters<typeof checkAuthzCase<R>>[0], 'method'>
+}) {
+  const { test, describe, expect } = require('bun:test') as typeof import('bun:test')
+  test('the policy table and the OpenAPI document list the same routes', () => {
+    expect(policyCoverage(options.routes, Object.keys(options.policy))).toEqual({ missingFromPolicy: [], notInDocument: [] })
+  })
+  describe('authorization matrix', () => {
+    for (const route of options.routes) {
+      test(route.key, async () => {
+        const cases = options.policy[route.key]
+        expect(cases, `no policy for ${route.key}`).toBeDefined()
+        const failures: string[] = []
+        for (const c of cases!) failures.push(...(await checkAuthzCase({ ...options.context(), method: route.method }, c)))
+        expect(failures).toEqual([])
+      })
+    }
+  })
+}
