@@ -608,3 +608,33 @@ export function authorizationMatrix<R extends string>(options: {
     }
   })
 }
+
+/**
+ * The junk-input property as bun tests: for every documented route, `numRuns` generated invalid
+ * requests must each answer a 4xx problem+json (see `checkInvalidRequest`), and the database must
+ * be exactly as before. `context` is read when the tests run.
+ */
+export function junkInputProperty(options: {
+  routes: OpenApiRoute[]
+  requests: (route: OpenApiRoute) => fc.Arbitrary<FuzzRequest>
+  numRuns: number
+  context: () => { app: HandlesRequests; db: Db<any> }
+}) {
+  const { test, describe, expect } = require('bun:test') as typeof import('bun:test')
+  describe('junk input answers 4xx problem+json and changes nothing', () => {
+    for (const route of options.routes) {
+      test(route.key, async () => {
+        const { app, db } = options.context()
+        const before = await databaseFingerprint(db)
+        await fc.assert(
+          fc.asyncProperty(options.requests(route), async (request) => {
+            const { violation } = await checkInvalidRequest(app, request)
+            if (violation) throw new Error(`${request.method} ${request.url.slice(0, 200)} [${request.broken.join('; ')}]: ${violation}`)
+          }),
+          { numRuns: options.numRuns },
+        )
+        expect(fingerprintDiff(before, await databaseFingerprint(db))).toEqual([])
+      })
+    }
+  })
+}
