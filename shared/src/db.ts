@@ -115,11 +115,11 @@ async function migrateServer(url: string, migrationsFolder: string) {
 }
 
 /**
- * A query prepared once per database handle (`.prepare(name)` with `sql.placeholder`s), for the
- * hot paths: drizzle then skips building the SQL on every call. Only for handles, not for
- * transactions (a transaction is a new handle each time).
+ * `build(db)` made once per database handle and kept with it: the hot queries prepared with
+ * `.prepare(name)` and `sql.placeholder`s (drizzle then skips building their SQL on every call),
+ * or a plugin holding a cache. Only for handles, not transactions (each is a new handle).
  */
-export function preparedPerDb<D extends object, Q>(build: (db: D) => Q): (db: D) => Q {
+export function oncePerDb<D extends object, Q>(build: (db: D) => Q): (db: D) => Q {
   const cache = new WeakMap<D, Q>()
   return (db) => {
     let query = cache.get(db)

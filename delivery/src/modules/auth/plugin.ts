@@ -1,13 +1,17 @@
 import { Elysia } from 'elysia'
 import { unauthorized } from '@logistics/shared'
+import { oncePerDb } from '@logistics/shared/db'
 import type { DeliveryDb } from '../../db'
 import { type ApiClient, findClientByKey } from './service'
 
 /**
  * Bearer API-key authentication: routes behind it get `client`, the calling API client, and answer
- * 401 problem+json without a valid key. Keys are looked up by hash, cached briefly in memory.
+ * 401 problem+json without a valid key. Keys are looked up by hash, cached briefly in memory. One
+ * plugin (and one cache) per database, shared by every module that uses it.
  */
-export function apiKeyAuth(db: DeliveryDb) {
+export const apiKeyAuth = oncePerDb(createApiKeyAuth)
+
+function createApiKeyAuth(db: DeliveryDb) {
   const cache = new Map<string, { client: ApiClient | null; until: number }>()
   return new Elysia({ name: 'api-key-auth' }).resolve({ as: 'scoped' }, async ({ request }) => {
     const header = request.headers.get('authorization') ?? undefined

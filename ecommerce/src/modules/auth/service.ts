@@ -1,5 +1,5 @@
 import { and, eq, isNull, or, sql } from 'drizzle-orm'
-import { preparedPerDb } from '@logistics/shared/db'
+import { oncePerDb } from '@logistics/shared/db'
 import type { DbOrTx, PasswordHashing } from '../../context'
 import { sellers, users } from '../../db/schema'
 import type { CurrentUser } from './model'
@@ -54,7 +54,7 @@ export async function authenticate(
   return (await verifyPassword(password, user.passwordHash)) ? toCurrentUser(user) : null
 }
 
-const activeUserById = preparedPerDb((db: DbOrTx) =>
+const activeUserById = oncePerDb((db: DbOrTx) =>
   db
     .select(activeUserColumns)
     .from(users)

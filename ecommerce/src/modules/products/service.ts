@@ -1,5 +1,5 @@
 import { and, count, desc, eq, isNull, sql } from 'drizzle-orm'
-import { preparedPerDb } from '@logistics/shared/db'
+import { oncePerDb } from '@logistics/shared/db'
 import { conflict, notFound } from '@logistics/shared'
 import type { ListEnvelope, Pagination } from '@logistics/shared'
 import type { DbOrTx } from '../../context'
@@ -45,7 +45,7 @@ export async function listProducts(
   return { data: rows.map((r) => toProductJson(r.p)), total: total!.n, limit: query.limit, offset: query.offset }
 }
 
-const productById = preparedPerDb((db: DbOrTx) =>
+const productById = oncePerDb((db: DbOrTx) =>
   db
     .select({ p: products })
     .from(products)
