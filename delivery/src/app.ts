@@ -7,6 +7,7 @@ import { deliveryRoutes } from './modules/deliveries/routes'
 import { healthRoutes } from './modules/health/routes'
 import { trackingRoutes } from './modules/tracking/routes'
 import { statusTickCron } from './modules/transitions/cron'
+import type { DestinationPolicy } from './modules/webhooks/destination'
 import { webhookRoutes } from './modules/webhooks/routes'
 
 export type DeliveryAppDeps = {
@@ -16,6 +17,8 @@ export type DeliveryAppDeps = {
   tickSeconds?: number
   /** Called after a tick that wrote webhook events (wakes the dispatcher). */
   onTick?: () => void
+  /** Where webhook URLs may point (production refuses private hosts); development rules when omitted. */
+  webhookDestinations?: DestinationPolicy
 }
 
 /** The delivery service as an Elysia app, without a port: `index.ts` listens, tests call `handle`. */
@@ -39,7 +42,7 @@ export function createApp(deps: DeliveryAppDeps) {
     .use(healthRoutes(deps.db))
     .use(deliveryRoutes(deps.db))
     .use(trackingRoutes(deps.db))
-    .use(webhookRoutes(deps.db))
+    .use(webhookRoutes(deps.db, deps.webhookDestinations))
   if (deps.tickSeconds !== undefined) app.use(statusTickCron(deps.db, deps.tickSeconds, deps.logger, deps.onTick))
   return app
 }

@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { ConfigError, PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { parseAllowedHosts } from './modules/webhooks/destination'
 
 export const DEV_API_KEYS = 'ecommerce:dev-delivery-key-change-me'
 
@@ -26,6 +27,15 @@ const ConfigSchema = v.object({
   WEBHOOK_TIMEOUT_SECONDS: v.optional(
     v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of seconds'), v.transform(Number), v.minValue(1), v.maxValue(120)),
     '10',
+  ),
+  /** Host names, IPs and CIDR ranges webhook URLs may target in production although private. */
+  WEBHOOK_ALLOWED_HOSTS: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform(parseAllowedHosts),
+      v.check((h) => h.invalid.length === 0, (i) => `not a host name, IP or CIDR range: ${i.input.invalid.join(', ')}`),
+    ),
+    '',
   ),
   LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
   NODE_ENV: v.optional(v.string()),

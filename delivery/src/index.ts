@@ -5,6 +5,7 @@ import { loadConfig, parseApiKeys } from './config'
 import { openDeliveryDatabase } from './db'
 import { provisionApiClients } from './modules/auth/service'
 import { TICK_JOB } from './modules/transitions/cron'
+import { isProduction } from './modules/webhooks/destination'
 import { createDispatcher } from './modules/webhooks/dispatcher'
 
 const config = configOrExit('delivery', loadConfig)
@@ -12,15 +13,18 @@ const logger = createLogger('delivery', config.LOG_LEVEL)
 const database = await openDeliveryDatabase(config.DATABASE_URL)
 await provisionApiClients(database.db, parseApiKeys(config.DELIVERY_API_KEYS))
 
+const webhookDestinations = { production: isProduction(config.NODE_ENV), allowedHosts: config.WEBHOOK_ALLOWED_HOSTS }
 const dispatcher = createDispatcher(database.db, logger, {
   leaseMs: config.WEBHOOK_LEASE_SECONDS * 1000,
   timeoutMs: config.WEBHOOK_TIMEOUT_SECONDS * 1000,
+  destinations: webhookDestinations,
 })
 const app = createApp({
   db: database.db,
   logger,
   tickSeconds: config.STATUS_TICK_SECONDS,
   onTick: () => dispatcher.notify(),
+  webhookDestinations,
 })
 dispatcher.start()
 const server = serveApp(app, config.PORT)

@@ -199,7 +199,7 @@ describe('the dispatcher', () => {
     expect(event!.state).toBe('delivered')
     const attempts = (await t.call('GET', `/webhooks/${hook.json.id}/attempts`)).json.data
     expect(attempts.map((a: { status_code: number | null }) => a.status_code)).toEqual([204, null, null])
-    expect(attempts[2].error).toBeString()
+    expect(attempts.slice(1).map((a: { error: string | null }) => a.error)).toEqual(['connection-closed', 'connection-closed'])
   })
 
   test('retries with exponential backoff: not before the delay, then again', async () => {
@@ -267,7 +267,8 @@ describe('the dispatcher', () => {
     const byUrl = Object.fromEntries(states.map((s) => [s.url, s]))
     expect(byUrl[healthy.url]!.state).toBe('delivered')
     expect(byUrl[hanging.url]!.state).toBe('pending')
-    expect(byUrl[hanging.url]!.error).toContain('Timeout')
+    expect(byUrl[hanging.url]!.error).toBe('timeout')
     expect(byUrl['http://127.0.0.1:9/refused']!.state).toBe('pending')
+    expect(byUrl['http://127.0.0.1:9/refused']!.error).toBe('connection-refused')
   })
 })

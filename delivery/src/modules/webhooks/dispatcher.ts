@@ -3,6 +3,7 @@ import ky from 'ky'
 import { type Logger, webhookHeaders } from '@logistics/shared'
 import { queryRows } from '@logistics/shared/db'
 import type { DeliveryDb } from '../../db'
+import { DEVELOPMENT_DESTINATIONS, type DestinationPolicy, checkDestination, sendErrorCategory } from './destination'
 
 export type DispatcherOptions = {
   /** Events sent at once (across subscriptions). */
@@ -20,6 +21,8 @@ export type DispatcherOptions = {
   pollMs?: number
   random?: () => number
   now?: () => Date
+  /** Where webhooks may go, checked again before every send; development rules when omitted. */
+  destinations?: DestinationPolicy
 }
 
 type ClaimedEvent = {
@@ -90,7 +93,9 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
   const o = { ...DEFAULTS, ...options }
   const random = options.random ?? Math.random
   const now = options.now ?? (() => new Date())
-  const http = ky.create({ timeout: o.timeoutMs, retry: 0, throwHttpErrors: false })
+  const destinations = options.destinations ?? DEVELOPMENT_DESTINATIONS
+  // Redirects are never followed: a 3xx is a failed attempt.
+  const http = ky.create({ timeout: o.timeoutMs, retry: 0, throwHttpErrors: false, redirect: 'manual' })
   let running = false
   let inFlight = 0
   let wake: (() => void) | null = null
@@ -155,21 +160,35 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
   async function send(event: ClaimedEvent): Promise<void> {
     const started = performance.now()
     let statusCode: number | null = null
+    // The attempt log gets a category; the details (socket messages, resolved addresses) go to
+    // the server log only, so the log cannot be used to probe which internal ports are open.
     let error: string | null = null
+    let detail: string | null = null
     try {
-      const response = await http.post(event.url, {
-        body: event.payload,
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'logistics-delivery-webhooks/1',
-          ...webhookHeaders(event.secret, event.id, event.payload, now()),
-        },
-      })
-      statusCode = response.status
-      await response.body?.cancel().catch(() => {})
-      if (!response.ok) error = `HTTP ${response.status}`
+      // Checked again at every send (DNS can change); the request goes to the checked address.
+      const destination = await checkDestination(event.url, destinations)
+      if (!destination.ok) {
+        error = destination.category
+        detail = destination.reason
+      } else {
+        const response = await http.post(destination.url, {
+          body: event.payload,
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'logistics-delivery-webhooks/1',
+            ...webhookHeaders(event.secret, event.id, event.payload, now()),
+            ...destination.headers,
+          },
+          ...(destination.tls ? { tls: destination.tls } : {}),
+        })
+        statusCode = response.status
+        await response.body?.cancel().catch(() => {})
+        if (response.status >= 300 && response.status < 400) error = 'redirect-not-followed'
+        else if (!response.ok) error = `HTTP ${response.status}`
+      }
     } catch (e) {
-      error = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+      error = sendErrorCategory(e)
+      detail = e instanceof Error ? `${e.name}: ${e.message}${'code' in e ? ` (${String(e.code)})` : ''}` : String(e)
     }
     const at = now()
     const ok = error === null
@@ -186,8 +205,9 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
       next_at: ok || giveUp ? null : new Date(at.getTime() + backoffMs(event.attempts, o.baseBackoffMs, o.maxBackoffMs, random)).toISOString(),
     })
     if (ok) delivered++
-    else if (giveUp) logger.warn('webhook given up', { event_id: event.id, url: event.url, attempts: event.attempts, error })
-    else logger.debug('webhook retry scheduled', { event_id: event.id, url: event.url, attempts: event.attempts, error })
+    else if (giveUp) logger.warn('webhook given up', { event_id: event.id, url: event.url, attempts: event.attempts, error, detail })
+    else if (error === 'destination-not-allowed') logger.warn('webhook destination refused', { event_id: event.id, url: event.url, attempts: event.attempts, detail })
+    else logger.debug('webhook retry scheduled', { event_id: event.id, url: event.url, attempts: event.attempts, error, detail })
   }
 
   function track(p: Promise<void>) {

@@ -3,18 +3,20 @@ import { NoContentSchema, ProblemSchema, listOf } from '@logistics/shared'
 import { bearerAuth } from '@logistics/shared/http/openapi'
 import type { DeliveryDb } from '../../db'
 import { apiKeyAuth } from '../auth/plugin'
+import { DEVELOPMENT_DESTINATIONS, type DestinationPolicy, assertAllowedDestination } from './destination'
 import { AttemptSchema, AttemptsQuery, RegisterWebhookSchema, WebhookIdParams, WebhookSchema, WebhookSummarySchema } from './model'
 import { deleteWebhook, findWebhook, listAttempts, listWebhooks, registerWebhook } from './service'
 
 const detail = (summary: string, description?: string) => ({ tags: ['webhooks'], summary, description, security: bearerAuth })
 const errors = { 401: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema }
 
-export function webhookRoutes(db: DeliveryDb) {
+export function webhookRoutes(db: DeliveryDb, destinations: DestinationPolicy = DEVELOPMENT_DESTINATIONS) {
   return new Elysia({ name: 'webhooks' })
     .use(apiKeyAuth(db))
     .post(
       '/webhooks',
       async ({ body, client, set }) => {
+        await assertAllowedDestination(body.url, destinations)
         const { created, webhook } = await registerWebhook(db, client.id, body)
         set.status = created ? 201 : 200
         set.headers.location = `/webhooks/${webhook.id}`
