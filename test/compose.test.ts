@@ -21,6 +21,7 @@ import draft07 from 'ajv/dist/refs/json-schema-draft-07.json'
 import { parse as parseYaml } from 'yaml'
 import { isValidWebhookSecret } from '@logistics/shared'
 import { loadConfig as loadDeliveryConfig } from '../delivery/src/config'
+import { checkDestination, isProduction } from '../delivery/src/modules/webhooks/destination'
 import { loadConfig as loadEcommerceConfig } from '../ecommerce/src/config'
 
 const ROOT = resolve(import.meta.dir, '..')
@@ -41,7 +42,7 @@ type Compose = { services: Record<string, Service>; volumes?: Record<string, unk
 
 /** The environment variables of the contract (shared/api-contract.md), per service, plus LOG_LEVEL and NODE_ENV. */
 const CONTRACT_ENV: Record<'delivery' | 'ecommerce', string[]> = {
-  delivery: ['PORT', 'DATABASE_URL', 'STATUS_TICK_SECONDS', 'DELIVERY_API_KEYS', 'LOG_LEVEL', 'NODE_ENV'],
+  delivery: ['PORT', 'DATABASE_URL', 'STATUS_TICK_SECONDS', 'DELIVERY_API_KEYS', 'WEBHOOK_ALLOWED_HOSTS', 'LOG_LEVEL', 'NODE_ENV'],
   ecommerce: [
     'PORT',
     'DATABASE_URL',
@@ -364,6 +365,16 @@ describe('compose.yaml', () => {
     // The key ecommerce presents is one delivery provisions for its client `ecommerce`.
     expect(delivery.DELIVERY_API_KEYS!.split(',')).toContain(`ecommerce:${ecommerce.DELIVERY_API_KEY}`)
     expect(isValidWebhookSecret(ecommerce.WEBHOOK_SECRET!)).toBe(true)
+  })
+
+  test("delivery, in production, may post to ecommerce's webhook URL (allow-listed although private)", async () => {
+    const config = loadDeliveryConfig(environmentOf(services.delivery!))
+    const url = `${environmentOf(services.ecommerce!).PUBLIC_URL}/webhooks/delivery`
+    const lookup = async () => ['172.18.0.3'] // what the compose network's DNS answers
+    const policy = { production: isProduction(config.NODE_ENV), allowedHosts: config.WEBHOOK_ALLOWED_HOSTS, lookup }
+    expect(policy.production).toBe(true)
+    expect((await checkDestination(url, policy)).ok).toBe(true)
+    expect((await checkDestination(url, { ...policy, allowedHosts: undefined })).ok).toBe(false)
   })
 })
 

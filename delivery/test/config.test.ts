@@ -20,6 +20,27 @@ describe('delivery configuration', () => {
     expect(() => loadConfig({ WEBHOOK_LEASE_SECONDS: '5', WEBHOOK_TIMEOUT_SECONDS: '10' })).toThrow(/WEBHOOK_LEASE_SECONDS/)
   })
 
+  test('WEBHOOK_ALLOWED_HOSTS: host names, IPs and CIDR ranges; a bad entry is refused by name', () => {
+    expect(loadConfig({}).WEBHOOK_ALLOWED_HOSTS).toEqual({ names: [], ranges: [], invalid: [] })
+    const allowed = loadConfig({ WEBHOOK_ALLOWED_HOSTS: ' ecommerce, Hooks.Internal.Example., 10.1.2.3, 172.16.0.0/12, fd00::/8, ::1 ' }).WEBHOOK_ALLOWED_HOSTS
+    expect(allowed.names).toEqual(['ecommerce', 'hooks.internal.example'])
+    expect(allowed.ranges.map(([ip, bits]) => `${ip.toString()}/${bits}`)).toEqual(['10.1.2.3/32', '172.16.0.0/12', 'fd00::/8', '::1/128'])
+    for (const bad of ['10.0.0.0/33', 'http://ecommerce', 'ecommerce:3000', '*.example.com', '127.1', '0x7f000001', 'two words', 'a..b'])
+      expect(() => loadConfig({ WEBHOOK_ALLOWED_HOSTS: `ecommerce,${bad}` }), bad).toThrow(new RegExp(`WEBHOOK_ALLOWED_HOSTS: .*${bad.replace(/[.*/]/g, '\\$&')}`))
+  })
+
+  test('the service process exits 1 naming a bad WEBHOOK_ALLOWED_HOSTS entry', async () => {
+    const child = Bun.spawn(['bun', `${import.meta.dir}/../src/index.ts`], {
+      env: { ...process.env, DATABASE_URL: 'memory://', PORT: '0', WEBHOOK_ALLOWED_HOSTS: 'ecommerce,10.0.0.0/40' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    expect(await child.exited).toBe(1)
+    const stderr = await new Response(child.stderr).text()
+    expect(stderr).toContain('WEBHOOK_ALLOWED_HOSTS')
+    expect(stderr).toContain('10.0.0.0/40')
+  })
+
   test('NODE_ENV=production refuses the development key, and a missing one', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DELIVERY_API_KEYS/)
     expect(() => loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:dev-delivery-key-change-me' })).toThrow(/production/)
