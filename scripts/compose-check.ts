@@ -178,7 +178,7 @@ const envFile = join(workDir, 'check.env')
 let stackCreated = false
 
 function compose(...rest: string[]) {
-  return ['docker', 'compose', '--project-name', PROJECT, '--env-file', envFile, '--file', join(root, 'compose.yaml'), ...rest]
+  return ['docker', 'compose', '--ansi', 'never', '--project-name', PROJECT, '--env-file', envFile, '--file', join(root, 'compose.yaml'), ...rest]
 }
 
 async function tearDown() {
