@@ -40,7 +40,7 @@ type Service = {
 }
 type Compose = { services: Record<string, Service>; volumes?: Record<string, unknown> }
 
-/** The environment variables of the contract (shared/api-contract.md), per service, plus LOG_LEVEL and NODE_ENV. */
+/** The environment variables of the API contract (docs/api.md#environment), per service, plus LOG_LEVEL and NODE_ENV. */
 const CONTRACT_ENV: Record<'delivery' | 'ecommerce', string[]> = {
   delivery: ['PORT', 'DATABASE_URL', 'STATUS_TICK_SECONDS', 'DELIVERY_API_KEYS', 'LOG_LEVEL', 'NODE_ENV'],
   ecommerce: [
