@@ -97,7 +97,7 @@ const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n+/g, ' ')
 function typeOf(schema: Schema | undefined): string {
   if (!schema) return 'any'
   const alternatives = schema.anyOf ?? schema.oneOf
-  if (alternatives) return alternatives.map(typeOf).join(' or ')
+  if (alternatives) return [...new Set(alternatives.map(typeOf).join(' or ').split(' or '))].join(' or ')
   if (schema.const !== undefined) return `\`${JSON.stringify(schema.const)}\``
   const types = (Array.isArray(schema.type) ? schema.type : [schema.type ?? (schema.properties ? 'object' : 'any')]).filter(Boolean)
   const nullable = types.includes('null')
@@ -175,7 +175,8 @@ function renderOperation(method: string, path: string, op: Operation, auth: stri
   out.push(`#### \`${method.toUpperCase()} ${path}\``, '')
   if (op.summary) out.push(`${op.summary}.`.replace(/\.\.$/, '.'), '')
   if (op.description) out.push(op.description, '')
-  out.push(`- **Auth:** ${op.security?.length ? auth : 'none'}`)
+  const signed = (op.parameters ?? []).some((p) => p.in === 'header' && p.name === 'webhook-signature')
+  out.push(`- **Auth:** ${op.security?.length ? auth : signed ? 'Standard Webhooks signature (`webhook-signature`), no bearer token' : 'none'}`)
   const params = op.parameters ?? []
   for (const where of ['path', 'query', 'header'] as const) {
     const list = params.filter((p) => p.in === where)
