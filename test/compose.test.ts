@@ -23,6 +23,7 @@ import { isValidWebhookSecret } from '@logistics/shared'
 import { loadConfig as loadDeliveryConfig } from '../delivery/src/config'
 import { checkDestination, isProduction } from '../delivery/src/modules/webhooks/destination'
 import { loadConfig as loadEcommerceConfig } from '../ecommerce/src/config'
+import { envFromExample, isSecretName, parseEnvExample } from '../scripts/compose-env'
 
 const ROOT = resolve(import.meta.dir, '..')
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')
@@ -40,7 +41,7 @@ type Service = {
 }
 type Compose = { services: Record<string, Service>; volumes?: Record<string, unknown> }
 
-/** The environment variables of the contract (shared/api-contract.md), per service, plus LOG_LEVEL and NODE_ENV. */
+/** The environment variables of the API contract (docs/api.md#environment), per service, plus LOG_LEVEL and NODE_ENV. */
 const CONTRACT_ENV: Record<'delivery' | 'ecommerce', string[]> = {
   delivery: ['PORT', 'DATABASE_URL', 'STATUS_TICK_SECONDS', 'DELIVERY_API_KEYS', 'WEBHOOK_ALLOWED_HOSTS', 'LOG_LEVEL', 'NODE_ENV'],
   ecommerce: [
@@ -375,6 +376,45 @@ describe('compose.yaml', () => {
     expect(policy.production).toBe(true)
     expect((await checkDestination(url, policy)).ok).toBe(true)
     expect((await checkDestination(url, { ...policy, allowedHosts: undefined })).ok).toBe(false)
+  })
+})
+
+describe('the env file of the real compose run (scripts/compose-env.ts, used by scripts/compose-check.ts)', () => {
+  const exampleText = read('.env.example')
+  const generated = envFromExample(exampleText, { STATUS_TICK_SECONDS: '2' })
+
+  test('carries every variable .env.example sets, with fresh strong secrets', () => {
+    const set = parseEnvExample(exampleText).filter((e) => !e.commented)
+    expect(set.length).toBeGreaterThan(0)
+    const again = envFromExample(exampleText)
+    for (const { name, value } of set) {
+      expect(generated[name], name).toBeDefined()
+      if (!isSecretName(name)) {
+        expect(generated[name]).toBe(value)
+        continue
+      }
+      const secret = generated[name]!
+      expect(secret, `${name} is not the public example value`).not.toBe(value)
+      expect(secret, `${name} is fresh on every run`).not.toBe(again[name])
+      if (value.startsWith('whsec_')) {
+        expect(isValidWebhookSecret(secret)).toBe(true)
+        expect(Buffer.from(secret.slice('whsec_'.length), 'base64').length).toBeGreaterThanOrEqual(32)
+      } else {
+        expect(secret.length).toBeGreaterThanOrEqual(40)
+        for (const kind of [/[A-Z]/, /[a-z]/, /[0-9]/, /[-_]/]) expect(secret).toMatch(kind)
+        // Safe inside a URL (POSTGRES_PASSWORD), a name:key list (DELIVERY_API_KEYS) and an unquoted env file.
+        expect(secret).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]*$/)
+      }
+    }
+    expect(generated.STATUS_TICK_SECONDS).toBe('2')
+  })
+
+  test("each service's own config accepts the resulting stack with NODE_ENV=production", () => {
+    const stack = interpolateTree(rawCompose, generated) as unknown as Compose
+    expect(loadDeliveryConfig(environmentOf(stack.services.delivery!)).STATUS_TICK_SECONDS).toBe(2)
+    expect(loadEcommerceConfig(environmentOf(stack.services.ecommerce!)).NODE_ENV).toBe('production')
+    const url = new URL(environmentOf(stack.services.ecommerce!).DATABASE_URL!)
+    expect(decodeURIComponent(url.password)).toBe(generated.POSTGRES_PASSWORD!)
   })
 })
 

@@ -1,0 +1,483 @@
+/**
+ * `bun run docs`: writes the repository's reference documentation from the code itself.
+ *
+ * - docs/api.md: every route of both services, from their OpenAPI documents (`GET /swagger/json` of
+ *   each app, built in-process on an in-memory PGlite database): method, path, auth, summary,
+ *   description, parameters, request fields, responses; plus the conventions and the environment
+ *   table, written by hand below.
+ * - docs/data-model.md: an ER diagram (mermaid) of both databases from the drizzle schemas, with the
+ *   tables' doc comments.
+ *
+ * `bun run docs --check` exits 1 when a file is out of date (test/docs.test.ts does the same).
+ */
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core'
+import { silentLogger } from '@logistics/shared'
+import { openDatabase } from '@logistics/shared/db'
+import { createApp as createDeliveryApp } from '../delivery/src/app'
+import { openDeliveryDatabase, schema as deliverySchema } from '../delivery/src/db'
+import { createApp as createEcommerceApp } from '../ecommerce/src/app'
+import { loadConfig as loadEcommerceConfig } from '../ecommerce/src/config'
+import * as ecommerceSchema from '../ecommerce/src/db/schema'
+import { root } from './services'
+
+// --- OpenAPI documents --------------------------------------------------------------------------
+
+type Schema = {
+  type?: string | string[]
+  properties?: Record<string, Schema>
+  required?: string[]
+  items?: Schema
+  enum?: unknown[]
+  const?: unknown
+  anyOf?: Schema[]
+  oneOf?: Schema[]
+  format?: string
+  pattern?: string
+  minLength?: number
+  maxLength?: number
+  minimum?: number
+  maximum?: number
+  minItems?: number
+  maxItems?: number
+  default?: unknown
+  deprecated?: boolean
+  description?: string
+}
+type Operation = {
+  tags?: string[]
+  summary?: string
+  description?: string
+  security?: Record<string, string[]>[]
+  parameters?: { name: string; in: string; required?: boolean; schema?: Schema; description?: string }[]
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: Schema }> }
+  responses?: Record<string, { description?: string; content?: Record<string, { schema?: Schema }> }>
+}
+type OpenApi = {
+  info: { title: string; version: string; description?: string }
+  tags?: { name: string; description?: string }[]
+  paths: Record<string, Record<string, Operation>>
+}
+
+/** Both services' OpenAPI documents, from apps built in-process on in-memory databases. */
+export async function openApiDocuments(): Promise<{ delivery: OpenApi; ecommerce: OpenApi }> {
+  const deliveryDb = await openDeliveryDatabase('memory://')
+  const ecommerceDb = await openDatabase({
+    url: 'memory://',
+    service: 'ecommerce',
+    schema: ecommerceSchema,
+    migrationsFolder: join(root, 'ecommerce/drizzle'),
+  })
+  try {
+    const apps = {
+      delivery: createDeliveryApp({ db: deliveryDb.db, logger: silentLogger }),
+      ecommerce: createEcommerceApp({
+        db: ecommerceDb.db,
+        config: loadEcommerceConfig({ DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
+        logger: silentLogger,
+      }),
+    }
+    const get = async (app: { handle(r: Request): Response | Promise<Response> }) => {
+      const response = await app.handle(new Request('http://localhost/swagger/json'))
+      if (!response.ok) throw new Error(`GET /swagger/json answered ${response.status}`)
+      return (await response.json()) as OpenApi
+    }
+    return { delivery: await get(apps.delivery), ecommerce: await get(apps.ecommerce) }
+  } finally {
+    await deliveryDb.close()
+    await ecommerceDb.close()
+  }
+}
+
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const
+const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n+/g, ' ')
+
+/** One line describing a schema's type and limits. */
+function typeOf(schema: Schema | undefined): string {
+  if (!schema) return 'any'
+  const alternatives = schema.anyOf ?? schema.oneOf
+  if (alternatives) return [...new Set(alternatives.map(typeOf).join(' or ').split(' or '))].join(' or ')
+  if (schema.const !== undefined) return `\`${JSON.stringify(schema.const)}\``
+  const types = (Array.isArray(schema.type) ? schema.type : [schema.type ?? (schema.properties ? 'object' : 'any')]).filter(Boolean)
+  const nullable = types.includes('null')
+  let base = types.filter((t) => t !== 'null').join(' | ') || 'null'
+  if (schema.enum) base = schema.enum.filter((e) => e !== null).map((e) => `\`${e}\``).join(', ')
+  if (base === 'array') base = `array of ${typeOf(schema.items)}`
+  const limits: string[] = []
+  if (schema.format) limits.push(schema.format)
+  if (schema.minLength !== undefined || schema.maxLength !== undefined)
+    limits.push(`${schema.minLength ?? 0}–${schema.maxLength ?? '∞'} chars`)
+  if (schema.minimum !== undefined || schema.maximum !== undefined) limits.push(`${schema.minimum ?? '−∞'}–${schema.maximum ?? '∞'}`)
+  if (schema.minItems !== undefined || schema.maxItems !== undefined) limits.push(`${schema.minItems ?? 0}–${schema.maxItems ?? '∞'} items`)
+  if (schema.pattern) limits.push(`pattern \`${schema.pattern}\``)
+  if (schema.default !== undefined) limits.push(`default \`${schema.default}\``)
+  return `${base}${nullable ? ' or null' : ''}${limits.length ? ` (${limits.join(', ')})` : ''}`
+}
+
+/** Every field of an object schema, flattened to dotted paths (`order.products[].sku`). */
+function fields(schema: Schema | undefined, prefix = ''): { path: string; type: string; required: boolean; notes: string }[] {
+  if (!schema?.properties) return []
+  const rows: { path: string; type: string; required: boolean; notes: string }[] = []
+  for (const [name, property] of Object.entries(schema.properties)) {
+    const path = `${prefix}${name}`
+    const isObject = !!property.properties
+    const isArrayOfObjects = !!property.items?.properties
+    const notes = [property.deprecated ? 'accepted alias (deprecated spelling)' : '', property.description ?? ''].filter(Boolean).join('; ')
+    rows.push({
+      path,
+      type: isObject ? 'object' : isArrayOfObjects ? `array of objects${typeOf({ ...property, type: undefined, items: undefined }).replace(/^any/, '')}` : typeOf(property),
+      required: (schema.required ?? []).includes(name),
+      notes,
+    })
+    if (isObject) rows.push(...fields(property, `${path}.`))
+    if (isArrayOfObjects) rows.push(...fields(property.items, `${path}[].`))
+  }
+  return rows
+}
+
+/** A compact shape of a response body: `{ id, status, items: [{ sku, … }] }`, two levels deep. */
+function shape(schema: Schema | undefined, depth = 0): string {
+  if (!schema) return ''
+  const alternatives = schema.anyOf ?? schema.oneOf
+  if (alternatives) return alternatives.map((s) => shape(s, depth)).join(' or ')
+  if (schema.items) return `[${shape(schema.items, depth)}]`
+  if (!schema.properties) return typeOf(schema)
+  if (depth >= 2) return '{…}'
+  const parts = Object.entries(schema.properties).map(([name, property]) =>
+    property.properties || property.items?.properties ? `${name}: ${shape(property, depth + 1)}` : name,
+  )
+  return `{ ${parts.join(', ')} }`
+}
+
+const STATUS_TEXT: Record<string, string> = {
+  '200': 'OK',
+  '201': 'Created (with `Location`)',
+  '202': 'Accepted',
+  '204': 'No Content',
+  '400': 'malformed JSON',
+  '401': 'missing or invalid credentials',
+  '403': 'not allowed for this role',
+  '404': 'unknown, or not yours to see',
+  '405': 'known path, wrong method (with `Allow`)',
+  '409': 'state conflict',
+  '413': 'body too large',
+  '415': 'body not sent as `application/json`',
+  '422': 'invalid fields (`errors` lists each)',
+  '429': 'too many attempts (with `Retry-After`)',
+  '502': 'the delivery service failed; nothing changed',
+  '503': 'unavailable; nothing changed',
+  '504': 'the delivery service timed out; nothing changed',
+}
+
+function renderOperation(method: string, path: string, op: Operation, auth: string): string {
+  const out: string[] = []
+  out.push(`#### \`${method.toUpperCase()} ${path}\``, '')
+  if (op.summary) out.push(`${op.summary}.`.replace(/\.\.$/, '.'), '')
+  if (op.description) out.push(op.description, '')
+  const signed = (op.parameters ?? []).some((p) => p.in === 'header' && p.name === 'webhook-signature')
+  out.push(`- **Auth:** ${op.security?.length ? auth : signed ? 'Standard Webhooks signature (`webhook-signature`), no bearer token' : 'none'}`)
+  const params = op.parameters ?? []
+  for (const where of ['path', 'query', 'header'] as const) {
+    const list = params.filter((p) => p.in === where)
+    if (!list.length) continue
+    const label = { path: 'Path parameters', query: 'Query parameters', header: 'Headers' }[where]
+    out.push(
+      `- **${label}:** ${list.map((p) => `\`${p.name}\`${p.required ? ' (required)' : ''}: ${typeOf(p.schema)}${p.description ? ` — ${p.description}` : ''}`).join('; ')}`,
+    )
+  }
+  const body = op.requestBody?.content?.['application/json']?.schema
+  if (body) {
+    const rows = fields(body)
+    out.push(`- **Request body** (\`application/json\`${op.requestBody?.required ? ', required' : ''}):`, '')
+    if (rows.length) {
+      out.push('  | field | type | required | notes |', '  | --- | --- | --- | --- |')
+      for (const r of rows) out.push(`  | \`${r.path}\` | ${cell(r.type)} | ${r.required ? 'yes' : ''} | ${cell(r.notes)} |`)
+    } else out.push(`  ${typeOf(body)}`)
+    out.push('')
+  }
+  out.push('- **Responses:**')
+  for (const [status, response] of Object.entries(op.responses ?? {})) {
+    const json = response.content?.['application/json']?.schema
+    const text = /^Response for status \d+$/.test(response.description ?? '') ? STATUS_TEXT[status] ?? '' : (response.description ?? '')
+    const ok = status.startsWith('2')
+    const body = json ? shape(json) : ''
+    const detail = ok ? (body && body !== 'any' ? ` — \`${body}\`` : '') : ' — problem+json'
+    out.push(`  - \`${status}\` ${text}${detail}`)
+  }
+  out.push('')
+  return out.join('\n')
+}
+
+function renderService(doc: OpenApi, title: string, auth: string): string {
+  const out: string[] = [`## ${title}`, '', `${doc.info.title} ${doc.info.version}. ${doc.info.description ?? ''}`.trim(), '']
+  const tags = doc.tags?.map((t) => t.name) ?? []
+  const operations: { tag: string; method: string; path: string; op: Operation }[] = []
+  for (const [path, item] of Object.entries(doc.paths)) {
+    if (path.startsWith('/swagger')) continue
+    for (const method of METHODS) if (item[method]) operations.push({ tag: item[method]!.tags?.[0] ?? 'other', method, path, op: item[method]! })
+  }
+  for (const tag of new Set(operations.map((o) => o.tag))) if (!tags.includes(tag)) tags.push(tag)
+  out.push('| method | path | auth | summary |', '| --- | --- | --- | --- |')
+  for (const tag of tags)
+    for (const o of operations.filter((x) => x.tag === tag))
+      out.push(`| ${o.method.toUpperCase()} | \`${o.path}\` | ${o.op.security?.length ? 'yes' : ''} | ${cell(o.op.summary ?? '')} |`)
+  out.push('| GET | `/swagger`, `/swagger/json` | | Swagger UI, OpenAPI 3.1 document |', '')
+  for (const tag of tags) {
+    const list = operations.filter((o) => o.tag === tag)
+    if (!list.length) continue
+    const description = doc.tags?.find((t) => t.name === tag)?.description
+    out.push(`### ${title.split(' ')[0]}: ${tag}`, '', ...(description ? [`${description}.`, ''] : []))
+    for (const o of list) out.push(renderOperation(o.method, o.path, o.op, auth))
+  }
+  return out.join('\n')
+}
+
+// --- hand-written prose ------------------------------------------------------------------------------
+
+const API_INTRO = `# API reference
+
+<!-- Generated by \`bun run docs\` (scripts/docs.ts) from both services' OpenAPI documents. Do not edit:
+     change the route definitions or the prose in scripts/docs.ts, then run \`bun run docs\`. -->
+
+Both services describe themselves at runtime: \`/swagger\` (Swagger UI) and \`/swagger/json\` (OpenAPI 3.1). This
+page is the same information in one file, generated from those documents, plus the conventions every route
+follows. \`/swagger/json\` imports as is into Postman (Import → Link or File), Insomnia (Import → From URL) or
+Bruno (Import Collection → OpenAPI V3), which gives a ready collection of every request.
+
+- [Conventions](#conventions): JSON, authentication, errors, status codes, lists, statuses, webhooks
+- [Environment](#environment)
+- [Delivery service](#delivery-service-port-3001) (port 3001)
+- [Ecommerce service](#ecommerce-service-port-3000) (port 3000)
+- The databases: [data-model.md](data-model.md); how the brief was read: [assumptions.md](assumptions.md)
+
+## Conventions
+
+**JSON.** Request and response bodies are JSON with snake_case fields; send \`content-type: application/json\`.
+Times are ISO 8601 in UTC. Ids are UUIDs; tracking numbers look like \`TRK-7KQ2-M9XD-4HPA\` (60 random bits in
+Crockford base32: unique and unguessable).
+
+**Authentication.** Delivery: \`Authorization: Bearer <api key>\`; keys belong to API clients (provisioned by
+\`DELIVERY_API_KEYS\`), and a client sees only its own deliveries and webhooks (another client's id answers 404).
+Ecommerce: \`POST /auth/login { email, password }\` answers \`{ access_token, token_type: "Bearer", expires_in,
+user }\`; send \`Authorization: Bearer <access_token>\`. Roles: \`admin\` (marketplace administrator), \`seller\`
+(seller user; \`is_seller_admin\` marks a Seller Administrator User, who also adds and lists the seller's users)
+and \`customer\`. Credentials are checked before the body: without valid credentials a request answers 401
+whatever its body.
+
+**Errors.** Every error is \`application/problem+json\` (RFC 9457): \`type\`, \`title\`, \`status\`, \`detail\`, a
+machine-readable \`code\` (e.g. \`insufficient-stock\`, \`warehouse-address-required\`, \`invalid-transition\`), and
+for 422 an \`errors\` list of \`{ path, message }\`, one per invalid field. A 500 says only the request id (the
+stack goes to the log). Every response carries \`x-request-id\` (yours, or a generated one); ecommerce forwards
+it to the delivery service, so one id follows a dispatch through both logs.
+
+**Status codes.** 200 read/update, 201 created (with \`Location\`), 204 deleted or webhook accepted, 400 malformed
+JSON, 401 missing or invalid credentials, 403 authenticated but not allowed, 404 unknown (or not yours to see),
+405 known path with the wrong method (with \`Allow\`), 409 state conflict (stock, transition, duplicate), 413 body
+over 1 MB, 415 body not sent as \`application/json\`, 422 invalid fields, 429 too many attempts (with
+\`Retry-After\`), 502/503/504 the other service failed (nothing changed); 503 \`database-unavailable\` with
+\`Retry-After\` while the database is unreachable.
+
+**Lists.** Lists take \`limit\` (default 20, max 100) and \`offset\` and answer \`{ data, total, limit, offset }\`.
+Where a list also takes an opaque \`cursor\`, it answers \`next_cursor\` (null on the last page) for paging through
+large collections in constant time: pass it back unchanged.
+
+**Idempotency.** \`POST /deliveries\` is idempotent per API client on \`order.foreign_order_id\` (the same order
+again answers 200 with the existing delivery; another body for it answers 409). \`POST /purchases\` honours an
+\`Idempotency-Key\` header (the same key and body answer the first result again). The webhook receiver applies
+each \`webhook-id\` once.
+
+**Delivery statuses.** \`READY_FOR_PICK_UP → IN_ORIGIN → IN_ROUTE_OF_DELIVERY → (50 % NOT_DELIVERED | 50 %
+DELIVERED)\`, \`NOT_DELIVERED → IN_ROUTE_OF_DELIVERY\`, \`DELIVERED\` final. Every \`STATUS_TICK_SECONDS\` each open
+delivery moves exactly one step, also with several replicas on one database.
+
+**Order statuses.** \`created → confirmed → dispatched → delivered\`, and \`cancelled\`. \`delivered\` is set by the
+\`DELIVERED\` webhook; \`delivery.status\` follows every delivery status. Who may cancel when:
+[assumptions.md](assumptions.md#cancelling-an-order).
+
+**Webhooks** ([Standard Webhooks](https://www.standardwebhooks.com/)). Each status change of a client's delivery,
+the first \`READY_FOR_PICK_UP\` included (\`previous_status: null\`), is POSTed to each of its webhooks:
+
+\`\`\`http
+POST /your/endpoint
+content-type: application/json
+webhook-id: 0b6f0e5e-…            (the event id: stable across retries)
+webhook-timestamp: 1767225600     (seconds)
+webhook-signature: v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>", keyed by the secret>
+
+{ "type": "delivery.status_changed", "timestamp": "…",
+  "data": { "tracking_number", "foreign_order_id", "status", "previous_status", "date" } }
+\`\`\`
+
+The key is the base64-decoded part of the secret after \`whsec_\`. Any 2xx acknowledges the event; anything else
+(3xx included: redirects are not followed), a timeout or a refused connection is retried with exponential
+backoff and jitter for up to 24 h. Delivery is at least once: a receiver keeps the \`webhook-id\`s it has applied
+and ignores a repeat (ecommerce does), and should refuse a timestamp more than 5 minutes from its clock. Every
+attempt is listed by \`GET /webhooks/{id}/attempts\`. Any Standard Webhooks library verifies the signature, e.g.
+\`new Webhook(secret).verify(body, headers)\` with the \`standardwebhooks\` npm package.
+`
+
+const ENVIRONMENT = `## Environment
+
+Read once at start-up and validated; a bad value stops the service with one line per problem. With
+\`NODE_ENV=production\` (compared case-insensitively) every development secret and key is refused.
+
+| variable | service | default | meaning |
+| --- | --- | --- | --- |
+| \`PORT\` | both | 3000 ecommerce, 3001 delivery | listening port |
+| \`DATABASE_URL\` | both | unset | unset: embedded PGlite under \`./.data/<service>\`; \`memory://\`: in-memory PGlite; \`postgres://…\`: a PostgreSQL server |
+| \`DATABASE_CONNECT_TIMEOUT_SECONDS\` | both | 30 | how long start-up waits for the database before it exits 1 with a one-line reason |
+| \`LOG_LEVEL\` | both | \`info\` | \`debug\`, \`info\`, \`warn\`, \`error\`, \`silent\` |
+| \`METRICS_TOKEN\` | both | unset | bearer token for \`GET /metrics\` (without it, metrics are open in development and off in production) |
+| \`NODE_ENV\` | both | | \`production\` refuses development secrets and keys, naming them |
+| \`STATUS_TICK_SECONDS\` | delivery | 30 | seconds between status ticks |
+| \`DELIVERY_API_KEYS\` | delivery | a development key | comma-separated \`name:key\` pairs: the whole list of API clients, provisioned at start-up (a client left out is refused from the next start, its data kept) |
+| \`WEBHOOK_ALLOWED_HOSTS\` | delivery | empty | host names, IPs or CIDR ranges that webhook URLs may target in production although private (Compose: \`ecommerce\`) |
+| \`WEBHOOK_LEASE_SECONDS\`, \`WEBHOOK_TIMEOUT_SECONDS\` | delivery | 60, 10 | how long a replica owns a claimed webhook event; the timeout of one webhook POST (the lease must be longer) |
+| \`DELIVERY_API_URL\`, \`DELIVERY_API_KEY\` | ecommerce | \`http://localhost:3001\`, the development key | the delivery service and ecommerce's key on it |
+| \`DELIVERY_TIMEOUT_MS\` | ecommerce | 5000 | timeout of one call to the delivery service |
+| \`PUBLIC_URL\` | ecommerce | \`http://localhost:3000\` | ecommerce registers \`PUBLIC_URL/webhooks/delivery\` on the delivery service at start-up |
+| \`WEBHOOK_SECRET\` | ecommerce | a development secret | the secret of that webhook: \`whsec_\` + base64 of 24–64 random bytes (checked at start-up) |
+| \`JWT_SECRET\`, \`JWT_EXPIRES_IN\` | ecommerce | development value, 3600 | token signing key and lifetime (s) |
+| \`ADMIN_EMAIL\`, \`ADMIN_PASSWORD\` | ecommerce | \`admin@example.com\`, a development password | the first administrator, created at start-up if missing |
+`
+
+export async function renderApi(docs?: { delivery: OpenApi; ecommerce: OpenApi }): Promise<string> {
+  docs ??= await openApiDocuments()
+  return [
+    API_INTRO,
+    ENVIRONMENT,
+    renderService(docs.delivery, 'Delivery service (port 3001)', 'API key: `Authorization: Bearer <api key>`'),
+    renderService(docs.ecommerce, 'Ecommerce service (port 3000)', 'JWT: `Authorization: Bearer <access_token>`'),
+  ]
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()
+    .concat('\n')
+}
+
+// --- the data model -----------------------------------------------------------------------------------
+
+/** Relations kept without a foreign key on purpose (bulk writes of the tick); shown dashed. */
+const LOGICAL_RELATIONS = [
+  { from: 'tracking_events', column: 'delivery_id', to: 'deliveries' },
+  { from: 'webhook_events', column: 'delivery_id', to: 'deliveries' },
+  { from: 'webhook_events', column: 'subscription_id', to: 'webhook_subscriptions' },
+]
+
+/** `/** … *\/` doc comments of `export const x = pgTable('name'`, by table name. */
+function tableComments(source: string): Map<string, string> {
+  const comments = new Map<string, string>()
+  for (const m of source.matchAll(/\/\*\*((?:[^*]|\*(?!\/))*)\*\/\s*export const \w+ = pgTable\(\s*'([^']+)'/g)) {
+    comments.set(m[2]!, m[1]!.split('\n').map((l) => l.replace(/^\s*\*\s?/, '').trim()).filter(Boolean).join(' '))
+  }
+  return comments
+}
+
+const mermaidType = (sqlType: string) =>
+  sqlType === 'timestamp with time zone' ? 'timestamptz' : sqlType.replace(/\(.*\)/, '').replace(/\s+/g, '_')
+
+function erDiagram(schema: Record<string, unknown>): { diagram: string; tables: ReturnType<typeof getTableConfig>[] } {
+  const tables = Object.values(schema)
+    .filter((t): t is PgTable => !!t && typeof t === 'object' && Symbol.for('drizzle:IsDrizzleTable') in t)
+    .map((t) => getTableConfig(t))
+  const lines = ['erDiagram']
+  const names = new Set(tables.map((t) => t.name))
+  for (const table of tables) {
+    for (const fk of table.foreignKeys) {
+      const ref = fk.reference()
+      const column = ref.columns[0]!
+      const target = getTableConfig(ref.foreignTable).name
+      const unique = table.columns.find((c) => c.name === column.name)?.isUnique
+      lines.push(`  ${target} ${column.notNull ? '||' : '|o'}--${unique ? 'o|' : 'o{'} ${table.name} : "${column.name}"`)
+    }
+  }
+  for (const rel of LOGICAL_RELATIONS)
+    if (names.has(rel.from) && names.has(rel.to)) lines.push(`  ${rel.to} ||..o{ ${rel.from} : "${rel.column} (no FK)"`)
+  for (const table of tables) {
+    const fkColumns = new Set(table.foreignKeys.flatMap((fk) => fk.reference().columns.map((c) => c.name)))
+    const uniqueColumns = new Set([
+      ...table.columns.filter((c) => c.isUnique).map((c) => c.name),
+      ...table.indexes.filter((i) => i.config.unique && i.config.columns.length === 1).map((i) => (i.config.columns[0] as { name: string }).name),
+    ])
+    const pkColumns = new Set([...table.columns.filter((c) => c.primary).map((c) => c.name), ...table.primaryKeys.flatMap((pk) => pk.columns.map((c) => c.name))])
+    lines.push(`  ${table.name} {`)
+    for (const column of table.columns) {
+      const keys = [pkColumns.has(column.name) && 'PK', fkColumns.has(column.name) && 'FK', uniqueColumns.has(column.name) && 'UK'].filter(Boolean).join(', ')
+      lines.push(`    ${mermaidType(column.getSQLType())} ${column.name}${keys ? ` ${keys}` : ''}${column.notNull ? '' : ' "nullable"'}`)
+    }
+    lines.push('  }')
+  }
+  return { diagram: lines.join('\n'), tables }
+}
+
+function renderTables(tables: ReturnType<typeof getTableConfig>[], comments: Map<string, string>): string {
+  const rows = tables.map((t) => {
+    const uniques = t.indexes
+      .filter((i) => i.config.unique)
+      .map((i) => `unique (${i.config.columns.map((c) => (c as { name: string }).name).join(', ')})${i.config.where ? ' where …' : ''}`)
+    return `| \`${t.name}\` | ${cell(comments.get(t.name) ?? '')} | ${uniques.join('; ')} |`
+  })
+  return ['| table | what | unique constraints (besides the primary key) |', '| --- | --- | --- |', ...rows].join('\n')
+}
+
+export function renderDataModel(): string {
+  const delivery = erDiagram(deliverySchema)
+  const ecommerce = erDiagram(ecommerceSchema)
+  const deliveryComments = tableComments(readFileSync(join(root, 'delivery/src/db/schema.ts'), 'utf8'))
+  const ecommerceComments = tableComments(readFileSync(join(root, 'ecommerce/src/db/schema.ts'), 'utf8'))
+  return `# Data model
+
+<!-- Generated by \`bun run docs\` (scripts/docs.ts) from the drizzle schemas (delivery/src/db/schema.ts,
+     ecommerce/src/db/schema.ts). Do not edit: change a schema, generate its migration, run \`bun run docs\`. -->
+
+Each service owns one PostgreSQL database (or one PGlite database) and never reads the other's: they meet only
+through the HTTP API. An order on the ecommerce side points at its parcel by \`orders.tracking_number\`; the
+delivery side knows the order as \`deliveries.foreign_order_id\` (the ecommerce order id), unique per API client.
+Dashed lines are relations kept without a foreign key on purpose: the tick appends hundreds of thousands of rows
+at once and the per-row key check was a quarter of its time; deletes clean up explicitly.
+
+## Delivery database
+
+\`\`\`mermaid
+${delivery.diagram}
+\`\`\`
+
+${renderTables(delivery.tables, deliveryComments)}
+
+## Ecommerce database
+
+\`\`\`mermaid
+${ecommerce.diagram}
+\`\`\`
+
+${renderTables(ecommerce.tables, ecommerceComments)}
+`
+}
+
+// --- main ------------------------------------------------------------------------------------------------
+
+export async function renderDocs(docs?: { delivery: OpenApi; ecommerce: OpenApi }): Promise<Record<string, string>> {
+  return { 'docs/api.md': await renderApi(docs), 'docs/data-model.md': renderDataModel() }
+}
+
+if (import.meta.main) {
+  const check = process.argv.includes('--check')
+  const files = await renderDocs()
+  let stale = 0
+  for (const [path, text] of Object.entries(files)) {
+    const file = join(root, path)
+    const current = await Bun.file(file).text().catch(() => '')
+    if (current === text) continue
+    if (check) {
+      console.error(`${path} is out of date: run \`bun run docs\``)
+      stale++
+    } else {
+      mkdirSync(join(root, 'docs'), { recursive: true })
+      writeFileSync(file, text)
+      console.log(`wrote ${path}`)
+    }
+  }
+  if (!check && stale === 0) console.log('docs are up to date')
+  process.exit(stale ? 1 : 0)
+}
