@@ -83,7 +83,7 @@ afterEach(() => {
 })
 
 describe('webhook subscriptions', () => {
-  test('registering answers 201 with a generated whsec_ secret; the same url again 200; another secret 409', async () => {
+  test('registering answers 201 with a generated whsec_ secret; the same url again 200; another secret rotates it in place', async () => {
     const res = await t.call('POST', '/webhooks', { body: { url: 'https://example.test/hook' } })
     expect(res.status).toBe(201)
     expect(res.json.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/)
@@ -91,14 +91,28 @@ describe('webhook subscriptions', () => {
     const again = await t.call('POST', '/webhooks', { body: { url: 'https://example.test/hook', secret: res.json.secret } })
     expect(again.status).toBe(200)
     expect(again.json.id).toBe(res.json.id)
-    const other = await t.call('POST', '/webhooks', { body: { url: 'https://example.test/hook', secret: 'whsec_' + Buffer.from('another secret of 24 bytes').toString('base64') } })
-    expect(other.status).toBe(409)
+    const otherSecret = 'whsec_' + Buffer.from('another secret of 24 bytes').toString('base64')
+    const other = await t.call('POST', '/webhooks', { body: { url: 'https://example.test/hook', secret: otherSecret } })
+    expect(other.status).toBe(200)
+    expect(other.json).toMatchObject({ id: res.json.id, secret: otherSecret })
+    expect((await t.call('GET', `/webhooks/${res.json.id}`)).json.secret).toBe(otherSecret)
+    expect((await t.call('GET', '/webhooks')).json.total).toBe(1)
+    // Without a secret: the existing one, unchanged.
+    expect((await t.call('POST', '/webhooks', { body: { url: 'https://example.test/hook' } })).json.secret).toBe(otherSecret)
   })
 
   test('rejects a url that is not http(s) and a weak secret with 422', async () => {
     expect((await t.call('POST', '/webhooks', { body: { url: 'ftp://example.test' } })).status).toBe(422)
     expect((await t.call('POST', '/webhooks', { body: { url: 'not a url' } })).status).toBe(422)
     expect((await t.call('POST', '/webhooks', { body: { url: 'https://e.test', secret: 'short' } })).status).toBe(422)
+    // The contract's rule: whsec_ + base64 of 24–64 bytes.
+    const b64 = (n: number) => Buffer.alloc(n, 1).toString('base64')
+    expect((await t.call('POST', '/webhooks', { body: { url: 'https://e.test', secret: `whsec_${b64(16)}` } })).status).toBe(422)
+    expect((await t.call('POST', '/webhooks', { body: { url: 'https://e.test', secret: b64(32) } })).status).toBe(422)
+    expect((await t.call('POST', '/webhooks', { body: { url: 'https://e.test', secret: `whsec_${b64(65)}` } })).status).toBe(422)
+    const bad = await t.call('POST', '/webhooks', { body: { url: 'https://e.test', secret: 'mysecret' } })
+    expect(bad.json.errors).toEqual([{ path: 'secret', message: expect.stringContaining('whsec_') }])
+    expect((await t.call('POST', '/webhooks', { body: { url: 'https://e.test', secret: `whsec_${b64(24)}` } })).status).toBe(201)
   })
 
   test('lists (without secrets), views, deletes; another client sees none of it', async () => {
@@ -144,6 +158,48 @@ describe('the dispatcher', () => {
     const attempts = await t.call('GET', `/webhooks/${hook.json.id}/attempts`)
     expect(attempts.json.data).toHaveLength(1)
     expect(attempts.json.data[0]).toMatchObject({ event_id: got.id, status_code: 204, error: null })
+  })
+
+  test('rotating the secret keeps the pending events: sent after it, signed so the new secret verifies (and the old one for 24 h)', async () => {
+    const r = receiver((n) => (n === 0 ? 500 : 204))
+    stops.push(r.stop)
+    const secret = (s: string) => 'whsec_' + Buffer.from(s.padEnd(32, '.')).toString('base64')
+    const [oldSecret, newSecret] = [secret('the old secret'), secret('the new secret')]
+    const hook = await t.call('POST', '/webhooks', { body: { url: r.url, secret: oldSecret } })
+    expect(hook.status).toBe(201)
+    await t.call('POST', '/deliveries', { body: deliveryBody() })
+    const c = clock()
+    await advanceDeliveries(t.db, { now: c.now() })
+    const dispatcher = createDispatcher(t.db, silentLogger, { now: c.now, baseBackoffMs: 1_000 })
+    await dispatcher.runOnce() // the receiver is down: every event stays pending
+    const pendingBefore = await t.db.select({ id: webhookEvents.id }).from(webhookEvents).where(eq(webhookEvents.state, 'pending'))
+    expect(pendingBefore.length).toBeGreaterThan(0)
+    // The receiver comes back with another secret and registers again.
+    const rotated = await t.call('POST', '/webhooks', { body: { url: r.url, secret: newSecret } })
+    expect(rotated.status).toBe(200)
+    expect(rotated.json).toMatchObject({ id: hook.json.id, secret: newSecret })
+    for (let round = 0; round < 3; round++) {
+      c.advance(5_000)
+      await dispatcher.runOnce()
+    }
+    const events = await t.db.select().from(webhookEvents)
+    expect(events.map((e) => e.id).sort()).toEqual(pendingBefore.map((e) => e.id).sort())
+    expect(events.every((e) => e.state === 'delivered')).toBe(true)
+    const afterRotation = r.received.slice(1)
+    expect(afterRotation.map((x) => x.id).sort()).toEqual(pendingBefore.map((e) => e.id).sort())
+    const headersOf = (x: (typeof r.received)[number]) => ({ 'webhook-id': x.id, 'webhook-timestamp': x.timestamp, 'webhook-signature': x.signature })
+    for (const x of afterRotation) {
+      expect(new StandardWebhook(newSecret).verify(x.body, headersOf(x))).toBeTruthy()
+      expect(new StandardWebhook(oldSecret).verify(x.body, headersOf(x))).toBeTruthy() // grace period
+    }
+    // Once the grace period is over, only the new secret signs.
+    await t.db.update(webhookSubscriptions).set({ previousSecretExpiresAt: new Date(c.now().getTime() - 1) })
+    await advanceDeliveries(t.db, { now: c.now() })
+    await dispatcher.runOnce()
+    const last = r.received.at(-1)!
+    expect(last.signature.split(' ')).toHaveLength(1)
+    expect(new StandardWebhook(newSecret).verify(last.body, headersOf(last))).toBeTruthy()
+    expect(() => new StandardWebhook(oldSecret).verify(last.body, headersOf(last))).toThrow()
   })
 
   test('a receiver that fails first gets every event exactly once acknowledged, in order, with the attempts logged', async () => {

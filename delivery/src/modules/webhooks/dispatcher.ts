@@ -27,6 +27,8 @@ type ClaimedEvent = {
   subscription_id: string
   url: string
   secret: string
+  /** The secret replaced by a rotation less than the grace period ago (signed with too), else null. */
+  previous_secret: string | null
   payload: string
   attempts: number
   created_at: Date | string
@@ -76,7 +78,9 @@ async function claim(db: DeliveryDb, limit: number, now: Date, leaseMs: number):
     set next_attempt_at = ${new Date(now.getTime() + leaseMs).toISOString()}, attempts = w.attempts + 1
     from due, webhook_subscriptions s
     where w.id = due.id and s.id = w.subscription_id
-    returning w.id, w.subscription_id, s.url, s.secret, w.payload, w.attempts, w.created_at`,
+    returning w.id, w.subscription_id, s.url, s.secret,
+      case when s.previous_secret_expires_at > ${nowIso} then s.previous_secret end as previous_secret,
+      w.payload, w.attempts, w.created_at`,
   )
 }
 
@@ -162,7 +166,7 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
         headers: {
           'content-type': 'application/json',
           'user-agent': 'logistics-delivery-webhooks/1',
-          ...webhookHeaders(event.secret, event.id, event.payload, now()),
+          ...webhookHeaders(event.previous_secret ? [event.secret, event.previous_secret] : event.secret, event.id, event.payload, now()),
         },
       })
       statusCode = response.status

@@ -1,5 +1,5 @@
 import { and, eq, isNull, lt, ne, or, sql } from 'drizzle-orm'
-import type { Logger, WebhookEvent } from '@logistics/shared'
+import { HttpProblem, type Logger, type WebhookEvent } from '@logistics/shared'
 import type { EcommerceDb } from '../../context'
 import { orderEvents, orders, processedWebhooks } from '../../db/schema'
 import { isUuid } from '../auth/service'
@@ -60,15 +60,33 @@ export async function applyDeliveryEvent(db: EcommerceDb, webhookId: string, eve
   })
 }
 
+/** Where the start-up webhook registration stands (reported by GET /health). */
+export type WebhookRegistrationStatus =
+  | { state: 'pending'; detail?: string }
+  | { state: 'registered' }
+  | { state: 'failed'; detail: string }
+
 export type WebhookRegistration = {
-  /** Resolves true once registered, false when stopped first. */
+  /** Resolves true once registered, false when stopped first or refused. */
   done: Promise<boolean>
+  readonly status: WebhookRegistrationStatus
   stop(): void
+}
+
+/** An answer that retrying cannot change: the delivery service refused the request (4xx). */
+function refusal(error: unknown): { status: number; detail: string } | null {
+  if (!(error instanceof HttpProblem)) return null
+  const status = error.extensions.upstream_status
+  if (typeof status !== 'number' || status < 400 || status >= 500 || status === 408 || status === 429) return null
+  const detail = error.extensions.upstream_detail
+  return { status, detail: typeof detail === 'string' ? detail : error.message }
 }
 
 /**
  * Registers `url` with `secret` on the delivery service in the background, retrying with
- * exponential backoff (capped) while it is not reachable; never blocks start-up.
+ * exponential backoff (capped) while it is not reachable or fails (5xx); never blocks start-up.
+ * A refusal (4xx: a bad secret or url, a wrong API key) is a configuration error: logged at error
+ * level with the delivery service's detail, not retried, and reported as `failed` in `status`.
  */
 export function startWebhookRegistration(options: {
   client: DeliveryClient
@@ -82,6 +100,7 @@ export function startWebhookRegistration(options: {
   const initial = options.initialDelayMs ?? 1000
   const max = options.maxDelayMs ?? 30_000
   let stopped = false
+  let status: WebhookRegistrationStatus = { state: 'pending' }
   let timer: ReturnType<typeof setTimeout> | undefined
   let wake: (() => void) | undefined
   const sleep = (ms: number) =>
@@ -94,16 +113,24 @@ export function startWebhookRegistration(options: {
     for (let attempt = 1; !stopped; attempt++) {
       try {
         const result = await client.registerWebhook(url, secret)
+        status = { state: 'registered' }
         logger.info('webhook registered on the delivery service', { url, id: result.id, outcome: result.outcome, attempt })
         return true
       } catch (error) {
         if (stopped) break
-        logger.warn('webhook registration failed; retrying', {
-          url,
-          attempt,
-          retry_in_ms: delay,
-          error: error instanceof Error ? error.message : String(error),
-        })
+        const refused = refusal(error)
+        if (refused) {
+          status = { state: 'failed', detail: `The delivery service refused the webhook registration (${refused.status}): ${refused.detail}` }
+          logger.error('webhook registration refused by the delivery service; delivery status updates will not arrive until the configuration is fixed', {
+            url,
+            status: refused.status,
+            detail: refused.detail,
+          })
+          return false
+        }
+        const message = error instanceof Error ? error.message : String(error)
+        status = { state: 'pending', detail: message }
+        logger.warn('webhook registration failed; retrying', { url, attempt, retry_in_ms: delay, error: message })
       }
       await sleep(delay)
       delay = Math.min(max, delay * 2)
@@ -112,6 +139,9 @@ export function startWebhookRegistration(options: {
   })()
   return {
     done,
+    get status() {
+      return status
+    },
     stop() {
       stopped = true
       if (timer) clearTimeout(timer)
