@@ -301,6 +301,39 @@ describe('the dispatcher', () => {
     expect(r.received.length).toBe(sentAfterGiveUp)
   })
 
+  test('a webhook deleted while one of its events is in flight: no error logged (no SQL), other outcomes still recorded', async () => {
+    const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = []
+    const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, fields })
+    const logger = { enabled: () => true, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+    let doomedId = ''
+    const doomed = Bun.serve({
+      port: 0,
+      async fetch() {
+        // The client removes the webhook while the event is being delivered.
+        expect((await t.call('DELETE', `/webhooks/${doomedId}`)).status).toBe(204)
+        return new Response(null, { status: 204 })
+      },
+    })
+    const healthy = receiver()
+    stops.push(() => doomed.stop(true), healthy.stop)
+    doomedId = (await t.call('POST', '/webhooks', { body: { url: `http://127.0.0.1:${doomed.port}/hook` } })).json.id
+    const kept = (await t.call('POST', '/webhooks', { body: { url: healthy.url } })).json.id
+    await t.call('POST', '/deliveries', { body: deliveryBody() })
+    await advanceDeliveries(t.db, { now: new Date() })
+    const dispatcher = createDispatcher(t.db, logger)
+    await dispatcher.runOnce()
+    expect(lines.filter((l) => l.level === 'error' || l.level === 'warn')).toEqual([])
+    expect(JSON.stringify(lines)).not.toMatch(/insert into|foreign key/i)
+    expect(await t.db.$count(webhookEvents, eq(webhookEvents.subscriptionId, doomedId))).toBe(0)
+    expect(await t.db.$count(webhookAttempts, eq(webhookAttempts.subscriptionId, doomedId))).toBe(0)
+    // The other subscription's outcome (same batch) was written: delivered, not re-sent.
+    const keptEvents = await t.db.select().from(webhookEvents).where(eq(webhookEvents.subscriptionId, kept))
+    expect(keptEvents.length).toBeGreaterThan(0)
+    expect(keptEvents.every((e) => e.state === 'delivered')).toBe(true)
+    expect((await t.call('GET', `/webhooks/${kept}/attempts`)).json.total).toBe(keptEvents.length)
+    expect(await dispatcher.runOnce()).toEqual({ sent: 0 })
+  })
+
   test('a dead or hanging receiver does not hold up a healthy one', async () => {
     const healthy = receiver()
     const hanging = receiver(() => 'hang')
