@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { Webhook as StandardWebhook } from 'standardwebhooks'
-import { type WebhookEvent, silentLogger } from '@logistics/shared'
+import * as v from 'valibot'
+import { type WebhookEvent, WebhookEventSchema, silentLogger } from '@logistics/shared'
 import { deliveries, tickState, webhookAttempts, webhookEvents, webhookSubscriptions } from '../src/db/schema'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
 import { backoffMs, createDispatcher } from '../src/modules/webhooks/dispatcher'
@@ -132,6 +133,40 @@ describe('webhook subscriptions', () => {
   })
 })
 
+describe('the first status is notified too', () => {
+  test('a new delivery writes one READY_FOR_PICK_UP event (previous_status null) per subscription of its client, with the delivery', async () => {
+    await t.call('POST', '/webhooks', { body: { url: 'http://127.0.0.1:9/one' } })
+    await t.call('POST', '/webhooks', { body: { url: 'http://127.0.0.1:9/two' } })
+    await t.call('POST', '/webhooks', { key: KEY_B, body: { url: 'http://127.0.0.1:9/other-client' } })
+    const body = deliveryBody()
+    const created = await t.call('POST', '/deliveries', { body })
+    expect(created.status).toBe(201)
+    const rows = await t.db.select().from(webhookEvents)
+    expect(rows).toHaveLength(2)
+    const [delivery] = await t.db.select().from(deliveries).where(eq(deliveries.trackingNumber, created.json.tracking_number))
+    for (const row of rows) {
+      expect(row.deliveryId).toBe(delivery!.id)
+      expect(row.state).toBe('pending')
+      const event = v.parse(WebhookEventSchema, JSON.parse(row.payload))
+      expect(event).toEqual({
+        type: 'delivery.status_changed',
+        timestamp: created.json.created_at,
+        data: {
+          tracking_number: created.json.tracking_number,
+          foreign_order_id: created.json.order.foreign_order_id,
+          status: 'READY_FOR_PICK_UP',
+          previous_status: null,
+          date: created.json.created_at,
+        },
+      })
+    }
+    // The same order again (idempotent 200) or with another body (409) notifies nothing new.
+    expect((await t.call('POST', '/deliveries', { body })).status).toBe(200)
+    expect((await t.call('POST', '/deliveries', { body: { ...body, destination: { name: 'Someone else', address: 'Elsewhere 1' } } })).status).toBe(409)
+    expect(await t.db.$count(webhookEvents)).toBe(2)
+  })
+})
+
 describe('the dispatcher', () => {
   test('delivers every status change signed per Standard Webhooks (checked by the reference library)', async () => {
     const r = receiver()
@@ -141,22 +176,28 @@ describe('the dispatcher', () => {
     const base = Date.now()
     await advanceDeliveries(t.db, { now: new Date(base) })
     const dispatcher = createDispatcher(t.db, silentLogger)
-    expect(await dispatcher.runOnce()).toEqual({ sent: 1 })
-    expect(r.received).toHaveLength(1)
-    const got = r.received[0]!
+    // The creation (the first status, previous_status null) and the tick's change, in order.
+    expect(await dispatcher.runOnce()).toEqual({ sent: 2 })
+    expect(r.received).toHaveLength(2)
     const verifier = new StandardWebhook(hook.json.secret)
-    const event = verifier.verify(got.body, {
-      'webhook-id': got.id,
-      'webhook-timestamp': got.timestamp,
-      'webhook-signature': got.signature,
-    }) as WebhookEvent
-    expect(event.data).toMatchObject({ tracking_number: created.json.tracking_number, status: 'IN_ORIGIN', previous_status: 'READY_FOR_PICK_UP' })
+    const [first, got] = r.received.map((x) => ({
+      ...x,
+      event: verifier.verify(x.body, { 'webhook-id': x.id, 'webhook-timestamp': x.timestamp, 'webhook-signature': x.signature }) as WebhookEvent,
+    })) as [{ event: WebhookEvent }, (typeof r.received)[number] & { event: WebhookEvent }]
+    expect(first.event.data).toEqual({
+      tracking_number: created.json.tracking_number,
+      foreign_order_id: created.json.order.foreign_order_id,
+      status: 'READY_FOR_PICK_UP',
+      previous_status: null,
+      date: created.json.created_at,
+    })
+    expect(got.event.data).toMatchObject({ tracking_number: created.json.tracking_number, status: 'IN_ORIGIN', previous_status: 'READY_FOR_PICK_UP' })
     // A tampered body does not verify.
     expect(() => verifier.verify(got.body.replace('IN_ORIGIN', 'DELIVERED'), { 'webhook-id': got.id, 'webhook-timestamp': got.timestamp, 'webhook-signature': got.signature })).toThrow()
     // Acknowledged: never sent again.
     expect(await dispatcher.runOnce()).toEqual({ sent: 0 })
     const attempts = await t.call('GET', `/webhooks/${hook.json.id}/attempts`)
-    expect(attempts.json.data).toHaveLength(1)
+    expect(attempts.json.data).toHaveLength(2)
     expect(attempts.json.data[0]).toMatchObject({ event_id: got.id, status_code: 204, error: null })
   })
 
@@ -211,28 +252,28 @@ describe('the dispatcher', () => {
     await t.call('POST', '/deliveries', { body: deliveryBody() })
     const c = clock()
     const dispatcher = createDispatcher(t.db, silentLogger, { now: c.now, baseBackoffMs: 1_000, random: () => 0.5 })
-    // Three ticks → 3 status changes × 2 deliveries = 6 events.
+    // Creation + three ticks → 4 statuses × 2 deliveries = 8 events.
     for (let i = 0; i < 3; i++) await advanceDeliveries(t.db, { now: new Date(c.now().getTime() + i * 30_000) })
     for (let round = 0; round < 10; round++) {
       await dispatcher.runOnce()
       c.advance(60_000)
     }
     const events = await t.db.select().from(webhookEvents)
-    expect(events).toHaveLength(6)
+    expect(events).toHaveLength(8)
     expect(events.every((e) => e.state === 'delivered')).toBe(true)
     // Each event id was acknowledged (answered 2xx) exactly once.
     const acked = r.received.filter((_, n) => n > 2)
-    expect(new Set(acked.map((x) => x.id)).size).toBe(6)
-    expect(acked).toHaveLength(6)
+    expect(new Set(acked.map((x) => x.id)).size).toBe(8)
+    expect(acked).toHaveLength(8)
     // Per delivery, the acknowledged statuses arrive in the order they happened.
     const byDelivery = new Map<string, string[]>()
     for (const x of acked) {
       const e = JSON.parse(x.body) as WebhookEvent
       byDelivery.set(e.data.tracking_number, [...(byDelivery.get(e.data.tracking_number) ?? []), e.data.status])
     }
-    for (const statuses of byDelivery.values()) expect(statuses.slice(0, 2)).toEqual(['IN_ORIGIN', 'IN_ROUTE_OF_DELIVERY'])
+    for (const statuses of byDelivery.values()) expect(statuses.slice(0, 3)).toEqual(['READY_FOR_PICK_UP', 'IN_ORIGIN', 'IN_ROUTE_OF_DELIVERY'])
     const attempts = await t.call('GET', `/webhooks/${hook.json.id}/attempts?limit=100`)
-    expect(attempts.json.total).toBe(9)
+    expect(attempts.json.total).toBe(11)
     const failures = attempts.json.data.filter((a: { error: string | null }) => a.error !== null)
     expect(failures.map((a: { status_code: number | null }) => a.status_code).sort()).toEqual([500, 500, 503])
   })
@@ -241,9 +282,8 @@ describe('the dispatcher', () => {
     const r = droppingReceiver(2)
     stops.push(r.stop)
     const hook = await t.call('POST', '/webhooks', { body: { url: r.url } })
-    await t.call('POST', '/deliveries', { body: deliveryBody() })
+    await t.call('POST', '/deliveries', { body: deliveryBody() }) // one event: the creation
     const c = clock()
-    await advanceDeliveries(t.db, { now: c.now() })
     const dispatcher = createDispatcher(t.db, silentLogger, { now: c.now, baseBackoffMs: 1_000 })
     for (let round = 0; round < 4; round++) {
       await dispatcher.runOnce()
@@ -262,9 +302,8 @@ describe('the dispatcher', () => {
     const r = receiver((n) => (n < 2 ? 500 : 204))
     stops.push(r.stop)
     await t.call('POST', '/webhooks', { body: { url: r.url } })
-    await t.call('POST', '/deliveries', { body: deliveryBody() })
+    await t.call('POST', '/deliveries', { body: deliveryBody() }) // one event: the creation
     const c = clock()
-    await advanceDeliveries(t.db, { now: c.now() })
     const dispatcher = createDispatcher(t.db, silentLogger, { now: c.now, baseBackoffMs: 10_000, random: () => 0.5 })
     expect((await dispatcher.runOnce()).sent).toBe(1) // fails; retry due in 10 s
     c.advance(9_000)
@@ -285,9 +324,8 @@ describe('the dispatcher', () => {
     const r = receiver(() => 500)
     stops.push(r.stop)
     await t.call('POST', '/webhooks', { body: { url: r.url } })
-    await t.call('POST', '/deliveries', { body: deliveryBody() })
+    await t.call('POST', '/deliveries', { body: deliveryBody() }) // one event: the creation
     const c = clock()
-    await advanceDeliveries(t.db, { now: c.now() })
     const dispatcher = createDispatcher(t.db, silentLogger, { now: c.now, baseBackoffMs: 1_000, maxBackoffMs: 6 * 3600_000 })
     for (let i = 0; i < 40; i++) {
       await dispatcher.runOnce()
