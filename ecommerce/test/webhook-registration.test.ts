@@ -53,7 +53,7 @@ describe('the start-up webhook registration', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase<typeof schema>>>
   beforeAll(async () => {
     database = await createTestDatabase({ service: 'ecommerce', schema, migrationsFolder })
-  })
+  }, 60_000)
   afterAll(async () => {
     stub.stop()
     await database.close()
