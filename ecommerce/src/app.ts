@@ -22,6 +22,8 @@ export type CreateAppOptions = {
   deliveryClient?: DeliveryClient
   /** argon2id costs; Bun's defaults unless given (tests pass cheap ones). */
   passwordHashing?: PasswordHashing
+  /** The start-up webhook registration, whose state GET /health reports. */
+  webhookRegistration?: AppDeps['webhookRegistration']
 }
 
 export function defaultDeliveryClient(config: Config, logger: Logger): DeliveryClient {
@@ -41,6 +43,7 @@ export function createApp(options: CreateAppOptions) {
     logger: options.logger,
     deliveryClient: options.deliveryClient ?? defaultDeliveryClient(options.config, options.logger),
     passwordHashing: options.passwordHashing ?? {},
+    webhookRegistration: options.webhookRegistration,
   }
   return new Elysia()
     .use(problemHandling(deps.logger))

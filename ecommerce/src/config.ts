@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { PortSchema, WebhookSecretSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 import type { LogLevel } from '@logistics/shared'
 
 export const DEV_DELIVERY_API_KEY = 'dev-delivery-key-change-me'
@@ -34,7 +34,8 @@ export const ConfigSchema = v.object({
   /** Per-attempt timeout of calls to the delivery service. */
   DELIVERY_TIMEOUT_MS: positiveInt(5000, 120_000),
   PUBLIC_URL: url('http://localhost:3000'),
-  WEBHOOK_SECRET: str(DEV_WEBHOOK_SECRET),
+  /** Checked with the delivery service's rule for a given webhook secret (a refusal there would stop tracking). */
+  WEBHOOK_SECRET: v.optional(WebhookSecretSchema, DEV_WEBHOOK_SECRET),
   JWT_SECRET: str(DEV_JWT_SECRET, 16),
   /** Lifetime of an access token in seconds. */
   JWT_EXPIRES_IN: positiveInt(3600, 30 * 24 * 3600),

@@ -3,6 +3,7 @@ import type { Db } from '@logistics/shared/db'
 import type { Config } from './config'
 import type * as schema from './db/schema'
 import type { DeliveryClient } from './modules/delivery-client/service'
+import type { WebhookRegistrationStatus } from './modules/delivery-webhooks/service'
 
 export type EcommerceDb = Db<typeof schema>
 
@@ -16,6 +17,8 @@ export type AppDeps = {
   logger: Logger
   deliveryClient: DeliveryClient
   passwordHashing: PasswordHashing
+  /** The start-up webhook registration, reported by GET /health (absent in tests that start none). */
+  webhookRegistration?: { readonly status: WebhookRegistrationStatus }
 }
 
 /** A database handle or an open transaction: services take either. */

@@ -23,16 +23,16 @@ if (admin.created) logger.info('administrator created', { email: config.ADMIN_EM
 else if (admin.role !== 'admin') logger.warn('ADMIN_EMAIL belongs to a non-admin user; no administrator bootstrapped', { email: config.ADMIN_EMAIL })
 
 const deliveryClient = defaultDeliveryClient(config, logger)
-const app = createApp({ db: database.db, config, logger, deliveryClient })
-const server = serveApp(app, config.PORT)
-logger.info('ecommerce listening', { port: server.port, database: database.kind, delivery_api_url: config.DELIVERY_API_URL })
-
+// In the background (never blocks start-up); GET /health reports its state.
 const registration = startWebhookRegistration({
   client: deliveryClient,
   url: `${config.PUBLIC_URL}/webhooks/delivery`,
   secret: config.WEBHOOK_SECRET,
   logger,
 })
+const app = createApp({ db: database.db, config, logger, deliveryClient, webhookRegistration: registration })
+const server = serveApp(app, config.PORT)
+logger.info('ecommerce listening', { port: server.port, database: database.kind, delivery_api_url: config.DELIVERY_API_URL })
 
 onShutdown(logger, async () => {
   registration.stop()

@@ -24,13 +24,14 @@ describe('registerWebhook', () => {
     expect(post.headers.get('authorization')).toBe('Bearer dev-delivery-key-change-me')
   })
 
-  test('409 (the url has another secret): lists, deletes that subscription and registers again', async () => {
+  test('another secret for the url: one POST, the subscription keeps its id (rotated in place, never deleted)', async () => {
     const client = stub.client()
+    const before = await client.registerWebhook(URL_, SECRET)
     stub.calls.length = 0
     const r = await client.registerWebhook(URL_, OTHER)
-    expect(r.outcome).toBe('replaced')
-    expect(stub.webhooks).toEqual([{ id: r.id, url: URL_, secret: OTHER }])
-    expect(stub.calls.map((c) => `${c.method} ${c.path}`)).toEqual(['POST /webhooks', 'GET /webhooks', `DELETE /webhooks/${stub.calls[2]!.path.split('/')[2]}`, 'POST /webhooks'])
+    expect(r).toEqual({ id: before.id, outcome: 'existing' })
+    expect(stub.webhooks).toEqual([{ id: before.id, url: URL_, secret: OTHER }])
+    expect(stub.calls.map((c) => `${c.method} ${c.path}`)).toEqual(['POST /webhooks'])
   })
 })
 

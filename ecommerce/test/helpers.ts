@@ -114,7 +114,13 @@ export function createStubDelivery() {
   const calls: { method: string; path: string; headers: Headers; body: any }[] = []
   const deliveries = new Map<string, { tracking_number: string; foreign_order_id: string }>()
   const webhooks: { id: string; url: string; secret: string }[] = []
-  const state = { mode: 'up' as Mode, slowMs: 1500, beforeCreateAnswer: undefined as undefined | (() => Promise<void>) }
+  const state = {
+    mode: 'up' as Mode,
+    slowMs: 1500,
+    beforeCreateAnswer: undefined as undefined | (() => Promise<void>),
+    /** When set, POST /webhooks answers 422 with this detail. */
+    refuseWebhooks: undefined as undefined | string,
+  }
   const server = Bun.serve({
     port: 0,
     async fetch(request) {
@@ -157,9 +163,12 @@ export function createStubDelivery() {
         })
       }
       if (request.method === 'POST' && url.pathname === '/webhooks') {
+        if (state.refuseWebhooks)
+          return Response.json({ status: 422, detail: state.refuseWebhooks }, { status: 422, headers: { 'content-type': 'application/problem+json' } })
         const same = webhooks.find((w) => w.url === body.url)
-        if (same && same.secret === body.secret) return Response.json({ id: same.id, url: same.url, secret: same.secret }, { status: 200 })
-        if (same) return Response.json({ status: 409, detail: 'url registered with another secret' }, { status: 409 })
+        // Another secret for a registered url rotates it in place (the contract).
+        if (same) same.secret = body.secret ?? same.secret
+        if (same) return Response.json({ id: same.id, url: same.url, secret: same.secret }, { status: 200 })
         const created = { id: crypto.randomUUID(), url: body.url, secret: body.secret }
         webhooks.push(created)
         return Response.json(created, { status: 201 })

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import * as v from 'valibot'
 
 /**
  * Standard Webhooks (https://www.standardwebhooks.com) signing: `v1,<base64 HMAC-SHA256>` over
@@ -17,12 +18,27 @@ export function secretKey(secret: string): Buffer {
   return Buffer.from(raw, 'base64')
 }
 
-/** A secret is usable when it is base64 for at least 16 bytes (128 bits). */
+export const WEBHOOK_SECRET_MIN_BYTES = 24
+export const WEBHOOK_SECRET_MAX_BYTES = 64
+
+/**
+ * The one rule for a webhook secret given by a client (POST /webhooks `secret`, ecommerce's
+ * WEBHOOK_SECRET): `whsec_` followed by the canonical base64 of 24 to 64 random bytes.
+ */
 export function isValidWebhookSecret(secret: string): boolean {
-  const raw = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(raw)) return false
-  return Buffer.from(raw, 'base64').length >= 16
+  if (!secret.startsWith(SECRET_PREFIX)) return false
+  const raw = secret.slice(SECRET_PREFIX.length)
+  if (raw.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(raw)) return false
+  const bytes = Buffer.from(raw, 'base64')
+  // Canonical: decoding and encoding again gives the same text (no stray bits, no junk).
+  if (bytes.toString('base64') !== raw) return false
+  return bytes.length >= WEBHOOK_SECRET_MIN_BYTES && bytes.length <= WEBHOOK_SECRET_MAX_BYTES
 }
+
+export const WEBHOOK_SECRET_RULE = `must be whsec_ followed by the base64 of ${WEBHOOK_SECRET_MIN_BYTES} to ${WEBHOOK_SECRET_MAX_BYTES} random bytes (e.g. "whsec_$(openssl rand -base64 32)")`
+
+/** The valibot schema of a webhook secret; the message names no field (the path does). */
+export const WebhookSecretSchema = v.pipe(v.string(`must be a string`), v.check(isValidWebhookSecret, WEBHOOK_SECRET_RULE))
 
 export function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): string {
   const mac = createHmac('sha256', secretKey(secret)).update(`${id}.${timestampSeconds}.${body}`).digest('base64')
@@ -35,12 +51,17 @@ export type WebhookHeaders = {
   'webhook-signature': string
 }
 
-export function webhookHeaders(secret: string, id: string, body: string, now = new Date()): WebhookHeaders {
+/**
+ * The Standard Webhooks headers of a message. Several secrets (during a rotation: the new one
+ * first, then the old) give several space-separated signatures; a receiver holding either verifies.
+ */
+export function webhookHeaders(secret: string | readonly string[], id: string, body: string, now = new Date()): WebhookHeaders {
   const ts = Math.floor(now.getTime() / 1000)
+  const secrets = typeof secret === 'string' ? [secret] : secret
   return {
     'webhook-id': id,
     'webhook-timestamp': String(ts),
-    'webhook-signature': signWebhook(secret, id, ts, body),
+    'webhook-signature': secrets.map((s) => signWebhook(s, id, ts, body)).join(' '),
   }
 }
 

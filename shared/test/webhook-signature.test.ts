@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { Webhook as StandardWebhook } from 'standardwebhooks'
-import { generateWebhookSecret, isValidWebhookSecret, verifyWebhook, webhookHeaders } from '../src/webhook-signature'
+import * as v from 'valibot'
+import { WebhookSecretSchema, generateWebhookSecret, isValidWebhookSecret, verifyWebhook, webhookHeaders } from '../src/webhook-signature'
 
 const body = JSON.stringify({ type: 'delivery.status_changed', data: { status: 'DELIVERED' } })
 
@@ -40,8 +41,32 @@ describe('Standard Webhooks signatures', () => {
     expect(verifyWebhook(secret, new Headers(rotated), body).ok).toBe(true)
   })
 
-  test('refuses weak secrets', () => {
+  test('signing with several secrets (rotation) verifies with each of them, by us and the reference library', () => {
+    const [oldSecret, newSecret] = [generateWebhookSecret(), generateWebhookSecret()]
+    const h = webhookHeaders([newSecret, oldSecret], 'msg_5', body)
+    expect(h['webhook-signature'].split(' ')).toHaveLength(2)
+    for (const s of [oldSecret, newSecret]) {
+      expect(verifyWebhook(s, new Headers(h), body).ok).toBe(true)
+      expect(new StandardWebhook(s).verify(body, { ...h })).toEqual(JSON.parse(body))
+    }
+    expect(verifyWebhook(generateWebhookSecret(), new Headers(h), body).ok).toBe(false)
+  })
+
+  test('a secret is whsec_ + canonical base64 of 24 to 64 bytes (one schema for both services)', () => {
+    const b64 = (n: number) => Buffer.alloc(n, 7).toString('base64')
     expect(isValidWebhookSecret('whsec_c2hvcnQ=')).toBe(false)
     expect(isValidWebhookSecret('whsec_not base64!')).toBe(false)
+    expect(isValidWebhookSecret('mysecret')).toBe(false)
+    expect(isValidWebhookSecret(b64(32))).toBe(false) // no prefix
+    expect(isValidWebhookSecret(`whsec_${b64(23)}`)).toBe(false)
+    expect(isValidWebhookSecret(`whsec_${b64(24)}`)).toBe(true)
+    expect(isValidWebhookSecret(`whsec_${b64(64)}`)).toBe(true)
+    expect(isValidWebhookSecret(`whsec_${b64(65)}`)).toBe(false)
+    expect(isValidWebhookSecret(`whsec_${b64(32).slice(0, -1)}`)).toBe(false) // truncated
+    expect(isValidWebhookSecret(`whsec_${b64(25).replace(/==$/, 'x=')}`)).toBe(false) // junk bits
+    expect(v.safeParse(WebhookSecretSchema, generateWebhookSecret()).success).toBe(true)
+    const bad = v.safeParse(WebhookSecretSchema, 'mysecret')
+    expect(bad.success).toBe(false)
+    expect(bad.issues?.[0]?.message).toContain('whsec_')
   })
 })

@@ -71,6 +71,12 @@ export const webhookSubscriptions = pgTable(
       .references(() => apiClients.id),
     url: text('url').notNull(),
     secret: text('secret').notNull(),
+    /**
+     * The secret replaced by the last rotation, still signed with (next to `secret`) until
+     * `previousSecretExpiresAt`, so a receiver in the middle of its own rollout still verifies.
+     */
+    previousSecret: text('previous_secret'),
+    previousSecretExpiresAt: ts('previous_secret_expires_at'),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [uniqueIndex('webhook_subscriptions_client_url_uq').on(t.clientId, t.url)],

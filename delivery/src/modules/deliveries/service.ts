@@ -13,6 +13,7 @@ import {
 import { pgConstraint, pgErrorCode } from '@logistics/shared/db'
 import type { DeliveryDb } from '../../db'
 import { deliveries, trackingEvents } from '../../db/schema'
+import { enqueueStatusEvent } from '../webhooks/outbox'
 import { generateTrackingNumber } from './tracking-number'
 
 type DeliveryRow = typeof deliveries.$inferSelect
@@ -44,7 +45,8 @@ function requestHash(body: CreateDeliveryRequest): string {
 export type CreateResult = { created: boolean; delivery: Delivery }
 
 /**
- * Creates a delivery with a fresh tracking number and its first tracking event, idempotently per
+ * Creates a delivery with a fresh tracking number, its first tracking event and its first webhook
+ * event (READY_FOR_PICK_UP, previous_status null, one outbox row per subscription), idempotently per
  * client on the foreign order id: the same order again returns the existing delivery
  * (`created: false`); another body for it is a 409.
  */
@@ -70,6 +72,15 @@ export async function createDelivery(db: DeliveryDb, clientId: string, body: Cre
           .returning()
         if (!row) return null
         await tx.insert(trackingEvents).values({ deliveryId: row.id, status: row.status, createdAt: row.createdAt })
+        // The first status is notified too (previous_status null), committed with the delivery.
+        await enqueueStatusEvent(tx, clientId, {
+          deliveryId: row.id,
+          trackingNumber: row.trackingNumber,
+          foreignOrderId: row.foreignOrderId,
+          status: row.status,
+          previousStatus: null,
+          at: row.createdAt,
+        })
         return row
       })
       if (created) return { created: true, delivery: toDelivery(created) }

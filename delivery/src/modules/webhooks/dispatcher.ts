@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import ky from 'ky'
 import { type Logger, webhookHeaders } from '@logistics/shared'
-import { queryRows } from '@logistics/shared/db'
+import { pgErrorCode, queryRows } from '@logistics/shared/db'
 import type { DeliveryDb } from '../../db'
 import { DEVELOPMENT_DESTINATIONS, type DestinationPolicy, checkDestination, sendErrorCategory } from './destination'
 
@@ -30,6 +30,8 @@ type ClaimedEvent = {
   subscription_id: string
   url: string
   secret: string
+  /** The secret replaced by a rotation less than the grace period ago (signed with too), else null. */
+  previous_secret: string | null
   payload: string
   attempts: number
   created_at: Date | string
@@ -43,6 +45,17 @@ const DEFAULTS = {
   giveUpAfterMs: 24 * 60 * 60_000,
   leaseMs: 60_000,
   pollMs: 500,
+}
+
+/**
+ * A failed query for the logs: the database's own message and code, without the SQL text and
+ * parameters drizzle wraps it in (they hold payloads and would flood the log).
+ */
+function dbError(err: unknown): { error: string; code?: string } {
+  let cause: unknown = err
+  while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause
+  const code = pgErrorCode(err)
+  return { error: cause instanceof Error ? cause.message : String(cause), ...(code ? { code } : {}) }
 }
 
 /** Delay before attempt `attempts + 1`: exponential with ±25 % jitter, capped. */
@@ -79,7 +92,9 @@ async function claim(db: DeliveryDb, limit: number, now: Date, leaseMs: number):
     set next_attempt_at = ${new Date(now.getTime() + leaseMs).toISOString()}, attempts = w.attempts + 1
     from due, webhook_subscriptions s
     where w.id = due.id and s.id = w.subscription_id
-    returning w.id, w.subscription_id, s.url, s.secret, w.payload, w.attempts, w.created_at`,
+    returning w.id, w.subscription_id, s.url, s.secret,
+      case when s.previous_secret_expires_at > ${nowIso} then s.previous_secret end as previous_secret,
+      w.payload, w.attempts, w.created_at`,
   )
 }
 
@@ -134,24 +149,32 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
             select * from jsonb_to_recordset(${JSON.stringify(batch)}::jsonb) as x(
               id uuid, subscription_id uuid, status_code int, error text, duration_ms int,
               at timestamptz, state text, next_at timestamptz)
+          ), live as (
+            -- Only events whose subscription still exists: a webhook deleted while its event was
+            -- in flight took the event with it, so there is nothing to record. The key-share
+            -- locks keep a concurrent delete from removing them before the attempts are written.
+            select r.* from r
+            join webhook_events ev on ev.id = r.id
+            join webhook_subscriptions s on s.id = r.subscription_id
+            for key share of ev, s
           ), attempts as (
             insert into webhook_attempts (event_id, subscription_id, status_code, error, duration_ms, attempted_at)
-            select id, subscription_id, status_code, error, duration_ms, at from r
+            select id, subscription_id, status_code, error, duration_ms, at from live
           )
           update webhook_events e
-          set state = r.state,
-              delivered_at = case when r.state = 'delivered' then r.at else e.delivered_at end,
-              next_attempt_at = coalesce(r.next_at, e.next_attempt_at),
-              last_error = r.error
-          from r
-          where e.id = r.id`,
+          set state = live.state,
+              delivered_at = case when live.state = 'delivered' then live.at else e.delivered_at end,
+              next_attempt_at = coalesce(live.next_at, e.next_attempt_at),
+              last_error = live.error
+          from live
+          where e.id = live.id`,
         )
         .then(() => {
           const count = (state: Outcome['state']) => batch.filter((b) => b.state === state).length
           logger.info('webhooks sent', { delivered: count('delivered'), retrying: count('pending'), failed: count('failed') })
         })
         .catch((err) => {
-          logger.error('webhook outcome write failed; the events will be retried after their lease', { error: String(err), events: batch.length })
+          logger.error('webhook outcome write failed; the events will be retried after their lease', { ...dbError(err), events: batch.length })
         }),
     )
     return flushing
@@ -176,7 +199,7 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
           headers: {
             'content-type': 'application/json',
             'user-agent': 'logistics-delivery-webhooks/1',
-            ...webhookHeaders(event.secret, event.id, event.payload, now()),
+            ...webhookHeaders(event.previous_secret ? [event.secret, event.previous_secret] : event.secret, event.id, event.payload, now()),
             ...destination.headers,
           },
           ...(destination.tls ? { tls: destination.tls } : {}),
@@ -249,7 +272,7 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
             track(p)
           }
         } catch (err) {
-          logger.error('webhook claim failed', { error: String(err) })
+          logger.error('webhook claim failed', dbError(err))
         }
       }
       if (claimed === 0 || inFlight > o.concurrency / 2) {

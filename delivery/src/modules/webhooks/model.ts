@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { PaginationQuerySchema, isValidWebhookSecret } from '@logistics/shared'
+import { PaginationQuerySchema, WebhookSecretSchema } from '@logistics/shared'
 
 export const RegisterWebhookSchema = v.object({
   url: v.pipe(
@@ -9,12 +9,7 @@ export const RegisterWebhookSchema = v.object({
     v.url('url must be an absolute URL'),
     v.check((u) => /^https?:\/\//i.test(u), 'url must be http or https'),
   ),
-  secret: v.optional(
-    v.pipe(
-      v.string('secret must be a string'),
-      v.check(isValidWebhookSecret, 'secret must be whsec_ followed by base64 of at least 16 bytes'),
-    ),
-  ),
+  secret: v.optional(WebhookSecretSchema),
 })
 
 export const WebhookSchema = v.object({

@@ -24,10 +24,13 @@ export function webhookRoutes(db: DeliveryDb, destinations: DestinationPolicy = 
       },
       {
         body: RegisterWebhookSchema,
-        response: { 200: WebhookSchema, 201: WebhookSchema, 409: ProblemSchema, ...errors },
+        response: { 200: WebhookSchema, 201: WebhookSchema, ...errors },
         detail: detail(
           'Register a webhook',
-          'Every status change of your deliveries is POSTed to `url`, signed per Standard Webhooks with `secret` (generated `whsec_…` when not given), retried with backoff until a 2xx. The same url and secret again answers 200 with the existing webhook; the same url with another secret 409.',
+          'Every status change of your deliveries is POSTed to `url`, signed per Standard Webhooks with `secret` (generated `whsec_…` when not given; a given one is `whsec_` + base64 of 24–64 random bytes), retried with backoff until a 2xx. ' +
+            'The same url and secret again (or no secret) answers 200 with the existing webhook. ' +
+            'The same url with another secret rotates its secret in place (200): pending events are kept and sent with the new secret; ' +
+            'for 24 hours after a rotation every event carries two signatures (`webhook-signature: v1,<new> v1,<old>`), so a receiver still on the old secret verifies too.',
         ),
       },
     )

@@ -1,5 +1,5 @@
-import { and, count, desc, eq } from 'drizzle-orm'
-import { type ListEnvelope, type Pagination, conflict, generateWebhookSecret, notFound } from '@logistics/shared'
+import { and, count, desc, eq, ne, sql } from 'drizzle-orm'
+import { type ListEnvelope, type Pagination, generateWebhookSecret, notFound } from '@logistics/shared'
 import type { DeliveryDb } from '../../db'
 import { webhookAttempts, webhookEvents, webhookSubscriptions } from '../../db/schema'
 import type { Webhook } from './model'
@@ -13,32 +13,45 @@ const toWebhook = (row: SubscriptionRow): Webhook => ({
   created_at: row.createdAt.toISOString(),
 })
 
+/** How long the secret replaced by a rotation is still signed with, next to the new one. */
+export const SECRET_ROTATION_GRACE_MS = 24 * 60 * 60_000
+
 /**
  * Registers a webhook. The same URL again with the same (or no) secret returns the existing
  * subscription (`created: false`), so a client can register idempotently at every start; the same
- * URL with another secret is a 409.
+ * URL with another secret rotates that subscription's secret in place (`rotated: true`): its
+ * pending events are kept and sent with the new secret, also signed with the old one for
+ * SECRET_ROTATION_GRACE_MS so a receiver still on the old secret verifies them.
  */
 export async function registerWebhook(
   db: DeliveryDb,
   clientId: string,
   body: { url: string; secret?: string },
-): Promise<{ created: boolean; webhook: Webhook }> {
+  now: Date = new Date(),
+): Promise<{ created: boolean; rotated: boolean; webhook: Webhook }> {
   const [row] = await db
     .insert(webhookSubscriptions)
     .values({ clientId, url: body.url, secret: body.secret ?? generateWebhookSecret() })
     .onConflictDoNothing({ target: [webhookSubscriptions.clientId, webhookSubscriptions.url] })
     .returning()
-  if (row) return { created: true, webhook: toWebhook(row) }
-  const [existing] = await db
-    .select()
-    .from(webhookSubscriptions)
-    .where(and(eq(webhookSubscriptions.clientId, clientId), eq(webhookSubscriptions.url, body.url)))
+  if (row) return { created: true, rotated: false, webhook: toWebhook(row) }
+  const sameUrl = and(eq(webhookSubscriptions.clientId, clientId), eq(webhookSubscriptions.url, body.url))
+  if (body.secret !== undefined) {
+    // One statement: concurrent rotations each keep the secret they replaced as the previous one.
+    const [rotated] = await db
+      .update(webhookSubscriptions)
+      .set({
+        previousSecret: sql`${webhookSubscriptions.secret}`,
+        previousSecretExpiresAt: new Date(now.getTime() + SECRET_ROTATION_GRACE_MS),
+        secret: body.secret,
+      })
+      .where(and(sameUrl, ne(webhookSubscriptions.secret, body.secret)))
+      .returning()
+    if (rotated) return { created: false, rotated: true, webhook: toWebhook(rotated) }
+  }
+  const [existing] = await db.select().from(webhookSubscriptions).where(sameUrl)
   if (!existing) throw new Error('webhook vanished during registration')
-  if (body.secret !== undefined && body.secret !== existing.secret)
-    throw conflict('webhook-exists', `A webhook for ${body.url} is already registered with another secret (id ${existing.id})`, {
-      id: existing.id,
-    })
-  return { created: false, webhook: toWebhook(existing) }
+  return { created: false, rotated: false, webhook: toWebhook(existing) }
 }
 
 export async function listWebhooks(db: DeliveryDb, clientId: string, page: Pagination): Promise<ListEnvelope<Omit<Webhook, 'secret'>>> {

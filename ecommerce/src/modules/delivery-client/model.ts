@@ -9,8 +9,3 @@ export const CreatedDeliverySchema = v.object({
 export type CreatedDelivery = v.InferOutput<typeof CreatedDeliverySchema>
 
 export const WebhookSubscriptionSchema = v.object({ id: v.string(), url: v.string() })
-
-export const WebhookListSchema = v.object({
-  data: v.array(WebhookSubscriptionSchema),
-  total: v.optional(v.number()),
-})

@@ -1,7 +1,7 @@
 import ky, { HTTPError, type KyInstance, TimeoutError } from 'ky'
 import * as v from 'valibot'
 import { type CreateDeliveryInput, HttpProblem, type Logger, type TrackingResponse, TrackingResponseSchema } from '@logistics/shared'
-import { type CreatedDelivery, CreatedDeliverySchema, WebhookListSchema, WebhookSubscriptionSchema } from './model'
+import { type CreatedDelivery, CreatedDeliverySchema, WebhookSubscriptionSchema } from './model'
 
 /** The delivery service as ecommerce uses it. Failures are thrown as 502/503/504 HttpProblems. */
 export type DeliveryClient = {
@@ -9,8 +9,12 @@ export type DeliveryClient = {
   getTracking(trackingNumber: string, options?: CallOptions): Promise<TrackingResponse>
   /** Deletes a delivery (a dispatch that lost its order); an unknown one counts as deleted. */
   deleteDelivery(trackingNumber: string, options?: CallOptions): Promise<void>
-  /** Registers (or re-registers with a new secret) a webhook subscription; idempotent. */
-  registerWebhook(url: string, secret: string, options?: CallOptions): Promise<{ id: string; outcome: 'created' | 'existing' | 'replaced' }>
+  /**
+   * Registers a webhook subscription, idempotently; a url already registered with another secret
+   * has its secret rotated in place by the delivery service (its pending events are kept). A 4xx
+   * answer is thrown as a 502 HttpProblem carrying `upstream_status` and `upstream_detail`.
+   */
+  registerWebhook(url: string, secret: string, options?: CallOptions): Promise<{ id: string; outcome: 'created' | 'existing' }>
 }
 
 export type CallOptions = { requestId?: string }
@@ -123,35 +127,26 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
     },
 
     async registerWebhook(url, secret, o) {
-      const post = () => api.post('webhooks', { json: { url, secret }, headers: headersOf(o), throwHttpErrors: false })
-      const first = await post().catch(async (e) => Promise.reject(await toProblem(e, 'register webhook')))
-      if (first.status === 200 || first.status === 201) {
-        const body = await call('register webhook', WebhookSubscriptionSchema, () => first.json())
-        return { id: body.id, outcome: first.status === 201 ? ('created' as const) : ('existing' as const) }
+      const response = await api
+        .post('webhooks', { json: { url, secret }, headers: headersOf(o), throwHttpErrors: false })
+        .catch(async (e) => Promise.reject(await toProblem(e, 'register webhook')))
+      if (response.status === 200 || response.status === 201) {
+        const body = await call('register webhook', WebhookSubscriptionSchema, () => response.json())
+        return { id: body.id, outcome: response.status === 201 ? ('created' as const) : ('existing' as const) }
       }
-      if (first.status !== 409)
-        throw new HttpProblem(502, 'delivery-failed', `The delivery service answered ${first.status} (register webhook)`, {
-          upstream_status: first.status,
-        })
-      // The url is registered with another secret: remove that subscription and register again.
-      const pageSize = 100
-      for (let offset = 0; ; offset += pageSize) {
-        const page = await call('list webhooks', WebhookListSchema, () =>
-          api.get('webhooks', { searchParams: { limit: pageSize, offset }, headers: headersOf(o) }).json(),
-        )
-        const existing = page.data.find((w) => w.url === url)
-        if (existing) {
-          await call('delete webhook', v.unknown(), () =>
-            api.delete(`webhooks/${encodeURIComponent(existing.id)}`, { headers: headersOf(o) }).then(() => null),
-          )
-          break
-        }
-        if (page.data.length < pageSize) break
-      }
-      const again = await call('register webhook', WebhookSubscriptionSchema, () =>
-        api.post('webhooks', { json: { url, secret }, headers: headersOf(o) }).json(),
+      let detail: string | undefined
+      try {
+        const problem = (await response.json()) as { detail?: unknown; errors?: { path?: unknown; message?: unknown }[] }
+        if (typeof problem?.detail === 'string') detail = problem.detail
+        const fields = Array.isArray(problem?.errors) ? problem.errors.map((e) => `${e.path}: ${e.message}`).join('; ') : ''
+        if (fields) detail = detail ? `${detail} (${fields})` : fields
+      } catch {}
+      throw new HttpProblem(
+        502,
+        'delivery-failed',
+        `The delivery service answered ${response.status} (register webhook)${detail ? `: ${detail}` : ''}`,
+        { upstream_status: response.status, ...(detail === undefined ? {} : { upstream_detail: detail }) },
       )
-      return { id: again.id, outcome: 'replaced' as const }
     },
   }
 }

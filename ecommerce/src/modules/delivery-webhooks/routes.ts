@@ -36,7 +36,7 @@ export const deliveryWebhooksRoutes = (deps: AppDeps) =>
     },
     {
       parse: 'text',
-      response: { 204: v.undefined(), ...problems(400, 401, 422) },
+      response: { 204: v.undefined(), ...problems(400, 401, 422, 503) },
       detail: {
         tags: ['webhooks'],
         requestBody: { required: true, content: { 'application/json': { schema: valibotToJsonSchema(WebhookEventSchema) as never } } },
@@ -44,7 +44,11 @@ export const deliveryWebhooksRoutes = (deps: AppDeps) =>
         summary: 'Receive a delivery status change from the delivery service (Standard Webhooks signed)',
         description:
           'Verifies `webhook-signature` over `webhook-id.webhook-timestamp.body` with WEBHOOK_SECRET (401 otherwise, also for a timestamp over 5 minutes off). ' +
-          'A repeated `webhook-id` changes nothing; older events than the one applied are ignored; an unknown order is acknowledged. Answers 204.',
+          'A repeated `webhook-id` changes nothing. An event applies only to the order whose delivery has its tracking number: ' +
+          'one for an unknown or cancelled order, an order never dispatched, or another tracking number is acknowledged (204), logged and ignored. ' +
+          'An event for a `confirmed` order whose dispatch is still in flight (no tracking number stored yet) answers 503 `order-not-ready` with `Retry-After`, so it is sent again. ' +
+          'An event never moves the delivery status back: the status progression decides (READY_FOR_PICK_UP → IN_ORIGIN → IN_ROUTE_OF_DELIVERY/NOT_DELIVERED → DELIVERED, final), ' +
+          'the event date only within the IN_ROUTE_OF_DELIVERY ↔ NOT_DELIVERED loop; a date more than 5 minutes ahead of this clock answers 422 `event-date-in-future`. Answers 204.',
       },
     },
   )

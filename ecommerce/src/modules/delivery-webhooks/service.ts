@@ -1,19 +1,84 @@
-import { and, eq, isNull, lt, ne, or, sql } from 'drizzle-orm'
-import type { Logger, WebhookEvent } from '@logistics/shared'
+import { eq } from 'drizzle-orm'
+import { DEFAULT_TOLERANCE_SECONDS, type DeliveryStatus, HttpProblem, type Logger, type WebhookEvent } from '@logistics/shared'
 import type { EcommerceDb } from '../../context'
 import { orderEvents, orders, processedWebhooks } from '../../db/schema'
 import { isUuid } from '../auth/service'
 import type { DeliveryClient } from '../delivery-client/service'
 
-export type ApplyOutcome = 'duplicate' | 'unknown-order' | 'stale' | 'applied' | 'delivered'
+export type ApplyOutcome =
+  | 'duplicate'
+  | 'unknown-order'
+  | 'cancelled'
+  | 'not-dispatched'
+  | 'foreign-tracking-number'
+  | 'stale'
+  | 'applied'
+  | 'delivered'
+
+/** How far ahead of this clock an event's date may be (the Standard Webhooks timestamp tolerance). */
+export const EVENT_DATE_TOLERANCE_MS = DEFAULT_TOLERANCE_SECONDS * 1000
+
+/** Seconds the delivery service is told to wait before resending an event for an order mid-dispatch. */
+export const ORDER_NOT_READY_RETRY_AFTER_SECONDS = 5
+
+/**
+ * The stage of a status in the parcel's progression. NOT_DELIVERED and IN_ROUTE_OF_DELIVERY share
+ * one (a parcel loops between them); DELIVERED is final.
+ */
+const STAGE: Record<DeliveryStatus, number> = {
+  READY_FOR_PICK_UP: 0,
+  IN_ORIGIN: 1,
+  IN_ROUTE_OF_DELIVERY: 2,
+  NOT_DELIVERED: 2,
+  DELIVERED: 3,
+}
+
+/**
+ * Whether an event (`next` at `nextAt`) supersedes what the order shows. The status progression
+ * decides first (an earlier stage never overwrites a later one, nothing moves DELIVERED); only
+ * within one stage (the same status again, the NOT_DELIVERED ↔ IN_ROUTE_OF_DELIVERY loop) does the
+ * later date win. A stored date beyond the clock-skew tolerance is not trusted (it could only
+ * come from before dates were checked), so no date can freeze later updates.
+ */
+export function supersedes(
+  current: { status: DeliveryStatus | null; at: Date | null },
+  next: { status: DeliveryStatus; at: Date },
+  now: Date = new Date(),
+): boolean {
+  if (current.status === null) return true
+  if (current.status === 'DELIVERED') return false
+  const step = STAGE[next.status] - STAGE[current.status]
+  if (step !== 0) return step > 0
+  const trustedAt = current.at && current.at.getTime() <= now.getTime() + EVENT_DATE_TOLERANCE_MS ? current.at : null
+  return trustedAt === null || next.at.getTime() > trustedAt.getTime()
+}
 
 /**
  * Applies one delivery event, once: the `webhook-id` is recorded in the same transaction (a
- * repeated event changes nothing). The delivery status follows the event unless the order already
- * applied a newer one (`delivery_status_at`), and never moves back from DELIVERED; `DELIVERED`
- * moves a dispatched order to `delivered`.
+ * repeated event changes nothing). It applies only to the order whose delivery has that tracking
+ * number; an event for an unknown or cancelled order, an order not dispatched, or another
+ * tracking number is acknowledged, logged and ignored. An event for a `confirmed` order without a
+ * tracking number yet (its dispatch is in flight: the delivery exists, the answer is not stored
+ * yet) is refused with a retryable 503 `order-not-ready`, nothing recorded, so the delivery
+ * service sends it again. A date ahead of this clock beyond the tolerance is refused (422).
+ * `DELIVERED` moves a dispatched order to `delivered`.
  */
-export async function applyDeliveryEvent(db: EcommerceDb, webhookId: string, event: WebhookEvent, logger: Logger): Promise<ApplyOutcome> {
+export async function applyDeliveryEvent(
+  db: EcommerceDb,
+  webhookId: string,
+  event: WebhookEvent,
+  logger: Logger,
+  now: Date = new Date(),
+): Promise<ApplyOutcome> {
+  const { foreign_order_id: orderId, tracking_number: trackingNumber, status, date } = event.data
+  const at = new Date(date)
+  if (at.getTime() > now.getTime() + EVENT_DATE_TOLERANCE_MS)
+    throw new HttpProblem(
+      422,
+      'event-date-in-future',
+      `The event date ${date} is more than ${EVENT_DATE_TOLERANCE_MS / 1000} s ahead of this service's clock; it is accepted once it no longer is`,
+    )
+  const context = { webhook_id: webhookId, foreign_order_id: orderId, tracking_number: trackingNumber, status }
   return db.transaction(async (tx) => {
     const [fresh] = await tx
       .insert(processedWebhooks)
@@ -21,54 +86,87 @@ export async function applyDeliveryEvent(db: EcommerceDb, webhookId: string, eve
       .onConflictDoNothing()
       .returning({ id: processedWebhooks.webhookId })
     if (!fresh) return 'duplicate'
-    const { foreign_order_id: orderId, tracking_number: trackingNumber, status, date } = event.data
+    // Locked: events for one order, and its dispatch, apply one after the other.
     const [order] = isUuid(orderId)
-      ? await tx.select({ id: orders.id, status: orders.status }).from(orders).where(eq(orders.id, orderId))
+      ? await tx
+          .select({
+            id: orders.id,
+            status: orders.status,
+            trackingNumber: orders.trackingNumber,
+            deliveryStatus: orders.deliveryStatus,
+            deliveryStatusAt: orders.deliveryStatusAt,
+          })
+          .from(orders)
+          .where(eq(orders.id, orderId))
+          .for('update')
       : []
     if (!order) {
-      logger.warn('delivery event for an unknown order', { webhook_id: webhookId, foreign_order_id: orderId, tracking_number: trackingNumber })
+      logger.warn('delivery event for an unknown order ignored', context)
       return 'unknown-order'
     }
-    const at = new Date(date)
-    const [updated] = await tx
-      .update(orders)
-      .set({
-        deliveryStatus: status,
-        deliveryStatusAt: at,
-        trackingNumber: sql`coalesce(${orders.trackingNumber}, ${trackingNumber})`,
-        status: sql`case when ${status} = 'DELIVERED' and ${orders.status} = 'dispatched' then 'delivered' else ${orders.status} end`,
-        updatedAt: new Date(),
-      })
-      .where(
-        and(
-          eq(orders.id, order.id),
-          or(isNull(orders.deliveryStatusAt), lt(orders.deliveryStatusAt, at)),
-          or(isNull(orders.deliveryStatus), ne(orders.deliveryStatus, 'DELIVERED')),
-          or(isNull(orders.trackingNumber), eq(orders.trackingNumber, trackingNumber)),
-        ),
-      )
-      .returning({ status: orders.status })
-    if (!updated) {
-      logger.info('stale or foreign delivery event ignored', { webhook_id: webhookId, order_id: order.id, status, date })
+    if (order.status === 'cancelled') {
+      logger.warn('delivery event for a cancelled order ignored', { ...context, order_tracking_number: order.trackingNumber })
+      return 'cancelled'
+    }
+    if (order.trackingNumber === null) {
+      // Throwing rolls the webhook-id back: the retry is not a duplicate.
+      if (order.status === 'confirmed')
+        throw new HttpProblem(
+          503,
+          'order-not-ready',
+          `Order ${order.id} is being dispatched and does not know its tracking number yet; send the event again shortly`,
+          {},
+          { 'retry-after': String(ORDER_NOT_READY_RETRY_AFTER_SECONDS) },
+        )
+      logger.warn('delivery event for an order that was never dispatched ignored', { ...context, order_status: order.status })
+      return 'not-dispatched'
+    }
+    if (order.trackingNumber !== trackingNumber) {
+      logger.warn('delivery event for another tracking number than the order\'s ignored', { ...context, order_tracking_number: order.trackingNumber })
+      return 'foreign-tracking-number'
+    }
+    if (!supersedes({ status: order.deliveryStatus, at: order.deliveryStatusAt }, { status, at }, now)) {
+      logger.info('stale delivery event ignored', { ...context, current_status: order.deliveryStatus, date })
       return 'stale'
     }
-    if (updated.status === 'delivered' && order.status !== 'delivered') {
-      await tx.insert(orderEvents).values({ orderId: order.id, status: 'delivered' })
-      return 'delivered'
-    }
-    return 'applied'
+    const delivered = status === 'DELIVERED' && order.status === 'dispatched'
+    await tx
+      .update(orders)
+      .set({ deliveryStatus: status, deliveryStatusAt: at, ...(delivered ? { status: 'delivered' as const } : {}), updatedAt: new Date() })
+      .where(eq(orders.id, order.id))
+    if (!delivered) return 'applied'
+    await tx.insert(orderEvents).values({ orderId: order.id, status: 'delivered' })
+    return 'delivered'
   })
 }
 
+/** Where the start-up webhook registration stands (reported by GET /health). */
+export type WebhookRegistrationStatus =
+  | { state: 'pending'; detail?: string }
+  | { state: 'registered' }
+  | { state: 'failed'; detail: string }
+
 export type WebhookRegistration = {
-  /** Resolves true once registered, false when stopped first. */
+  /** Resolves true once registered, false when stopped first or refused. */
   done: Promise<boolean>
+  readonly status: WebhookRegistrationStatus
   stop(): void
+}
+
+/** An answer that retrying cannot change: the delivery service refused the request (4xx). */
+function refusal(error: unknown): { status: number; detail: string } | null {
+  if (!(error instanceof HttpProblem)) return null
+  const status = error.extensions.upstream_status
+  if (typeof status !== 'number' || status < 400 || status >= 500 || status === 408 || status === 429) return null
+  const detail = error.extensions.upstream_detail
+  return { status, detail: typeof detail === 'string' ? detail : error.message }
 }
 
 /**
  * Registers `url` with `secret` on the delivery service in the background, retrying with
- * exponential backoff (capped) while it is not reachable; never blocks start-up.
+ * exponential backoff (capped) while it is not reachable or fails (5xx); never blocks start-up.
+ * A refusal (4xx: a bad secret or url, a wrong API key) is a configuration error: logged at error
+ * level with the delivery service's detail, not retried, and reported as `failed` in `status`.
  */
 export function startWebhookRegistration(options: {
   client: DeliveryClient
@@ -82,6 +180,7 @@ export function startWebhookRegistration(options: {
   const initial = options.initialDelayMs ?? 1000
   const max = options.maxDelayMs ?? 30_000
   let stopped = false
+  let status: WebhookRegistrationStatus = { state: 'pending' }
   let timer: ReturnType<typeof setTimeout> | undefined
   let wake: (() => void) | undefined
   const sleep = (ms: number) =>
@@ -94,16 +193,24 @@ export function startWebhookRegistration(options: {
     for (let attempt = 1; !stopped; attempt++) {
       try {
         const result = await client.registerWebhook(url, secret)
+        status = { state: 'registered' }
         logger.info('webhook registered on the delivery service', { url, id: result.id, outcome: result.outcome, attempt })
         return true
       } catch (error) {
         if (stopped) break
-        logger.warn('webhook registration failed; retrying', {
-          url,
-          attempt,
-          retry_in_ms: delay,
-          error: error instanceof Error ? error.message : String(error),
-        })
+        const refused = refusal(error)
+        if (refused) {
+          status = { state: 'failed', detail: `The delivery service refused the webhook registration (${refused.status}): ${refused.detail}` }
+          logger.error('webhook registration refused by the delivery service; delivery status updates will not arrive until the configuration is fixed', {
+            url,
+            status: refused.status,
+            detail: refused.detail,
+          })
+          return false
+        }
+        const message = error instanceof Error ? error.message : String(error)
+        status = { state: 'pending', detail: message }
+        logger.warn('webhook registration failed; retrying', { url, attempt, retry_in_ms: delay, error: message })
       }
       await sleep(delay)
       delay = Math.min(max, delay * 2)
@@ -112,6 +219,9 @@ export function startWebhookRegistration(options: {
   })()
   return {
     done,
+    get status() {
+      return status
+    },
     stop() {
       stopped = true
       if (timer) clearTimeout(timer)

@@ -1,3 +1,12 @@
 import * as v from 'valibot'
 
-export const HealthSchema = v.object({ status: v.picklist(['ok', 'unavailable']) })
+export const WebhookRegistrationSchema = v.object({
+  state: v.picklist(['pending', 'registered', 'failed']),
+  detail: v.optional(v.string()),
+})
+
+export const HealthSchema = v.object({
+  status: v.picklist(['ok', 'unavailable']),
+  /** Whether this service's webhook is registered on the delivery service (`failed`: a configuration error, see `detail`). */
+  webhook_registration: v.optional(WebhookRegistrationSchema),
+})

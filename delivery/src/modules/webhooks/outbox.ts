@@ -1,0 +1,47 @@
+import { sql } from 'drizzle-orm'
+import { type DeliveryStatus, WEBHOOK_EVENT_TYPE, type WebhookEvent } from '@logistics/shared'
+import type { DeliveryDb } from '../../db'
+import { webhookEvents, webhookSubscriptions } from '../../db/schema'
+
+type Tx = Parameters<Parameters<DeliveryDb['transaction']>[0]>[0]
+
+/** The exact body (the bytes signed) of a status-change event; the tick builds the same in SQL. */
+export function statusChangedPayload(e: {
+  trackingNumber: string
+  foreignOrderId: string
+  status: DeliveryStatus
+  previousStatus: DeliveryStatus | null
+  at: Date
+}): string {
+  const iso = e.at.toISOString()
+  const event: WebhookEvent = {
+    type: WEBHOOK_EVENT_TYPE,
+    timestamp: iso,
+    data: {
+      tracking_number: e.trackingNumber,
+      foreign_order_id: e.foreignOrderId,
+      status: e.status,
+      previous_status: e.previousStatus,
+      date: iso,
+    },
+  }
+  return JSON.stringify(event)
+}
+
+/**
+ * Writes one outbox row per webhook subscription of `clientId` for a status change, inside the
+ * caller's transaction (the change and its events commit together, or neither does).
+ */
+export async function enqueueStatusEvent(
+  tx: Tx,
+  clientId: string,
+  e: { deliveryId: string; trackingNumber: string; foreignOrderId: string; status: DeliveryStatus; previousStatus: DeliveryStatus | null; at: Date },
+): Promise<void> {
+  const payload = statusChangedPayload(e)
+  const at = e.at.toISOString()
+  // insert … select: drizzle's insert().select() wants every column, so the statement is spelled out.
+  await tx.execute(sql`
+    insert into ${webhookEvents} (subscription_id, delivery_id, payload, next_attempt_at, created_at)
+    select ${webhookSubscriptions.id}, ${e.deliveryId}, ${payload}, ${at}, ${at}
+    from ${webhookSubscriptions} where ${webhookSubscriptions.clientId} = ${clientId}`)
+}
