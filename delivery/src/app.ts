@@ -1,6 +1,9 @@
 import { Elysia } from 'elysia'
 import { type Logger } from '@logistics/shared'
+import { jsonBody } from '@logistics/shared/http/body'
 import { problemHandling } from '@logistics/shared/http/errors'
+import { securityHeaders } from '@logistics/shared/http/headers'
+import { methodNotAllowed } from '@logistics/shared/http/methods'
 import { apiDocs } from '@logistics/shared/http/openapi'
 import type { DeliveryDb } from './db'
 import { deliveryRoutes } from './modules/deliveries/routes'
@@ -21,7 +24,10 @@ export type DeliveryAppDeps = {
 /** The delivery service as an Elysia app, without a port: `index.ts` listens, tests call `handle`. */
 export function createApp(deps: DeliveryAppDeps) {
   const app = new Elysia()
+    .use(securityHeaders())
+    .use(methodNotAllowed)
     .use(problemHandling(deps.logger))
+    .use(jsonBody())
     .use(
       apiDocs({
         title: 'Delivery service',

@@ -1,6 +1,9 @@
 import { Elysia } from 'elysia'
 import type { Logger } from '@logistics/shared'
+import { jsonBody } from '@logistics/shared/http/body'
 import { problemHandling } from '@logistics/shared/http/errors'
+import { securityHeaders } from '@logistics/shared/http/headers'
+import { methodNotAllowed } from '@logistics/shared/http/methods'
 import { apiDocs } from '@logistics/shared/http/openapi'
 import type { Config } from './config'
 import type { AppDeps, EcommerceDb, PasswordHashing } from './context'
@@ -43,7 +46,10 @@ export function createApp(options: CreateAppOptions) {
     passwordHashing: options.passwordHashing ?? {},
   }
   return new Elysia()
+    .use(securityHeaders())
+    .use(methodNotAllowed)
     .use(problemHandling(deps.logger))
+    .use(jsonBody())
     .use(
       apiDocs({
         title: 'Ecommerce marketplace',

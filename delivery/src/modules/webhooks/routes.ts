@@ -1,17 +1,16 @@
 import { Elysia } from 'elysia'
 import { NoContentSchema, ProblemSchema, listOf } from '@logistics/shared'
-import { bearerAuth } from '@logistics/shared/http/openapi'
 import type { DeliveryDb } from '../../db'
-import { apiKeyAuth } from '../auth/plugin'
+import { authPlugin } from '../auth/plugin'
 import { AttemptSchema, AttemptsQuery, RegisterWebhookSchema, WebhookIdParams, WebhookSchema, WebhookSummarySchema } from './model'
 import { deleteWebhook, findWebhook, listAttempts, listWebhooks, registerWebhook } from './service'
 
-const detail = (summary: string, description?: string) => ({ tags: ['webhooks'], summary, description, security: bearerAuth })
+const detail = (summary: string, description?: string) => ({ tags: ['webhooks'], summary, description })
 const errors = { 401: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema }
 
 export function webhookRoutes(db: DeliveryDb) {
   return new Elysia({ name: 'webhooks' })
-    .use(apiKeyAuth(db))
+    .use(authPlugin(db))
     .post(
       '/webhooks',
       async ({ body, client, set }) => {
@@ -21,6 +20,7 @@ export function webhookRoutes(db: DeliveryDb) {
         return webhook
       },
       {
+        apiKey: true,
         body: RegisterWebhookSchema,
         response: { 200: WebhookSchema, 201: WebhookSchema, 409: ProblemSchema, ...errors },
         detail: detail(
@@ -30,11 +30,13 @@ export function webhookRoutes(db: DeliveryDb) {
       },
     )
     .get('/webhooks', ({ query, client }) => listWebhooks(db, client.id, query), {
+      apiKey: true,
       query: AttemptsQuery,
       response: { 200: listOf(WebhookSummarySchema), ...errors },
       detail: detail('List your webhooks'),
     })
     .get('/webhooks/:id', ({ params, client }) => findWebhook(db, client.id, params.id), {
+      apiKey: true,
       params: WebhookIdParams,
       response: { 200: WebhookSchema, ...errors },
       detail: detail('View a webhook (with its secret)'),
@@ -45,9 +47,10 @@ export function webhookRoutes(db: DeliveryDb) {
         await deleteWebhook(db, client.id, params.id)
         set.status = 204
       },
-      { params: WebhookIdParams, response: { 204: NoContentSchema, ...errors }, detail: detail('Remove a webhook and its pending events') },
+      { apiKey: true, params: WebhookIdParams, response: { 204: NoContentSchema, ...errors }, detail: detail('Remove a webhook and its pending events') },
     )
     .get('/webhooks/:id/attempts', ({ params, query, client }) => listAttempts(db, client.id, params.id, query), {
+      apiKey: true,
       params: WebhookIdParams,
       query: AttemptsQuery,
       response: { 200: listOf(AttemptSchema), ...errors },
