@@ -11,6 +11,7 @@ import { healthRoutes } from './modules/health/routes'
 import { trackingRoutes } from './modules/tracking/routes'
 import { statusTickCron } from './modules/transitions/cron'
 import { webhookRoutes } from './modules/webhooks/routes'
+import { requestExamples } from './openapi-examples'
 
 export type DeliveryAppDeps = {
   db: DeliveryDb
@@ -19,6 +20,8 @@ export type DeliveryAppDeps = {
   tickSeconds?: number
   /** Called after a tick that wrote webhook events (wakes the dispatcher). */
   onTick?: () => void
+  /** An API key to show on the Swagger page (index.ts passes the development key, outside production). */
+  docsApiKey?: string
 }
 
 /** The delivery service as an Elysia app, without a port: `index.ts` listens, tests call `handle`. */
@@ -32,8 +35,13 @@ export function createApp(deps: DeliveryAppDeps) {
       apiDocs({
         title: 'Delivery service',
         description:
-          'Shipping & tracking: deliveries with tracking numbers, a status that moves one step every tick, tracking history and signed webhooks. Authenticate with `Authorization: Bearer <api key>`.',
+          'Shipping & tracking: deliveries with tracking numbers, a status that moves one step every tick, tracking history and signed webhooks. Authenticate with `Authorization: Bearer <api key>`.' +
+          (deps.docsApiKey ? ` In this development setup the API key \`${deps.docsApiKey}\` works (Authorize).` : ''),
         version: '1.0.0',
+        bearerDescription: deps.docsApiKey
+          ? `Your API key. In this development setup the key \`${deps.docsApiKey}\` works.`
+          : 'Your API key (DELIVERY_API_KEYS provisions clients).',
+        examples: requestExamples,
         tags: [
           { name: 'deliveries', description: 'Create and manage deliveries' },
           { name: 'tracking', description: 'Tracking history' },

@@ -3,6 +3,7 @@ import { serveApp } from '@logistics/shared/http/serve'
 import { createApp } from './app'
 import { loadConfig, parseApiKeys } from './config'
 import { openDeliveryDatabase } from './db'
+import { developmentApiKey } from './openapi-examples'
 import { provisionApiClients } from './modules/auth/service'
 import { TICK_JOB } from './modules/transitions/cron'
 import { createDispatcher } from './modules/webhooks/dispatcher'
@@ -21,6 +22,7 @@ const app = createApp({
   logger,
   tickSeconds: config.STATUS_TICK_SECONDS,
   onTick: () => dispatcher.notify(),
+  docsApiKey: developmentApiKey(config),
 })
 dispatcher.start()
 const server = serveApp(app, config.PORT)

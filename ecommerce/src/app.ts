@@ -16,6 +16,7 @@ import { productsRoutes } from './modules/products/routes'
 import { purchasesRoutes } from './modules/purchases/routes'
 import { sellersRoutes } from './modules/sellers/routes'
 import { usersRoutes } from './modules/users/routes'
+import { demoLogin, requestExamples } from './openapi-examples'
 
 export type CreateAppOptions = {
   db: EcommerceDb
@@ -45,6 +46,7 @@ export function createApp(options: CreateAppOptions) {
     deliveryClient: options.deliveryClient ?? defaultDeliveryClient(options.config, options.logger),
     passwordHashing: options.passwordHashing ?? {},
   }
+  const demo = demoLogin(deps.config)
   return new Elysia()
     .use(securityHeaders())
     .use(methodNotAllowed)
@@ -54,9 +56,11 @@ export function createApp(options: CreateAppOptions) {
       apiDocs({
         title: 'Ecommerce marketplace',
         version: '0.1.0',
+        examples: requestExamples(deps.config),
         description:
           'Sellers sell products; customers buy from several sellers in one purchase (one order per seller); orders are shipped through the delivery service. ' +
-          'Errors are application/problem+json (RFC 9457). Log in with POST /auth/login and send `Authorization: Bearer <access_token>`.',
+          'Errors are application/problem+json (RFC 9457). Log in with POST /auth/login and send `Authorization: Bearer <access_token>`.' +
+          (demo ? ` In this development setup the demo admin logs in as \`${demo.email}\` / \`${demo.password}\` (the login example).` : ''),
         tags: [
           { name: 'auth', description: 'Log in' },
           { name: 'users', description: 'Marketplace users (customers) and the current user' },
