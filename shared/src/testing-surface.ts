@@ -125,7 +125,8 @@ export function surfaceTests(options: SurfaceOptions) {
             continue
           }
           const allow = (answer.headers.get('allow') ?? '').split(',').map((m) => m.trim()).filter(Boolean).sort()
-          if (JSON.stringify(allow) !== JSON.stringify([...methods].sort())) failures.push(`${method} ${path}: Allow ${allow} (documented ${[...methods]})`)
+          const expected = [...methods, ...(methods.has('GET') ? ['HEAD'] : [])].sort()
+          if (JSON.stringify(allow) !== JSON.stringify(expected)) failures.push(`${method} ${path}: Allow ${allow} (documented ${[...methods]})`)
         }
       expect(failures).toEqual([])
       // an unknown path is still a 404

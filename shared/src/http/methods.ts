@@ -33,6 +33,8 @@ export function methodNotAllowed(app: Elysia) {
     const { pathname } = new URL(request.url)
     const allowed = [...new Set(table().filter((r) => r.pattern.test(pathname)).map((r) => r.method))]
     if (allowed.length === 0 || allowed.includes(request.method) || allowed.includes('ALL')) return
+    // HEAD is answered wherever GET is
+    if (allowed.includes('GET') && !allowed.includes('HEAD')) allowed.push('HEAD')
     return problemResponse(
       problemBody(405, 'method-not-allowed', `${request.method} is not allowed on ${pathname}; use ${allowed.join(', ')}`),
       { allow: allowed.join(', '), 'x-request-id': requestIdOf(request) },
