@@ -1,6 +1,9 @@
 import { Elysia } from 'elysia'
 import { type Logger } from '@logistics/shared'
+import { jsonBody } from '@logistics/shared/http/body'
 import { problemHandling } from '@logistics/shared/http/errors'
+import { securityHeaders } from '@logistics/shared/http/headers'
+import { methodNotAllowed } from '@logistics/shared/http/methods'
 import { apiDocs } from '@logistics/shared/http/openapi'
 import type { DeliveryDb } from './db'
 import { deliveryRoutes } from './modules/deliveries/routes'
@@ -9,6 +12,7 @@ import { trackingRoutes } from './modules/tracking/routes'
 import { statusTickCron } from './modules/transitions/cron'
 import type { DestinationPolicy } from './modules/webhooks/destination'
 import { webhookRoutes } from './modules/webhooks/routes'
+import { requestExamples } from './openapi-examples'
 
 export type DeliveryAppDeps = {
   db: DeliveryDb
@@ -19,18 +23,28 @@ export type DeliveryAppDeps = {
   onTick?: () => void
   /** Where webhook URLs may point (production refuses private hosts); development rules when omitted. */
   webhookDestinations?: DestinationPolicy
+  /** An API key to show on the Swagger page (index.ts passes the development key, outside production). */
+  docsApiKey?: string
 }
 
 /** The delivery service as an Elysia app, without a port: `index.ts` listens, tests call `handle`. */
 export function createApp(deps: DeliveryAppDeps) {
   const app = new Elysia()
+    .use(securityHeaders())
+    .use(methodNotAllowed)
     .use(problemHandling(deps.logger))
+    .use(jsonBody())
     .use(
       apiDocs({
         title: 'Delivery service',
         description:
-          'Shipping & tracking: deliveries with tracking numbers, a status that moves one step every tick, tracking history and signed webhooks. Authenticate with `Authorization: Bearer <api key>`.',
+          'Shipping & tracking: deliveries with tracking numbers, a status that moves one step every tick, tracking history and signed webhooks. Authenticate with `Authorization: Bearer <api key>`.' +
+          (deps.docsApiKey ? ` In this development setup the API key \`${deps.docsApiKey}\` works (Authorize).` : ''),
         version: '1.0.0',
+        bearerDescription: deps.docsApiKey
+          ? `Your API key. In this development setup the key \`${deps.docsApiKey}\` works.`
+          : 'Your API key (DELIVERY_API_KEYS provisions clients).',
+        examples: requestExamples,
         tags: [
           { name: 'deliveries', description: 'Create and manage deliveries' },
           { name: 'tracking', description: 'Tracking history' },

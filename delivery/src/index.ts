@@ -3,6 +3,7 @@ import { serveApp } from '@logistics/shared/http/serve'
 import { createApp } from './app'
 import { loadConfig, parseApiKeys } from './config'
 import { openDeliveryDatabase } from './db'
+import { developmentApiKey } from './openapi-examples'
 import { provisionApiClients } from './modules/auth/service'
 import { TICK_JOB } from './modules/transitions/cron'
 import { isProduction } from './modules/webhooks/destination'
@@ -25,6 +26,7 @@ const app = createApp({
   tickSeconds: config.STATUS_TICK_SECONDS,
   onTick: () => dispatcher.notify(),
   webhookDestinations,
+  docsApiKey: developmentApiKey(config),
 })
 dispatcher.start()
 const server = serveApp(app, config.PORT)

@@ -1,6 +1,9 @@
 import { Elysia } from 'elysia'
 import type { Logger } from '@logistics/shared'
+import { jsonBody } from '@logistics/shared/http/body'
 import { problemHandling } from '@logistics/shared/http/errors'
+import { securityHeaders } from '@logistics/shared/http/headers'
+import { methodNotAllowed } from '@logistics/shared/http/methods'
 import { apiDocs } from '@logistics/shared/http/openapi'
 import type { Config } from './config'
 import type { AppDeps, EcommerceDb, PasswordHashing } from './context'
@@ -13,6 +16,7 @@ import { productsRoutes } from './modules/products/routes'
 import { purchasesRoutes } from './modules/purchases/routes'
 import { sellersRoutes } from './modules/sellers/routes'
 import { usersRoutes } from './modules/users/routes'
+import { demoLogin, requestExamples } from './openapi-examples'
 
 export type CreateAppOptions = {
   db: EcommerceDb
@@ -45,15 +49,21 @@ export function createApp(options: CreateAppOptions) {
     passwordHashing: options.passwordHashing ?? {},
     webhookRegistration: options.webhookRegistration,
   }
+  const demo = demoLogin(deps.config)
   return new Elysia()
+    .use(securityHeaders())
+    .use(methodNotAllowed)
     .use(problemHandling(deps.logger))
+    .use(jsonBody())
     .use(
       apiDocs({
         title: 'Ecommerce marketplace',
         version: '0.1.0',
+        examples: requestExamples(deps.config),
         description:
           'Sellers sell products; customers buy from several sellers in one purchase (one order per seller); orders are shipped through the delivery service. ' +
-          'Errors are application/problem+json (RFC 9457). Log in with POST /auth/login and send `Authorization: Bearer <access_token>`.',
+          'Errors are application/problem+json (RFC 9457). Log in with POST /auth/login and send `Authorization: Bearer <access_token>`.' +
+          (demo ? ` In this development setup the demo admin logs in as \`${demo.email}\` / \`${demo.password}\` (the login example).` : ''),
         tags: [
           { name: 'auth', description: 'Log in' },
           { name: 'users', description: 'Marketplace users (customers) and the current user' },

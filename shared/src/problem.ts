@@ -83,7 +83,7 @@ export function problemBody(
 export function problemResponse(body: ProblemBody, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status: body.status,
-    headers: { ...headers, 'content-type': PROBLEM_CONTENT_TYPE },
+    headers: { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store', ...headers, 'content-type': PROBLEM_CONTENT_TYPE },
   })
 }
 

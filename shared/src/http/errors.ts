@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Elysia } from 'elysia'
 import type { Logger } from '../log'
 import { type FieldError, HttpProblem, problemBody, problemResponse } from '../problem'
+import { bodyRefusalOf } from './body'
 
 /** Bodies over this size answer 413. */
 export const MAX_BODY_BYTES = 1024 * 1024
@@ -17,11 +18,17 @@ const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 type PathItem = PropertyKey | { key: unknown }
 
 /** Field errors from a standard-schema (valibot) failure: each issue's dotted path and message. */
-export function fieldErrors(issues: readonly { message: string; path?: readonly PathItem[] }[]): FieldError[] {
+export function fieldErrors(issues: readonly { message: string; received?: string; path?: readonly PathItem[] }[]): FieldError[] {
   return issues.map((issue) => ({
     path: (issue.path ?? []).map((p) => (typeof p === 'object' && p !== null ? String(p.key) : String(p))).join('.') || '(root)',
-    message: issue.message,
+    message: withShortReceived(issue.message, issue.received),
   }))
+}
+
+/** valibot quotes the received value in its messages: a long one (a whole body) is cut, not echoed. */
+function withShortReceived(message: string, received: string | undefined) {
+  if (!received || received.length <= 60) return message
+  return message.replace(received, `${received.slice(0, 40)}… (${received.length} characters)`)
 }
 
 function validationIssues(error: { validator?: any; value?: unknown }) {
@@ -107,6 +114,8 @@ export function problemHandling(logger: Logger) {
         case 'NOT_FOUND':
           return problemResponse(problemBody(404, 'not-found', `No route for ${request.method} ${new URL(request.url).pathname}`), headers)
         case 'VALIDATION': {
+          const refusal = error.type === 'body' ? bodyRefusalOf(request) : undefined
+          if (refusal) return problemResponse(refusal.toBody(), headers)
           const errors = fieldErrors(validationIssues(error))
           if (error.type === 'params')
             return problemResponse(problemBody(404, 'not-found', 'No such resource'), headers)

@@ -1,21 +1,26 @@
 import { Elysia } from 'elysia'
 import { unauthorized } from '@logistics/shared'
 import { oncePerDb } from '@logistics/shared/db'
+import { bearerAuth } from '@logistics/shared/http/openapi'
 import type { DeliveryDb } from '../../db'
 import { type ApiClient, findClientByKey } from './service'
 
 /**
- * Bearer API-key authentication: routes behind it get `client`, the calling API client, and answer
- * 401 problem+json without a valid key. Keys are looked up by hash, cached briefly in memory. One
- * plugin (and one cache) per database, shared by every module that uses it.
+ * Bearer API-key authentication, declared once per route with the option `apiKey: true`: the
+ * key is checked in the transform stage, before the body, query and path are validated (a
+ * request without a valid key answers 401 problem+json whatever it sends); the handler gets
+ * `client`, the calling API client; the route's OpenAPI operation gets its bearer `security`.
+ * Keys are looked up by hash, cached briefly in memory. One plugin (and one cache) per database,
+ * shared by every module that uses it.
  */
-export const apiKeyAuth = oncePerDb(createApiKeyAuth)
+export const authPlugin = oncePerDb(createAuthPlugin)
 
-function createApiKeyAuth(db: DeliveryDb) {
+function createAuthPlugin(db: DeliveryDb) {
   const cache = new Map<string, { client: ApiClient | null; until: number }>()
-  return new Elysia({ name: 'api-key-auth' }).resolve({ as: 'scoped' }, async ({ request }) => {
-    const header = request.headers.get('authorization') ?? undefined
-    const match = header?.match(/^Bearer\s+(\S+)$/i)
+  const clients = new WeakMap<Request, Promise<ApiClient>>()
+
+  async function authenticate(request: Request): Promise<ApiClient> {
+    const match = request.headers.get('authorization')?.match(/^Bearer\s+(\S+)$/i)
     if (!match) throw unauthorized('Send your API key as "Authorization: Bearer <key>"')
     const key = match[1]!
     const now = Date.now()
@@ -26,6 +31,24 @@ function createApiKeyAuth(db: DeliveryDb) {
       cache.set(key, entry)
     }
     if (!entry.client) throw unauthorized('Unknown API key')
-    return { client: entry.client }
+    return entry.client
+  }
+  const clientOf = (request: Request) => {
+    let client = clients.get(request)
+    if (!client) {
+      client = authenticate(request)
+      clients.set(request, client)
+    }
+    return client
+  }
+
+  return new Elysia({ name: 'auth-plugin' }).macro({
+    apiKey: {
+      detail: { security: bearerAuth },
+      async transform({ request }) {
+        await clientOf(request)
+      },
+      resolve: async ({ request }) => ({ client: await clientOf(request) }),
+    },
   })
 }

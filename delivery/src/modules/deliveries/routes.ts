@@ -7,18 +7,17 @@ import {
   UpdateDeliveryRequestSchema,
   listOf,
 } from '@logistics/shared'
-import { bearerAuth } from '@logistics/shared/http/openapi'
 import type { DeliveryDb } from '../../db'
-import { apiKeyAuth } from '../auth/plugin'
+import { authPlugin } from '../auth/plugin'
 import { ListDeliveriesQuery, TrackingNumberParams } from './model'
 import { createDelivery, deleteDelivery, findDelivery, listDeliveries, toDelivery, updateDelivery } from './service'
 
-const detail = (summary: string) => ({ tags: ['deliveries'], summary, security: bearerAuth })
+const detail = (summary: string) => ({ tags: ['deliveries'], summary })
 const errors = { 401: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema }
 
 export function deliveryRoutes(db: DeliveryDb) {
   return new Elysia({ name: 'deliveries' })
-    .use(apiKeyAuth(db))
+    .use(authPlugin(db))
     .post(
       '/deliveries',
       async ({ body, client, set }) => {
@@ -28,6 +27,7 @@ export function deliveryRoutes(db: DeliveryDb) {
         return delivery
       },
       {
+        apiKey: true,
         body: CreateDeliveryRequestSchema,
         response: { 200: DeliverySchema, 201: DeliverySchema, 409: ProblemSchema, ...errors },
         detail: {
@@ -38,6 +38,7 @@ export function deliveryRoutes(db: DeliveryDb) {
       },
     )
     .get('/deliveries', ({ query, client }) => listDeliveries(db, client.id, query), {
+      apiKey: true,
       query: ListDeliveriesQuery,
       response: { 200: listOf(DeliverySchema), ...errors },
       detail: detail('List your deliveries, newest first'),
@@ -45,12 +46,13 @@ export function deliveryRoutes(db: DeliveryDb) {
     .get(
       '/deliveries/:tracking_number',
       async ({ params, client }) => toDelivery(await findDelivery(db, client.id, params.tracking_number)),
-      { params: TrackingNumberParams, response: { 200: DeliverySchema, ...errors }, detail: detail('View a delivery') },
+      { apiKey: true, params: TrackingNumberParams, response: { 200: DeliverySchema, ...errors }, detail: detail('View a delivery') },
     )
     .patch(
       '/deliveries/:tracking_number',
       ({ params, body, client }) => updateDelivery(db, client.id, params.tracking_number, body),
       {
+        apiKey: true,
         params: TrackingNumberParams,
         body: UpdateDeliveryRequestSchema,
         response: { 200: DeliverySchema, 409: ProblemSchema, ...errors },
@@ -63,7 +65,7 @@ export function deliveryRoutes(db: DeliveryDb) {
         await deleteDelivery(db, client.id, params.tracking_number)
         set.status = 204
       },
-      { params: TrackingNumberParams, response: { 204: NoContentSchema, ...errors }, detail: detail('Delete a delivery') },
+      { apiKey: true, params: TrackingNumberParams, response: { 204: NoContentSchema, ...errors }, detail: detail('Delete a delivery') },
     )
 }
 

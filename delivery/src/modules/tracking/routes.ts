@@ -1,8 +1,7 @@
 import { Elysia } from 'elysia'
 import { ProblemSchema, TrackingLookupSchema, TrackingResponseSchema } from '@logistics/shared'
-import { bearerAuth } from '@logistics/shared/http/openapi'
 import type { DeliveryDb } from '../../db'
-import { apiKeyAuth } from '../auth/plugin'
+import { authPlugin } from '../auth/plugin'
 import { TrackingNumberParams } from '../deliveries/model'
 import { trackingHistory } from './service'
 
@@ -10,22 +9,23 @@ const errors = { 401: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema }
 
 export function trackingRoutes(db: DeliveryDb) {
   return new Elysia({ name: 'tracking' })
-    .use(apiKeyAuth(db))
+    .use(authPlugin(db))
     .get('/deliveries/:tracking_number/tracking', ({ params, client }) => trackingHistory(db, client.id, params), {
+      apiKey: true,
       params: TrackingNumberParams,
       response: { 200: TrackingResponseSchema, ...errors },
-      detail: { tags: ['tracking'], summary: 'Tracking history of a delivery, oldest first', security: bearerAuth },
+      detail: { tags: ['tracking'], summary: 'Tracking history of a delivery, oldest first' },
     })
     .post('/tracking', async ({ body, client, set }) => {
       set.status = 200
       return trackingHistory(db, client.id, body)
     }, {
+      apiKey: true,
       body: TrackingLookupSchema,
       response: { 200: TrackingResponseSchema, ...errors },
       detail: {
         tags: ['tracking'],
         summary: 'Tracking history looked up by foreign_order_id or tracking_number',
-        security: bearerAuth,
       },
     })
 }

@@ -1,18 +1,17 @@
 import { Elysia } from 'elysia'
 import { NoContentSchema, ProblemSchema, listOf } from '@logistics/shared'
-import { bearerAuth } from '@logistics/shared/http/openapi'
 import type { DeliveryDb } from '../../db'
-import { apiKeyAuth } from '../auth/plugin'
+import { authPlugin } from '../auth/plugin'
 import { DEVELOPMENT_DESTINATIONS, type DestinationPolicy, assertAllowedDestination } from './destination'
 import { AttemptSchema, AttemptsQuery, RegisterWebhookSchema, WebhookIdParams, WebhookSchema, WebhookSummarySchema } from './model'
 import { deleteWebhook, findWebhook, listAttempts, listWebhooks, registerWebhook } from './service'
 
-const detail = (summary: string, description?: string) => ({ tags: ['webhooks'], summary, description, security: bearerAuth })
+const detail = (summary: string, description?: string) => ({ tags: ['webhooks'], summary, description })
 const errors = { 401: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema }
 
 export function webhookRoutes(db: DeliveryDb, destinations: DestinationPolicy = DEVELOPMENT_DESTINATIONS) {
   return new Elysia({ name: 'webhooks' })
-    .use(apiKeyAuth(db))
+    .use(authPlugin(db))
     .post(
       '/webhooks',
       async ({ body, client, set }) => {
@@ -23,6 +22,7 @@ export function webhookRoutes(db: DeliveryDb, destinations: DestinationPolicy = 
         return webhook
       },
       {
+        apiKey: true,
         body: RegisterWebhookSchema,
         response: { 200: WebhookSchema, 201: WebhookSchema, ...errors },
         detail: detail(
@@ -35,11 +35,13 @@ export function webhookRoutes(db: DeliveryDb, destinations: DestinationPolicy = 
       },
     )
     .get('/webhooks', ({ query, client }) => listWebhooks(db, client.id, query), {
+      apiKey: true,
       query: AttemptsQuery,
       response: { 200: listOf(WebhookSummarySchema), ...errors },
       detail: detail('List your webhooks'),
     })
     .get('/webhooks/:id', ({ params, client }) => findWebhook(db, client.id, params.id), {
+      apiKey: true,
       params: WebhookIdParams,
       response: { 200: WebhookSchema, ...errors },
       detail: detail('View a webhook (with its secret)'),
@@ -50,9 +52,10 @@ export function webhookRoutes(db: DeliveryDb, destinations: DestinationPolicy = 
         await deleteWebhook(db, client.id, params.id)
         set.status = 204
       },
-      { params: WebhookIdParams, response: { 204: NoContentSchema, ...errors }, detail: detail('Remove a webhook and its pending events') },
+      { apiKey: true, params: WebhookIdParams, response: { 204: NoContentSchema, ...errors }, detail: detail('Remove a webhook and its pending events') },
     )
     .get('/webhooks/:id/attempts', ({ params, query, client }) => listAttempts(db, client.id, params.id, query), {
+      apiKey: true,
       params: WebhookIdParams,
       query: AttemptsQuery,
       response: { 200: listOf(AttemptSchema), ...errors },

@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import * as v from 'valibot'
 import { HttpProblem, WebhookEventSchema, badRequest, unauthorized, verifyWebhook } from '@logistics/shared'
+import { rawBodyOf } from '@logistics/shared/http/body'
 import { fieldErrors } from '@logistics/shared/http/errors'
 import { valibotToJsonSchema } from '@logistics/shared/http/openapi'
 import type { AppDeps } from '../../context'
@@ -10,9 +11,9 @@ import { applyDeliveryEvent } from './service'
 export const deliveryWebhooksRoutes = (deps: AppDeps) =>
   new Elysia({ name: 'delivery-webhooks' }).post(
     '/webhooks/delivery',
-    async ({ body, request, status }) => {
-      // The signature covers the exact bytes sent, so the body is parsed as text, then as JSON.
-      const raw = typeof body === 'string' ? body : ''
+    async ({ request, status }) => {
+      // The signature covers the exact bytes sent: the raw text (kept by jsonBody), then JSON.
+      const raw = rawBodyOf(request) ?? ''
       const verified = verifyWebhook(deps.config.WEBHOOK_SECRET, request.headers, raw)
       if (!verified.ok) throw unauthorized(`Invalid webhook: ${verified.reason}`, 'invalid-webhook-signature')
       let json: unknown
@@ -35,7 +36,6 @@ export const deliveryWebhooksRoutes = (deps: AppDeps) =>
       return status(204, undefined)
     },
     {
-      parse: 'text',
       response: { 204: v.undefined(), ...problems(400, 401, 422, 503) },
       detail: {
         tags: ['webhooks'],

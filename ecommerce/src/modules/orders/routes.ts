@@ -1,9 +1,8 @@
 import { Elysia } from 'elysia'
 import { TrackingResponseSchema, listOf } from '@logistics/shared'
 import { requestIdOf } from '@logistics/shared/http/errors'
-import { bearerAuth } from '@logistics/shared/http/openapi'
 import type { AppDeps } from '../../context'
-import { authGuard } from '../auth/routes'
+import { authPlugin } from '../auth/plugin'
 import { IdParamsSchema, problems } from '../common'
 import { OrderHistorySchema, OrderListQuerySchema, OrderSchema } from './model'
 import { cancelOrder, confirmOrder, dispatchOrder, getOrder, getOrderHistory, getOrderTracking, listOrders } from './service'
@@ -12,44 +11,48 @@ const tags = ['orders']
 
 export const ordersRoutes = (deps: AppDeps) =>
   new Elysia({ name: 'orders' })
-    .use(authGuard(deps))
+    .use(authPlugin(deps))
     .get(
       '/orders',
-      async ({ query, requireUser }) => listOrders(deps.db, await requireUser(), query),
+      ({ query, user }) => listOrders(deps.db, user, query),
       {
+        auth: true,
         query: OrderListQuerySchema,
         response: { 200: listOf(OrderSchema), ...problems(401, 422) },
         detail: {
           tags,
           summary: "List orders (admin: all; seller user: its seller's; customer: its own); filter by `status`",
-          security: bearerAuth,
         },
       },
     )
-    .get('/orders/:id', async ({ params, requireUser }) => getOrder(deps.db, await requireUser(), params.id), {
+    .get('/orders/:id', ({ params, user }) => getOrder(deps.db, user, params.id), {
+      auth: true,
       params: IdParamsSchema,
       response: { 200: OrderSchema, ...problems(401, 404) },
-      detail: { tags, summary: 'View an order', security: bearerAuth },
+      detail: { tags, summary: 'View an order' },
     })
-    .get('/orders/:id/history', async ({ params, requireUser }) => getOrderHistory(deps.db, await requireUser(), params.id), {
+    .get('/orders/:id/history', ({ params, user }) => getOrderHistory(deps.db, user, params.id), {
+      auth: true,
       params: IdParamsSchema,
       response: { 200: OrderHistorySchema, ...problems(401, 404) },
-      detail: { tags, summary: 'The status history of an order, oldest first', security: bearerAuth },
+      detail: { tags, summary: 'The status history of an order, oldest first' },
     })
     .post(
       '/orders/:id/confirm',
-      async ({ params, requireUser }) => confirmOrder(deps.db, await requireUser('seller'), params.id),
+      ({ params, user }) => confirmOrder(deps.db, user, params.id),
       {
+        role: ['seller'],
         params: IdParamsSchema,
         response: { 200: OrderSchema, ...problems(401, 403, 404, 409) },
-        detail: { tags, summary: 'Confirm an order: created → confirmed (seller user)', security: bearerAuth },
+        detail: { tags, summary: 'Confirm an order: created → confirmed (seller user)' },
       },
     )
     .post(
       '/orders/:id/dispatch',
-      async ({ params, request, requireUser }) =>
-        dispatchOrder(deps.db, deps.deliveryClient, await requireUser('seller'), params.id, { requestId: requestIdOf(request) }, deps.logger),
+      ({ params, request, user }) =>
+        dispatchOrder(deps.db, deps.deliveryClient, user, params.id, { requestId: requestIdOf(request) }, deps.logger),
       {
+        role: ['seller'],
         params: IdParamsSchema,
         response: { 200: OrderSchema, ...problems(401, 403, 404, 409, 502, 503, 504) },
         detail: {
@@ -57,34 +60,33 @@ export const ordersRoutes = (deps: AppDeps) =>
           summary: 'Dispatch an order: confirmed → dispatched (seller user)',
           description:
             'Creates the delivery on the delivery service first; when that fails (502, 503, 504) the order stays confirmed and a retry is safe.',
-          security: bearerAuth,
         },
       },
     )
     .post(
       '/orders/:id/cancel',
-      async ({ params, requireUser }) => cancelOrder(deps.db, await requireUser('admin', 'customer'), params.id),
+      ({ params, user }) => cancelOrder(deps.db, user, params.id),
       {
+        role: ['admin', 'customer'],
         params: IdParamsSchema,
         response: { 200: OrderSchema, ...problems(401, 403, 404, 409) },
         detail: {
           tags,
           summary: 'Cancel an order and restore its stock (customer: own, while created; admin: created or confirmed)',
-          security: bearerAuth,
         },
       },
     )
     .get(
       '/orders/:id/tracking',
-      async ({ params, request, requireUser }) =>
-        getOrderTracking(deps.db, deps.deliveryClient, await requireUser(), params.id, { requestId: requestIdOf(request) }),
+      ({ params, request, user }) =>
+        getOrderTracking(deps.db, deps.deliveryClient, user, params.id, { requestId: requestIdOf(request) }),
       {
+        auth: true,
         params: IdParamsSchema,
         response: { 200: TrackingResponseSchema, ...problems(401, 404, 409, 502, 503, 504) },
         detail: {
           tags,
           summary: "The order's tracking history from the delivery service; 409 `not-dispatched` before dispatch",
-          security: bearerAuth,
         },
       },
     )

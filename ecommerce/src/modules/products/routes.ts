@@ -1,8 +1,7 @@
 import { Elysia } from 'elysia'
 import { NoContentSchema, listOf } from '@logistics/shared'
-import { bearerAuth } from '@logistics/shared/http/openapi'
 import type { AppDeps } from '../../context'
-import { authGuard } from '../auth/routes'
+import { authPlugin } from '../auth/plugin'
 import { IdParamsSchema, problems } from '../common'
 import { CreateProductRequestSchema, ProductListQuerySchema, ProductSchema, UpdateProductRequestSchema } from './model'
 import { createProduct, deleteProduct, getProduct, listProducts, updateProduct } from './service'
@@ -11,7 +10,7 @@ const tags = ['products']
 
 export const productsRoutes = (deps: AppDeps) =>
   new Elysia({ name: 'products' })
-    .use(authGuard(deps))
+    .use(authPlugin(deps))
     .get('/products', ({ query }) => listProducts(deps.db, query), {
       query: ProductListQuerySchema,
       response: { 200: listOf(ProductSchema), ...problems(422) },
@@ -24,46 +23,43 @@ export const productsRoutes = (deps: AppDeps) =>
     })
     .post(
       '/products',
-      async ({ body, requireUser, set, status }) => {
-        const user = await requireUser('seller')
+      async ({ body, user, set, status }) => {
         const product = await createProduct(deps.db, user, body)
         set.headers.location = `/products/${product.id}`
         return status(201, product)
       },
       {
+        role: ['seller'],
         body: CreateProductRequestSchema,
         response: { 201: ProductSchema, ...problems(401, 403, 409, 422) },
         detail: {
           tags,
           summary: "Create a product of the seller user's seller",
           description: '409 `warehouse-address-required` until the seller has a warehouse address; 409 `sku-taken` when the sku exists.',
-          security: bearerAuth,
         },
       },
     )
     .patch(
       '/products/:id',
-      async ({ params, body, requireUser }) => {
-        const user = await requireUser('seller')
-        return updateProduct(deps.db, user, params.id, body)
-      },
+      ({ params, body, user }) => updateProduct(deps.db, user, params.id, body),
       {
+        role: ['seller'],
         params: IdParamsSchema,
         body: UpdateProductRequestSchema,
         response: { 200: ProductSchema, ...problems(401, 403, 404, 409, 422) },
-        detail: { tags, summary: 'Edit an own product (seller user)', security: bearerAuth },
+        detail: { tags, summary: 'Edit an own product (seller user)' },
       },
     )
     .delete(
       '/products/:id',
-      async ({ params, requireUser, status }) => {
-        const user = await requireUser('seller')
+      async ({ params, user, status }) => {
         await deleteProduct(deps.db, user, params.id)
         return status(204, undefined)
       },
       {
+        role: ['seller'],
         params: IdParamsSchema,
         response: { 204: NoContentSchema, ...problems(401, 403, 404) },
-        detail: { tags, summary: 'Delete an own product (seller user); it leaves the catalogue', security: bearerAuth },
+        detail: { tags, summary: 'Delete an own product (seller user); it leaves the catalogue' },
       },
     )

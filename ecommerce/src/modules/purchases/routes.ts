@@ -1,20 +1,18 @@
 import { Elysia } from 'elysia'
 import * as v from 'valibot'
 import { unprocessable } from '@logistics/shared'
-import { bearerAuth } from '@logistics/shared/http/openapi'
 import type { AppDeps } from '../../context'
-import { authGuard } from '../auth/routes'
+import { authPlugin } from '../auth/plugin'
 import { IdParamsSchema, problems } from '../common'
 import { IdempotencyKeySchema, InsufficientStockSchema, PurchaseRequestSchema, PurchaseSchema } from './model'
 import { getPurchase, purchase } from './service'
 
 export const purchasesRoutes = (deps: AppDeps) =>
   new Elysia({ name: 'purchases' })
-    .use(authGuard(deps))
+    .use(authPlugin(deps))
     .post(
       '/purchases',
-      async ({ body, headers, requireUser, set, status }) => {
-        const customer = await requireUser('customer')
+      async ({ body, headers, user: customer, set, status }) => {
         const rawKey = headers['idempotency-key']
         let key: string | undefined
         if (rawKey !== undefined) {
@@ -28,6 +26,7 @@ export const purchasesRoutes = (deps: AppDeps) =>
         return status(201, result.body)
       },
       {
+        role: ['customer'],
         body: PurchaseRequestSchema,
         response: { 201: PurchaseSchema, ...problems(401, 403, 422), 409: InsufficientStockSchema },
         detail: {
@@ -36,15 +35,15 @@ export const purchasesRoutes = (deps: AppDeps) =>
           description:
             'One transaction: when any product is short the purchase answers 409 `insufficient-stock` naming each short product, and nothing changes. ' +
             'Send an `Idempotency-Key` header to make retries safe: the same key and body answer the first result again; the same key with another body answers 409.',
-          security: bearerAuth,
           parameters: [
             { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } },
           ],
         },
       },
     )
-    .get('/purchases/:id', async ({ params, requireUser }) => getPurchase(deps.db, await requireUser(), params.id), {
+    .get('/purchases/:id', ({ params, user }) => getPurchase(deps.db, user, params.id), {
+      auth: true,
       params: IdParamsSchema,
       response: { 200: PurchaseSchema, ...problems(401, 404) },
-      detail: { tags: ['purchases'], summary: 'View a purchase and its orders (its customer; admin)', security: bearerAuth },
+      detail: { tags: ['purchases'], summary: 'View a purchase and its orders (its customer; admin)' },
     })

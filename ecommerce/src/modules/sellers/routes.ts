@@ -1,8 +1,7 @@
 import { Elysia } from 'elysia'
 import { NoContentSchema, PaginationQuerySchema, listOf } from '@logistics/shared'
-import { bearerAuth } from '@logistics/shared/http/openapi'
 import type { AppDeps } from '../../context'
-import { authGuard } from '../auth/routes'
+import { authPlugin } from '../auth/plugin'
 import { IdParamsSchema, problems } from '../common'
 import { UserSchema } from '../users/model'
 import {
@@ -27,106 +26,96 @@ const tags = ['sellers']
 
 export const sellersRoutes = (deps: AppDeps) =>
   new Elysia({ name: 'sellers' })
-    .use(authGuard(deps))
+    .use(authPlugin(deps))
     .post(
       '/sellers',
-      async ({ body, requireUser, set, status }) => {
-        await requireUser('admin')
+      async ({ body, set, status }) => {
         const seller = await createSeller(deps.db, body, deps.passwordHashing)
         set.headers.location = `/sellers/${seller.id}`
         return status(201, seller)
       },
       {
+        role: ['admin'],
         body: CreateSellerRequestSchema,
         response: { 201: CreatedSellerSchema, ...problems(401, 403, 409, 422) },
         detail: {
           tags,
           summary: 'Create a seller with its Seller Administrator Users (admin)',
           description: 'The seller and its users are created in one transaction: a taken email answers 409 and creates nothing.',
-          security: bearerAuth,
         },
       },
     )
     .get(
       '/sellers',
-      async ({ query, requireUser }) => {
-        const user = await requireUser('admin', 'seller')
-        return listSellers(deps.db, user, query)
-      },
+      ({ query, user }) => listSellers(deps.db, user, query),
       {
+        role: ['admin', 'seller'],
         query: PaginationQuerySchema,
         response: { 200: listOf(SellerSchema), ...problems(401, 403, 422) },
-        detail: { tags, summary: 'List sellers (admin: all; seller user: its own)', security: bearerAuth },
+        detail: { tags, summary: 'List sellers (admin: all; seller user: its own)' },
       },
     )
     .get(
       '/sellers/:id',
-      async ({ params, requireUser }) => {
-        const user = await requireUser('admin', 'seller')
-        return toSellerJson(await getVisibleSeller(deps.db, user, params.id))
-      },
+      async ({ params, user }) => toSellerJson(await getVisibleSeller(deps.db, user, params.id)),
       {
+        role: ['admin', 'seller'],
         params: IdParamsSchema,
         response: { 200: SellerSchema, ...problems(401, 403, 404) },
-        detail: { tags, summary: 'View a seller (admin; seller user: its own)', security: bearerAuth },
+        detail: { tags, summary: 'View a seller (admin; seller user: its own)' },
       },
     )
     .patch(
       '/sellers/:id',
-      async ({ params, body, requireUser }) => {
-        const user = await requireUser('admin', 'seller')
-        return updateSeller(deps.db, user, params.id, body)
-      },
+      ({ params, body, user }) => updateSeller(deps.db, user, params.id, body),
       {
+        role: ['admin', 'seller'],
         params: IdParamsSchema,
         body: UpdateSellerRequestSchema,
         response: { 200: SellerSchema, ...problems(401, 403, 404, 422) },
-        detail: { tags, summary: 'Edit name, description or warehouse address (admin; seller user: its own)', security: bearerAuth },
+        detail: { tags, summary: 'Edit name, description or warehouse address (admin; seller user: its own)' },
       },
     )
     .delete(
       '/sellers/:id',
-      async ({ params, requireUser, status }) => {
-        await requireUser('admin')
+      async ({ params, status }) => {
         await deleteSeller(deps.db, params.id)
         return status(204, undefined)
       },
       {
+        role: ['admin'],
         params: IdParamsSchema,
         response: { 204: NoContentSchema, ...problems(401, 403, 404) },
         detail: {
           tags,
           summary: 'Delete a seller (admin)',
           description: 'A soft delete: its orders keep their history, its products leave the catalogue and its users can no longer log in.',
-          security: bearerAuth,
         },
       },
     )
     .post(
       '/sellers/:id/users',
-      async ({ params, body, requireUser, set, status }) => {
-        const user = await requireUser('admin', 'seller')
+      async ({ params, body, user, set, status }) => {
         const created = await addSellerUser(deps.db, user, params.id, body, deps.passwordHashing)
         set.headers.location = `/sellers/${params.id}/users/${created.id}`
         return status(201, created)
       },
       {
+        role: ['admin', 'seller'],
         params: IdParamsSchema,
         body: AddSellerUserRequestSchema,
         response: { 201: UserSchema, ...problems(401, 403, 404, 409, 422) },
-        detail: { tags, summary: "Add a seller user (admin; the seller's Seller Administrator Users)", security: bearerAuth },
+        detail: { tags, summary: "Add a seller user (admin; the seller's Seller Administrator Users)" },
       },
     )
     .get(
       '/sellers/:id/users',
-      async ({ params, query, requireUser }) => {
-        const user = await requireUser('admin', 'seller')
-        return listSellerUsers(deps.db, user, params.id, query)
-      },
+      ({ params, query, user }) => listSellerUsers(deps.db, user, params.id, query),
       {
+        role: ['admin', 'seller'],
         params: IdParamsSchema,
         query: PaginationQuerySchema,
         response: { 200: listOf(UserSchema), ...problems(401, 403, 404, 422) },
-        detail: { tags, summary: "List a seller's users (admin; the seller's Seller Administrator Users)", security: bearerAuth },
+        detail: { tags, summary: "List a seller's users (admin; the seller's Seller Administrator Users)" },
       },
     )

@@ -1,14 +1,13 @@
 import { Elysia } from 'elysia'
-import { bearerAuth } from '@logistics/shared/http/openapi'
 import type { AppDeps } from '../../context'
-import { authGuard } from '../auth/routes'
+import { authPlugin } from '../auth/plugin'
 import { problems } from '../common'
 import { RegisterRequestSchema, UserSchema } from './model'
 import { getUser, registerCustomer } from './service'
 
 export const usersRoutes = (deps: AppDeps) =>
   new Elysia({ name: 'users' })
-    .use(authGuard(deps))
+    .use(authPlugin(deps))
     .post(
       '/users',
       async ({ body, set, status }) => {
@@ -24,12 +23,10 @@ export const usersRoutes = (deps: AppDeps) =>
     )
     .get(
       '/me',
-      async ({ requireUser }) => {
-        const me = await requireUser()
-        return getUser(deps.db, me.id)
-      },
+      ({ user }) => getUser(deps.db, user.id),
       {
+        auth: true,
         response: { 200: UserSchema, ...problems(401) },
-        detail: { tags: ['users'], summary: 'The profile of the logged-in user', security: bearerAuth },
+        detail: { tags: ['users'], summary: 'The profile of the logged-in user' },
       },
     )

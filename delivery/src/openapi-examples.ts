@@ -1,0 +1,27 @@
+import { DEV_API_KEYS, type DeliveryConfig, parseApiKeys } from './config'
+
+const DEV_API_KEY = parseApiKeys(DEV_API_KEYS)[0]![1]
+
+/** The development API key while it works here (never with NODE_ENV=production), to show on the Swagger page. */
+export function developmentApiKey(config: Pick<DeliveryConfig, 'NODE_ENV' | 'DELIVERY_API_KEYS'>): string | undefined {
+  if ((config.NODE_ENV ?? '').trim().toLowerCase() === 'production') return undefined
+  return parseApiKeys(config.DELIVERY_API_KEYS).some(([, key]) => key === DEV_API_KEY) ? DEV_API_KEY : undefined
+}
+
+/** Example request bodies of the Swagger page, by `METHOD /path`. */
+export const requestExamples: Record<string, unknown> = {
+  'POST /deliveries': {
+    order: {
+      foreign_order_id: 'ORD-2025-000123',
+      products: [
+        { sku: 'KET-1700', name: 'Steel kettle 1.7 l', qty: 2 },
+        { sku: 'MUG-0300', name: 'Stoneware mug', qty: 4 },
+      ],
+    },
+    origin: { address: 'Dock Road 7, 3011 Rotterdam' },
+    destination: { name: 'Carla Ruiz', address: 'Calle Mayor 12, 28013 Madrid' },
+  },
+  'PATCH /deliveries/{tracking_number}': { destination: { name: 'Carla Ruiz', address: 'Calle de Alcalá 50, 28014 Madrid' } },
+  'POST /tracking': { foreign_order_id: 'ORD-2025-000123' },
+  'POST /webhooks': { url: 'https://shop.example.com/webhooks/delivery' },
+}

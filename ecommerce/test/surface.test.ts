@@ -1,0 +1,83 @@
+import { afterAll, describe, expect, test } from 'bun:test'
+import { silentLogger } from '@logistics/shared'
+import { type OpenApiRoute, openApiRoutes, send } from '@logistics/shared/testing-openapi'
+import { surfaceTests } from '@logistics/shared/testing-surface'
+import { createApp } from '../src/app'
+import { DEV_ADMIN_PASSWORD, loadConfig } from '../src/config'
+import { demoLogin, requestExamples } from '../src/openapi-examples'
+import { ADMIN, createHarness, createStubDelivery } from './helpers'
+
+/** The public HTTP surface of the ecommerce service (see surfaceTests), and its docs page. */
+
+const stub = createStubDelivery()
+const h = await createHarness({ deliveryClient: stub.client() })
+afterAll(async () => {
+  stub.stop()
+  await h.close()
+})
+const { routes, doc } = await openApiRoutes(h.app)
+const admin = await h.adminToken()
+const seller = await h.seller('Surface Seller', admin)
+const customer = await h.customer('Surface')
+
+/** A token that passes the route's role check (the body is what is under test). */
+function bodyRouteHeaders(route: OpenApiRoute): Record<string, string> | null {
+  if (route.key === 'POST /webhooks/delivery') return null // signed, not bearer
+  if (!route.operation.security) return {}
+  const token = route.path.startsWith('/products') ? seller.token : route.path.startsWith('/purchases') ? customer.token : admin
+  return { authorization: `Bearer ${token}` }
+}
+
+surfaceTests({
+  context: () => ({ app: h.app, routes, pathValues: { id: crypto.randomUUID() }, bodyRouteHeaders }),
+})
+
+describe('ecommerce surface', () => {
+  test('role routes check credentials, then the role, before the body', async () => {
+    const bad = { rawBody: '{"items":"nope"}', headers: { 'content-type': 'application/json' } }
+    expect((await h.request('POST', '/purchases', bad)).status).toBe(401)
+    expect((await h.request('POST', '/purchases', { ...bad, token: seller.token })).status).toBe(403)
+    expect((await h.request('POST', '/purchases', { ...bad, token: customer.token })).status).toBe(422)
+    // a customer may not even learn whether a seller id is well-formed
+    expect((await h.request('GET', '/sellers/not-a-uuid', { token: customer.token })).status).toBe(403)
+  })
+
+  test('answers that carry tokens or personal data are not cacheable', async () => {
+    const login = await h.request('POST', '/auth/login', { body: ADMIN })
+    expect(login.status).toBe(200)
+    const me = await h.request('GET', '/me', { token: customer.token })
+    const orders = await h.request('GET', '/orders', { token: customer.token })
+    const registered = await h.request('POST', '/users', {
+      body: { email: `s-${crypto.randomUUID().slice(0, 8)}@x.test`, password: 'password-123', name: 'S', shipping_address: '1 St' },
+    })
+    for (const r of [login, me, orders, registered]) {
+      expect(r.status).toBeLessThan(300)
+      expect(r.headers.get('cache-control')).toBe('no-store')
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff')
+    }
+  })
+
+  test('the development docs show the demo admin login; production docs never do', async () => {
+    const login = doc.paths['/auth/login'].post.requestBody.content['application/json'].example
+    expect(login).toEqual({ email: ADMIN.email, password: DEV_ADMIN_PASSWORD })
+    expect(doc.info.description).toContain(DEV_ADMIN_PASSWORD)
+
+    const production = loadConfig({
+      NODE_ENV: 'PRODUCTION',
+      DATABASE_URL: 'memory://',
+      LOG_LEVEL: 'silent',
+      DELIVERY_API_KEY: 'a-real-delivery-key',
+      WEBHOOK_SECRET: `whsec_${Buffer.from('a real webhook secret of 32 bytes').toString('base64')}`,
+      JWT_SECRET: 'a-real-jwt-secret-of-some-length',
+      ADMIN_EMAIL: 'root@shop.example',
+      ADMIN_PASSWORD: 'the-real-admin-password',
+    })
+    expect(demoLogin(production)).toBeUndefined()
+    // even a production config that still had the development password shows nothing
+    expect(demoLogin({ ...production, ADMIN_PASSWORD: DEV_ADMIN_PASSWORD })).toBeUndefined()
+    const app = createApp({ db: h.db, config: production, logger: silentLogger, deliveryClient: stub.client() })
+    const text = (await send(app, 'GET', '/swagger/json')).text
+    for (const secret of [DEV_ADMIN_PASSWORD, 'the-real-admin-password', 'root@shop.example', ADMIN.email]) expect(text).not.toContain(secret)
+    expect(JSON.stringify(requestExamples(production))).not.toContain('root@shop.example')
+  })
+})

@@ -1,0 +1,229 @@
+import Ajv2020 from 'ajv/dist/2020'
+import { type Answer, type HandlesRequests, type OpenApiRoute, fillPath, problemViolation, send } from './testing-openapi'
+
+/**
+ * The public HTTP surface of a service as bun tests, driven by its own OpenAPI document (so new
+ * routes are covered): abusive bodies are refused cleanly, credentials are checked before the
+ * body, a wrong method answers 405 with `Allow`, every answer carries `nosniff`, JSON routes
+ * refuse other content types (415), and the docs are complete and reachable.
+ */
+
+const DEEP = '{"a":'.repeat(20_000)
+const DEEP_CLOSED = `${DEEP}1${'}'.repeat(20_000)}`
+
+/** Bodies no route takes, each with its content type: none may get past a missing credential. */
+export const INVALID_BODIES: { label: string; body: string; contentType?: string }[] = [
+  { label: 'schema-invalid JSON', body: '{"junk":true,"items":"nope"}', contentType: 'application/json' },
+  { label: 'JSON scalar', body: '"just a string"', contentType: 'application/json' },
+  { label: 'malformed JSON', body: '{"a":', contentType: 'application/json' },
+  { label: 'deeply nested JSON', body: DEEP_CLOSED, contentType: 'application/json' },
+  { label: 'unterminated deep JSON', body: DEEP, contentType: 'application/json' },
+  { label: 'empty JSON body', body: '', contentType: 'application/json' },
+  { label: 'form body (curl -d)', body: 'a=1&b=2', contentType: 'application/x-www-form-urlencoded' },
+  { label: 'text body', body: 'hello', contentType: 'text/plain' },
+  { label: 'no content type', body: '{"a":1}' },
+]
+
+const isProblem = (answer: Answer, status: number) => {
+  if (answer.status !== status) return `answered ${answer.status}, not ${status}: ${answer.text.slice(0, 200)}`
+  return problemViolation(answer)
+}
+
+export type SurfaceOptions = {
+  /** Read when the tests run. */
+  context: () => {
+    app: HandlesRequests
+    routes: OpenApiRoute[]
+    /** Existing path values, so a request fails for the part under test only. */
+    pathValues: Record<string, string>
+    /**
+     * Headers that get a body route past authentication and authorization (a token of the role
+     * the route needs); null for a route whose body is not parsed as a JSON resource (a signed
+     * webhook receiver).
+     */
+    bodyRouteHeaders: (route: OpenApiRoute) => Record<string, string> | null
+  }
+}
+
+const secured = (route: OpenApiRoute) => Array.isArray(route.operation.security) && route.operation.security.length > 0
+
+export function surfaceTests(options: SurfaceOptions) {
+  const { test, describe, expect } = require('bun:test') as typeof import('bun:test')
+
+  describe('public surface', () => {
+    test('deeply nested JSON (20 000 levels, no credentials) answers a 4xx problem+json on every body route', async () => {
+      const { app, routes, pathValues, bodyRouteHeaders } = options.context()
+      const failures: string[] = []
+      for (const route of routes.filter((r) => r.hasBody))
+        for (const body of [DEEP_CLOSED, DEEP]) {
+          const answer = await send(app, route.method, fillPath(route.path, pathValues), { headers: { 'content-type': 'application/json' }, body })
+          // an authenticated route refuses the missing credential first; a public one the nesting
+          // itself (400); a signed receiver its missing signature (some 4xx)
+          const expected = secured(route) ? 401 : bodyRouteHeaders(route) === null ? answer.status : 400
+          const violation = answer.status >= 400 && answer.status < 500 ? isProblem(answer, expected) : `answered ${answer.status}`
+          if (violation) failures.push(`${route.key}: ${violation}`)
+          else if (expected === 400 && answer.json.code !== 'body-too-deep' && answer.json.code !== 'malformed-body')
+            failures.push(`${route.key}: code ${answer.json.code}`)
+        }
+      expect(failures).toEqual([])
+    })
+
+    test('deeply nested JSON with valid credentials answers 400 body-too-deep', async () => {
+      const { app, routes, pathValues, bodyRouteHeaders } = options.context()
+      const failures: string[] = []
+      for (const route of routes.filter((r) => r.hasBody)) {
+        const headers = bodyRouteHeaders(route)
+        if (!headers) continue
+        const answer = await send(app, route.method, fillPath(route.path, pathValues), {
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: DEEP_CLOSED,
+        })
+        const violation = isProblem(answer, 400) ?? (answer.json.code === 'body-too-deep' ? null : `code ${answer.json.code}`)
+        if (violation) failures.push(`${route.key}: ${violation}`)
+      }
+      expect(failures).toEqual([])
+    })
+
+    test('every authenticated route of the document answers 401 without valid credentials, whatever its body, path or query', async () => {
+      const { app, routes } = options.context()
+      const authenticated = routes.filter(secured)
+      expect(authenticated.length).toBeGreaterThan(5)
+      const failures: string[] = []
+      for (const route of authenticated) {
+        // path parameters that name nothing and an invalid query: still 401, not 404/422
+        const junkPath = fillPath(route.path, Object.fromEntries(route.pathParams.map((p) => [p, 'not-an-id'])))
+        const url = route.queryParams.length > 0 ? `${junkPath}?limit=-5&status=NOPE` : junkPath
+        const bodies = route.method === 'GET' || route.method === 'DELETE' ? [undefined, ...INVALID_BODIES.slice(0, 1)] : INVALID_BODIES
+        for (const credential of [undefined, 'Bearer not-a-valid-credential', 'Basic dXNlcjpwYXNz'])
+          for (const b of bodies) {
+            const headers: Record<string, string> = {}
+            if (credential) headers.authorization = credential
+            if (b?.contentType) headers['content-type'] = b.contentType
+            const answer = await send(app, route.method, url, { headers, body: route.method === 'GET' ? undefined : b?.body })
+            const violation = isProblem(answer, 401)
+            if (violation) failures.push(`${route.key} [${credential ?? 'no credentials'}, ${b?.label ?? 'no body'}]: ${violation}`)
+            else if (answer.headers.get('cache-control') !== 'no-store') failures.push(`${route.key}: cache-control ${answer.headers.get('cache-control')}`)
+          }
+      }
+      expect(failures).toEqual([])
+    })
+
+    test('a known path asked with another method answers 405 problem+json with Allow listing its methods', async () => {
+      const { app, routes, pathValues } = options.context()
+      const byPath = new Map<string, Set<string>>()
+      for (const r of routes) byPath.set(r.path, (byPath.get(r.path) ?? new Set()).add(r.method))
+      const failures: string[] = []
+      for (const [path, methods] of byPath)
+        for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => !methods.has(m))) {
+          const answer = await send(app, method, fillPath(path, pathValues), {
+            headers: { 'content-type': 'application/json' },
+            body: method === 'GET' ? undefined : '{}',
+          })
+          const violation = isProblem(answer, 405)
+          if (violation) {
+            failures.push(`${method} ${path}: ${violation}`)
+            continue
+          }
+          const allow = (answer.headers.get('allow') ?? '').split(',').map((m) => m.trim()).filter(Boolean).sort()
+          const expected = [...methods, ...(methods.has('GET') ? ['HEAD'] : [])].sort()
+          if (JSON.stringify(allow) !== JSON.stringify(expected)) failures.push(`${method} ${path}: Allow ${allow} (documented ${[...methods]})`)
+        }
+      expect(failures).toEqual([])
+      // an unknown path is still a 404
+      expect((await send(app, 'PUT', '/no/such/path')).status).toBe(404)
+    })
+
+    test('JSON routes answer 415 problem+json to other content types, naming application/json, without echoing the body', async () => {
+      const { app, routes, pathValues, bodyRouteHeaders } = options.context()
+      const failures: string[] = []
+      const long = 'x'.repeat(5_000)
+      for (const route of routes.filter((r) => r.hasBody)) {
+        const headers = bodyRouteHeaders(route)
+        if (!headers) continue
+        const path = fillPath(route.path, pathValues)
+        for (const [contentType, body] of [
+          ['application/x-www-form-urlencoded', 'email=a%40b.test&password=x'],
+          ['text/plain', long],
+          ['application/xml', '<a/>'],
+          ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--'],
+          ['application/json; charset=utf-16', '{}'],
+        ] as const) {
+          const answer = await send(app, route.method, path, { headers: { ...headers, 'content-type': contentType }, body })
+          const violation =
+            isProblem(answer, 415) ??
+            (answer.json.detail?.includes('content-type: application/json') ? null : `detail "${answer.json.detail}"`) ??
+            (answer.text.includes(long.slice(0, 100)) ? 'echoes the body' : null)
+          if (violation) failures.push(`${route.key} [${contentType}]: ${violation}`)
+        }
+        // a JSON string of 5 000 characters: refused as invalid, not echoed back whole
+        const answer = await send(app, route.method, path, { headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(long) })
+        const violation = isProblem(answer, 422) ?? (answer.text.includes(long.slice(0, 100)) ? 'echoes the body' : null)
+        if (violation) failures.push(`${route.key} [JSON string]: ${violation}`)
+      }
+      expect(failures).toEqual([])
+    })
+
+    test('every answer says X-Content-Type-Options: nosniff (errors and docs too)', async () => {
+      const { app, routes } = options.context()
+      const failures: string[] = []
+      const requests: [string, string, string?][] = [
+        ['GET', '/health'],
+        ['GET', '/no/such/path'],
+        ['PUT', routes[0]!.path.replace(/\{[^}]+\}/g, 'x')],
+        ['POST', routes.find((r) => r.hasBody)!.path.replace(/\{[^}]+\}/g, 'x'), '{'],
+        ['GET', routes.find(secured)!.path.replace(/\{[^}]+\}/g, 'x')],
+        ['GET', '/'],
+        ['GET', '/swagger'],
+        ['GET', '/swagger/'],
+        ['GET', '/swagger/json'],
+        ['GET', '/swagger/assets/swagger-ui.css'],
+      ]
+      for (const [method, path, body] of requests) {
+        const answer = await send(app, method, path, { headers: body ? { 'content-type': 'application/json' } : {}, body })
+        if (answer.headers.get('x-content-type-options') !== 'nosniff') failures.push(`${method} ${path} (${answer.status})`)
+      }
+      expect(failures).toEqual([])
+    })
+
+    test('GET / redirects to /swagger, and /swagger/ loads the document like /swagger', async () => {
+      const { app } = options.context()
+      const root = await send(app, 'GET', '/')
+      expect(root.status).toBe(302)
+      expect(root.headers.get('location')).toBe('/swagger')
+      for (const page of ['/swagger', '/swagger/']) {
+        const html = await send(app, 'GET', page)
+        expect(html.status).toBe(200)
+        // an absolute URL: a relative "swagger/json" from /swagger/ is /swagger/swagger/json
+        const url = /"url":"([^"]+)"/.exec(html.text)?.[1]
+        expect(url).toBe('/swagger/json')
+        expect(new URL(url!, `http://localhost${page}`).pathname).toBe('/swagger/json')
+      }
+      expect((await send(app, 'GET', '/swagger/json')).status).toBe(200)
+    })
+
+    test('the document: JSON-only request bodies with valid examples, real response descriptions, problem+json errors', async () => {
+      const { routes } = options.context()
+      const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false })
+      const failures: string[] = []
+      for (const route of routes) {
+        const { requestBody, responses } = route.operation
+        if (requestBody) {
+          const types = Object.keys(requestBody.content ?? {})
+          if (JSON.stringify(types) !== '["application/json"]') failures.push(`${route.key}: request body types ${types}`)
+          const media = requestBody.content?.['application/json']
+          if (!media?.schema) failures.push(`${route.key}: request body without a schema`)
+          else if (media.example === undefined) failures.push(`${route.key}: request body without an example`)
+          else if (!ajv.validate(media.schema, media.example)) failures.push(`${route.key}: example invalid: ${ajv.errorsText()}`)
+        }
+        for (const [status, response] of Object.entries<any>(responses ?? {})) {
+          if (!response.description || /^Response for status/.test(response.description)) failures.push(`${route.key} ${status}: description "${response.description}"`)
+          const types = Object.keys(response.content ?? {})
+          if (status === '204' && types.length > 0) failures.push(`${route.key} 204 has content ${types}`)
+          if (Number(status) >= 400 && JSON.stringify(types) !== '["application/problem+json"]') failures.push(`${route.key} ${status}: ${types}`)
+          if (Number(status) < 300 && status !== '204' && !response.content?.['application/json']?.schema) failures.push(`${route.key} ${status}: no schema`)
+        }
+      }
+      expect(failures).toEqual([])
+    })
+  })
+}
