@@ -42,7 +42,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.WEBHOOK_LEASE_SECONDS <= config.WEBHOOK_TIMEOUT_SECONDS)
     throw new ConfigError('WEBHOOK_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT_SECONDS, or a slow webhook could be sent twice at once')
   refuseDevelopmentValues(env, [
-    { name: 'DELIVERY_API_KEYS', value: env.DELIVERY_API_KEYS, devValues: ['dev-delivery-key-change-me'] },
+    {
+      name: 'DELIVERY_API_KEYS',
+      value: env.DELIVERY_API_KEYS,
+      devValues: ['dev-delivery-key-change-me'],
+      minLength: 24,
+      values: parseApiKeys(config.DELIVERY_API_KEYS).map(([, key]) => key),
+    },
   ])
+  const pairs = parseApiKeys(config.DELIVERY_API_KEYS)
+  const names = pairs.map(([name]) => name)
+  const twice = names.filter((n, i) => names.indexOf(n) !== i)
+  if (twice.length > 0) throw new ConfigError(`DELIVERY_API_KEYS names the client ${twice.join(', ')} more than once; give each client one key`)
+  if (new Set(pairs.map(([, key]) => key)).size < pairs.length)
+    throw new ConfigError('DELIVERY_API_KEYS gives the same key to two clients; give each client its own key')
   return config
 }

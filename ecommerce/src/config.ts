@@ -1,6 +1,7 @@
 import * as v from 'valibot'
-import { PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { ConfigError, PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 import type { LogLevel } from '@logistics/shared'
+import { passwordWeakness } from './modules/auth/password-policy'
 
 export const DEV_DELIVERY_API_KEY = 'dev-delivery-key-change-me'
 export const DEV_WEBHOOK_SECRET = 'whsec_' + Buffer.from('development-webhook-secret-change-me').toString('base64')
@@ -45,14 +46,21 @@ export const ConfigSchema = v.object({
 
 export type Config = v.InferOutput<typeof ConfigSchema>
 
-/** Reads and checks the environment once; refuses development secrets when NODE_ENV=production. */
+/**
+ * Reads and checks the environment once. When NODE_ENV is production (any case) it refuses the
+ * development secrets and weak ones: JWT_SECRET needs 32 characters, DELIVERY_API_KEY 24,
+ * ADMIN_PASSWORD 12, each with some variety (see `secretWeakness`). ADMIN_PASSWORD must always pass
+ * the user password rule (not the email, not a common password).
+ */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const config = readConfig(ConfigSchema, env)
   refuseDevelopmentValues(env, [
-    { name: 'DELIVERY_API_KEY', value: config.DELIVERY_API_KEY, devValues: [DEV_DELIVERY_API_KEY] },
+    { name: 'DELIVERY_API_KEY', value: config.DELIVERY_API_KEY, devValues: [DEV_DELIVERY_API_KEY], minLength: 24 },
     { name: 'WEBHOOK_SECRET', value: config.WEBHOOK_SECRET, devValues: [DEV_WEBHOOK_SECRET] },
-    { name: 'JWT_SECRET', value: config.JWT_SECRET, devValues: [DEV_JWT_SECRET] },
-    { name: 'ADMIN_PASSWORD', value: config.ADMIN_PASSWORD, devValues: [DEV_ADMIN_PASSWORD] },
+    { name: 'JWT_SECRET', value: config.JWT_SECRET, devValues: [DEV_JWT_SECRET], minLength: 32 },
+    { name: 'ADMIN_PASSWORD', value: config.ADMIN_PASSWORD, devValues: [DEV_ADMIN_PASSWORD], minLength: 12 },
   ])
+  const adminPassword = passwordWeakness(config.ADMIN_PASSWORD, { email: config.ADMIN_EMAIL })
+  if (adminPassword) throw new ConfigError(`Invalid configuration:\n  ADMIN_PASSWORD: ${adminPassword.replace(/^password /, '')}`)
   return config
 }

@@ -1,11 +1,11 @@
 import { join } from 'node:path'
-import { configOrExit, createLogger, onShutdown } from '@logistics/shared'
+import { configOrExit, createLogger, isProduction, onShutdown } from '@logistics/shared'
 import { openDatabase } from '@logistics/shared/db'
 import { serveApp } from '@logistics/shared/http/serve'
 import { createApp, defaultDeliveryClient } from './app'
-import { loadConfig } from './config'
+import { DEV_ADMIN_PASSWORD, loadConfig } from './config'
 import * as schema from './db/schema'
-import { ensureAdmin } from './modules/auth/service'
+import { ensureAdmin, retireDevelopmentPasswords } from './modules/auth/service'
 import { startWebhookRegistration } from './modules/delivery-webhooks/service'
 
 const config = configOrExit('ecommerce', loadConfig)
@@ -21,6 +21,11 @@ const database = await openDatabase({
 const admin = await ensureAdmin(database.db, config.ADMIN_EMAIL, config.ADMIN_PASSWORD)
 if (admin.created) logger.info('administrator created', { email: config.ADMIN_EMAIL })
 else if (admin.role !== 'admin') logger.warn('ADMIN_EMAIL belongs to a non-admin user; no administrator bootstrapped', { email: config.ADMIN_EMAIL })
+if (isProduction(process.env)) {
+  for (const change of await retireDevelopmentPasswords(database.db, config.ADMIN_EMAIL, config.ADMIN_PASSWORD, [DEV_ADMIN_PASSWORD]))
+    if (change.action === 'admin-password-set') logger.warn('the administrator still had the development password; it now has ADMIN_PASSWORD', { email: change.email })
+    else logger.warn('an administrator still had the development password; that password no longer works, set a new one', { email: change.email })
+}
 
 const deliveryClient = defaultDeliveryClient(config, logger)
 const app = createApp({ db: database.db, config, logger, deliveryClient })
