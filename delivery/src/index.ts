@@ -10,7 +10,9 @@ import { createDispatcher } from './modules/webhooks/dispatcher'
 const config = configOrExit('delivery', loadConfig)
 const logger = createLogger('delivery', config.LOG_LEVEL)
 const database = await openDeliveryDatabase(config.DATABASE_URL)
-await provisionApiClients(database.db, parseApiKeys(config.DELIVERY_API_KEYS))
+const disabledClients = await provisionApiClients(database.db, parseApiKeys(config.DELIVERY_API_KEYS))
+for (const name of disabledClients)
+  logger.warn('API client left out of DELIVERY_API_KEYS: disabled, its key is refused and its data kept', { client: name })
 
 const dispatcher = createDispatcher(database.db, logger, {
   leaseMs: config.WEBHOOK_LEASE_SECONDS * 1000,
