@@ -1,11 +1,12 @@
 import * as v from 'valibot'
-import { ConfigError, PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { ConfigError, DatabaseConnectTimeoutSchema, PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 
 export const DEV_API_KEYS = 'ecommerce:dev-delivery-key-change-me'
 
 const ConfigSchema = v.object({
   PORT: PortSchema(3001),
   DATABASE_URL: v.optional(v.string()),
+  DATABASE_CONNECT_TIMEOUT_SECONDS: DatabaseConnectTimeoutSchema,
   STATUS_TICK_SECONDS: v.optional(
     v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of seconds'), v.transform(Number), v.minValue(1), v.maxValue(86_400)),
     '30',

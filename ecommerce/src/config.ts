@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { ConfigError, PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { ConfigError, DatabaseConnectTimeoutSchema, PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 import type { LogLevel } from '@logistics/shared'
 import { passwordWeakness } from './modules/auth/password-policy'
 
@@ -30,6 +30,7 @@ export const ConfigSchema = v.object({
   NODE_ENV: v.optional(v.string(), 'development'),
   PORT: PortSchema(3000),
   DATABASE_URL: v.optional(v.string()),
+  DATABASE_CONNECT_TIMEOUT_SECONDS: DatabaseConnectTimeoutSchema,
   DELIVERY_API_URL: url('http://localhost:3001'),
   DELIVERY_API_KEY: str(DEV_DELIVERY_API_KEY),
   /** Per-attempt timeout of calls to the delivery service. */

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { configOrExit, createLogger, isProduction, onShutdown } from '@logistics/shared'
+import { configOrExit, createLogger, databaseOrExit, isProduction, onShutdown } from '@logistics/shared'
 import { openDatabase } from '@logistics/shared/db'
 import { serveApp } from '@logistics/shared/http/serve'
 import { createApp, defaultDeliveryClient } from './app'
@@ -11,12 +11,16 @@ import { startWebhookRegistration } from './modules/delivery-webhooks/service'
 const config = configOrExit('ecommerce', loadConfig)
 const logger = createLogger('ecommerce', config.LOG_LEVEL)
 
-const database = await openDatabase({
-  url: config.DATABASE_URL,
-  service: 'ecommerce',
-  schema,
-  migrationsFolder: join(import.meta.dir, '../drizzle'),
-})
+const database = await databaseOrExit('ecommerce', () =>
+  openDatabase({
+    url: config.DATABASE_URL,
+    service: 'ecommerce',
+    schema,
+    migrationsFolder: join(import.meta.dir, '../drizzle'),
+    connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
+    onConnectRetry: (info) => logger.warn('database not reachable yet; retrying', info),
+  }),
+)
 
 const admin = await ensureAdmin(database.db, config.ADMIN_EMAIL, config.ADMIN_PASSWORD)
 if (admin.created) logger.info('administrator created', { email: config.ADMIN_EMAIL })

@@ -28,6 +28,17 @@ export const PortSchema = (fallback: number) =>
     String(fallback),
   )
 
+/** DATABASE_CONNECT_TIMEOUT_SECONDS: how long start-up waits for the database (0–3600 s, default 30). */
+export const DatabaseConnectTimeoutSchema = v.optional(
+  v.pipe(
+    v.string(),
+    v.regex(/^\d{1,4}$/, 'must be a whole number of seconds'),
+    v.transform(Number),
+    v.maxValue(3600, 'must be at most 3600 seconds'),
+  ),
+  '30',
+)
+
 /** True when NODE_ENV says production, whatever its case or surrounding blanks (`Production`, ` PRODUCTION`). */
 export const isProduction = (env: Record<string, string | undefined> = process.env) =>
   env.NODE_ENV?.trim().toLowerCase() === 'production'

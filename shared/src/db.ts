@@ -39,6 +39,72 @@ export type OpenDatabaseOptions<TSchema extends Record<string, unknown>> = {
   /** A migrated PGlite snapshot to start from instead of migrating (tests). */
   pgliteSnapshot?: Blob | File
   poolSize?: number
+  /**
+   * How long to keep trying a PostgreSQL server that does not answer yet before giving up with a
+   * `DatabaseUnreachableError` (DATABASE_CONNECT_TIMEOUT_SECONDS; default 30; 0 tries once).
+   */
+  connectTimeoutSeconds?: number
+  /** Told about each failed try (one line each; the host, never the password). */
+  onConnectRetry?: (info: { host: string; attempt: number; error: string; retry_in_ms: number }) => void
+}
+
+/** The server a URL points at, without its credentials: `host:port/database`. */
+export function databaseHost(url: string): string {
+  try {
+    const u = new URL(url)
+    return `${u.host}${u.pathname}`
+  } catch {
+    return 'an unparsable DATABASE_URL'
+  }
+}
+
+/** Start-up gave up waiting for the database. Its message is one line, naming the host only. */
+export class DatabaseUnreachableError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'DatabaseUnreachableError'
+  }
+}
+
+const oneLine = (error: unknown) =>
+  (error instanceof Error ? error.message : String(error)).split('\n')[0]!.replace(/\/\/[^@\s/]*@/g, '//***@')
+
+/**
+ * Waits until the server answers `select 1`, trying again (every 0.5 s, growing to 2 s) for
+ * `timeoutSeconds`; then throws a one-line `DatabaseUnreachableError` naming the host.
+ */
+export async function waitForServer(
+  url: string,
+  timeoutSeconds = 30,
+  onRetry?: OpenDatabaseOptions<Record<string, unknown>>['onConnectRetry'],
+): Promise<void> {
+  const host = databaseHost(url)
+  const deadline = Date.now() + timeoutSeconds * 1000
+  let delay = 500
+  for (let attempt = 1; ; attempt++) {
+    const left = deadline - Date.now()
+    const client = postgres(url, {
+      max: 1,
+      onnotice: () => {},
+      connect_timeout: Math.max(1, Math.min(10, Math.ceil(left / 1000))),
+    })
+    try {
+      await client`select 1`
+      return
+    } catch (error) {
+      const reason = oneLine(error)
+      const wait = Math.min(delay, deadline - Date.now())
+      if (wait <= 0)
+        throw new DatabaseUnreachableError(
+          `cannot reach the database at ${host} (${reason}) after ${attempt} ${attempt === 1 ? 'try' : 'tries'} in ${timeoutSeconds} s (DATABASE_CONNECT_TIMEOUT_SECONDS); check DATABASE_URL and that the server is up`,
+        )
+      onRetry?.({ host, attempt, error: reason, retry_in_ms: wait })
+      await Bun.sleep(wait)
+      delay = Math.min(delay * 2, 2000)
+    } finally {
+      await client.end({ timeout: 1 }).catch(() => {})
+    }
+  }
 }
 
 /** Serialises migrations when several replicas start at once on one server. */
@@ -49,6 +115,7 @@ export async function openDatabase<TSchema extends Record<string, unknown>>(
 ): Promise<Database<TSchema>> {
   const { url, schema, migrationsFolder } = options
   if (url && /^postgres(ql)?:\/\//.test(url)) {
+    await waitForServer(url, options.connectTimeoutSeconds, options.onConnectRetry)
     await migrateServer(url, migrationsFolder)
     const client = postgres(url, {
       max: options.poolSize ?? 10,
