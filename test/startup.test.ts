@@ -2,13 +2,18 @@
  * Start-up when the database is not there: both services retry for DATABASE_CONNECT_TIMEOUT_SECONDS,
  * logging one line a try, then exit 1 with one line naming the host (never the password).
  */
-import { describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, root } from '../scripts/services'
+import { freePort, root, startService } from '../scripts/services'
 
-async function run(service: 'delivery' | 'ecommerce', env: Record<string, string>) {
+const dataDir = mkdtempSync(join(tmpdir(), 'startup-'))
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+
+async function run(service: 'delivery' | 'ecommerce', env: Record<string, string>, cwd = root) {
   const child = Bun.spawn(['bun', join(root, service, 'src/index.ts')], {
-    cwd: root,
+    cwd,
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test', ...env },
     stdout: 'pipe',
     stderr: 'pipe',
@@ -43,3 +48,17 @@ for (const service of ['delivery', 'ecommerce'] as const) {
     }, 60_000)
   })
 }
+
+test('a second service on the same PGlite folder exits 1 at once with one line naming the holder', async () => {
+  const first = await startService('delivery', { cwd: dataDir, env: { DATABASE_URL: '', LOG_LEVEL: 'warn', NODE_ENV: 'test' }, onLine: () => {} })
+  try {
+    const r = await run('delivery', { DATABASE_URL: '' }, dataDir)
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim()).toBe(
+      `delivery: the data folder ${join(dataDir, '.data', 'delivery')} is in use by process ${first.pid} (another \`bun run dev\` or service on it?); stop that process first, or set DATABASE_URL (if no process ${first.pid} uses it, delete ${join(dataDir, '.data', 'delivery.lock')})`,
+    )
+    expect((await fetch(`${first.url}/health`)).status).toBe(200)
+  } finally {
+    await first.stop()
+  }
+}, 60_000)

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { type SQL, sql } from 'drizzle-orm'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
@@ -8,6 +8,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
+import { lockDirectory } from './dir-lock'
 
 /**
  * One database layer for both services. `DATABASE_URL`:
@@ -126,21 +127,38 @@ export async function openDatabase<TSchema extends Record<string, unknown>>(
     return { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) }
   }
   let pglite: PGlite
+  let unlock = () => {}
   if (options.pgliteSnapshot) {
     pglite = new PGlite({ loadDataDir: options.pgliteSnapshot })
   } else if (url === 'memory://') {
     pglite = new PGlite()
   } else if (url === undefined || url === '') {
     const dir = resolve(options.dataRoot ?? '.data', options.service)
+    mkdirSync(dirname(dir), { recursive: true })
+    // One process per folder: a second one would corrupt it (refused with one line; a stale lock is taken over).
+    unlock = lockDirectory(dir)
     mkdirSync(dir, { recursive: true })
     pglite = new PGlite(dir)
   } else {
     throw new Error(`DATABASE_URL must be unset, memory:// or postgres://…; got "${url.replace(/\/\/[^@]*@/, '//***@')}"`)
   }
-  await pglite.waitReady
-  const db = drizzlePglite(pglite, { schema })
-  if (!options.pgliteSnapshot) await migratePglite(db, { migrationsFolder })
-  return { db: db as unknown as Db<TSchema>, kind: 'pglite', close: () => pglite.close(), pglite }
+  try {
+    await pglite.waitReady
+    const db = drizzlePglite(pglite, { schema })
+    if (!options.pgliteSnapshot) await migratePglite(db, { migrationsFolder })
+    const close = async () => {
+      try {
+        await pglite.close()
+      } finally {
+        unlock()
+      }
+    }
+    return { db: db as unknown as Db<TSchema>, kind: 'pglite', close, pglite }
+  } catch (error) {
+    await pglite.close().catch(() => {})
+    unlock()
+    throw error
+  }
 }
 
 type Client = ReturnType<typeof postgres> | postgres.TransactionSql
