@@ -43,6 +43,21 @@ export const ConfigSchema = v.object({
   ADMIN_EMAIL: v.optional(v.pipe(v.string(), v.trim(), v.toLowerCase(), v.email('must be an email address')), 'admin@example.com'),
   ADMIN_PASSWORD: str(DEV_ADMIN_PASSWORD, 8),
   LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent'] satisfies LogLevel[]), 'info'),
+  /** Failed logins of one account within LOGIN_WINDOW_SECONDS before it is locked. */
+  LOGIN_MAX_FAILURES: positiveInt(5, 1000),
+  /** Failed logins from one client address (an IPv6 /64) within the window before it is locked. */
+  LOGIN_MAX_FAILURES_PER_ADDRESS: positiveInt(50, 100_000),
+  LOGIN_WINDOW_SECONDS: positiveInt(900, 86_400),
+  /** The first lock; each next lock of the same account or address lasts twice as long, up to an hour (or this, if longer). */
+  LOGIN_LOCK_SECONDS: positiveInt(60, 86_400),
+  /**
+   * How many reverse proxies in front of the service append the client address to X-Forwarded-For.
+   * 0 (default): the socket address is the client (the header is ignored: anyone could forge it).
+   */
+  TRUST_PROXY_HOPS: v.optional(
+    v.pipe(v.string(), v.regex(/^\d{1,2}$/, 'must be a whole number of proxies (0 when none)'), v.transform(Number)),
+    '0',
+  ),
 })
 
 export type Config = v.InferOutput<typeof ConfigSchema>

@@ -34,6 +34,9 @@ if (isProduction(process.env)) {
 const deliveryClient = defaultDeliveryClient(config, logger)
 const app = createApp({ db: database.db, config, logger, deliveryClient })
 const server = serveApp(app, config.PORT)
+// Elysia's `server` (the login throttle asks it for the client's socket address) is set by app.listen;
+// serveApp serves through app.handle, so hand it the server here.
+app.server = server
 logger.info('ecommerce listening', { port: server.port, database: database.kind, delivery_api_url: config.DELIVERY_API_URL })
 
 const registration = startWebhookRegistration({

@@ -3,7 +3,8 @@ import { Elysia } from 'elysia'
 import { ProblemSchema, forbidden, unauthorized } from '@logistics/shared'
 import type { AppDeps } from '../../context'
 import { type CurrentUser, LoginRequestSchema, LoginResponseSchema, ROLES } from './model'
-import { authenticate, loadActiveUser } from './service'
+import { clientAddress, login } from './login-throttle'
+import { loadActiveUser } from './service'
 
 type Role = (typeof ROLES)[number]
 
@@ -46,9 +47,8 @@ export const authGuard = (deps: AppDeps) =>
 export const authRoutes = (deps: AppDeps) =>
   new Elysia({ name: 'auth' }).use(jwtPlugin(deps)).post(
     '/auth/login',
-    async ({ body, jwt }) => {
-      const user = await authenticate(deps.db, body.email, body.password, deps.passwordHashing)
-      if (!user) throw unauthorized('Wrong email or password')
+    async ({ body, jwt, request, server }) => {
+      const user = await login(deps, body, clientAddress(deps.config, request, server))
       const access_token = await jwt.sign({ sub: user.id, role: user.role })
       return {
         access_token,
@@ -59,7 +59,7 @@ export const authRoutes = (deps: AppDeps) =>
     },
     {
       body: LoginRequestSchema,
-      response: { 200: LoginResponseSchema, 401: ProblemSchema, 422: ProblemSchema },
+      response: { 200: LoginResponseSchema, 401: ProblemSchema, 422: ProblemSchema, 429: ProblemSchema },
       detail: { tags: ['auth'], summary: 'Log in with email and password; answers a bearer token' },
     },
   )

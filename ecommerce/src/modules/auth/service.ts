@@ -45,7 +45,18 @@ export async function authenticate(
   password: string,
   hashing: PasswordHashing = {},
 ): Promise<CurrentUser | null> {
-  const user = await findActiveUser(db, eq(users.email, email.trim().toLowerCase()))
+  return checkLoginPassword(await findLoginUser(db, email), password, hashing)
+}
+
+/** The active user of an email, with the password hash (the first half of `authenticate`). */
+export const findLoginUser = (db: DbOrTx, email: string) => findActiveUser(db, eq(users.email, email.trim().toLowerCase()))
+
+/** The second half of `authenticate`: an unknown user takes as long as a wrong password. */
+export async function checkLoginPassword(
+  user: Awaited<ReturnType<typeof findLoginUser>>,
+  password: string,
+  hashing: PasswordHashing = {},
+): Promise<CurrentUser | null> {
   if (!user) {
     dummyHash ??= hashPassword('not-a-real-password', hashing)
     await verifyPassword(password, await dummyHash)
