@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { serveApp } from '@logistics/shared/http/serve'
 import { DEV_ADMIN_PASSWORD } from '../src/config'
+import { loginThrottles } from '../src/db/schema'
 import { clientAddress, login, normalizeAddress } from '../src/modules/auth/login-throttle'
 import { ADMIN, cheapHashing, createHarness, type Harness } from './helpers'
 
@@ -99,6 +100,18 @@ describe('login throttling', () => {
     expect(await tryAt('wrong', 1064)).toEqual([401, undefined]) // second lock: 120 s
     expect(await tryAt(a.password, 1065)).toEqual([429, '119'])
     expect(await tryAt(a.password, 1184)).toBe(200)
+  })
+
+  test('rows idle for a day are deleted', async () => {
+    const deps = { db: h.db, config: h.config, passwordHashing: cheapHashing }
+    const t0 = Date.UTC(2031, 0, 1)
+    await login(deps, { email: 'idle@throttle.test', password: 'x' }, '192.0.2.60', new Date(t0)).catch(() => {})
+    const keys = async () => (await h.db.select({ key: loginThrottles.key }).from(loginThrottles)).map((r) => r.key)
+    expect(await keys()).toContain('account:idle@throttle.test')
+    await login(deps, { email: 'later@throttle.test', password: 'x' }, '192.0.2.61', new Date(t0 + 2 * 86_400_000)).catch(() => {})
+    expect(await keys()).not.toContain('account:idle@throttle.test')
+    expect(await keys()).not.toContain('address:192.0.2.60')
+    expect(await keys()).toContain('account:later@throttle.test')
   })
 
   test('concurrent wrong logins cannot exceed the limit (atomic reservation)', async () => {

@@ -91,7 +91,7 @@ async function recordFailure(db: DbOrTx, { key, max }: Key, now: Date, s: Thrott
 let lastCleanup = 0
 /** Deletes the rows idle for a day (at most once a minute per process, on a failure). */
 async function cleanup(db: DbOrTx, now: Date) {
-  if (now.getTime() - lastCleanup < 60_000) return
+  if (Math.abs(now.getTime() - lastCleanup) < 60_000) return
   lastCleanup = now.getTime()
   const dayAgo = new Date(now.getTime() - 86_400_000)
   await db.delete(t).where(and(lt(t.updatedAt, dayAgo), or(isNull(t.lockedUntil), lt(t.lockedUntil, now))))
