@@ -5,9 +5,11 @@
  * Every environment variable passes through (e.g. STATUS_TICK_SECONDS=5 bun run dev);
  * DELIVERY_PORT and ECOMMERCE_PORT move the ports.
  */
+import { join } from 'node:path'
 import { describeError } from './api'
+import { devPreflight } from './dev-preflight'
 import { seed } from './seed'
-import { type ServiceName, type ServiceProcess, startService } from './services'
+import { type ServiceName, type ServiceProcess, root, startService } from './services'
 
 const deliveryPort = Number(process.env.DELIVERY_PORT ?? 3001)
 const ecommercePort = Number(process.env.ECOMMERCE_PORT ?? 3000)
@@ -16,6 +18,16 @@ const ecommerceUrl = `http://localhost:${ecommercePort}`
 
 const colour = { delivery: '\x1b[36m', ecommerce: '\x1b[35m', dev: '\x1b[33m' } as const
 const say = (name: ServiceName | 'dev', line: string) => console.log(`${colour[name]}${name.padEnd(9)}|\x1b[0m ${line}`)
+
+// Refuse at once, before anything starts or touches .data, when another dev (or service) is in the way.
+const problems = devPreflight({
+  ports: { delivery: deliveryPort, ecommerce: ecommercePort },
+  dataRoot: process.env.DATABASE_URL ? undefined : join(root, '.data'),
+})
+if (problems.length > 0) {
+  for (const problem of problems) say('dev', `cannot start: ${problem}`)
+  process.exit(1)
+}
 
 const running: ServiceProcess[] = []
 let stopping = false

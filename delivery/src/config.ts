@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { ConfigError, PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { ConfigError, DatabaseConnectTimeoutSchema, PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 import { parseAllowedHosts } from './modules/webhooks/destination'
 
 export const DEV_API_KEYS = 'ecommerce:dev-delivery-key-change-me'
@@ -7,6 +7,7 @@ export const DEV_API_KEYS = 'ecommerce:dev-delivery-key-change-me'
 const ConfigSchema = v.object({
   PORT: PortSchema(3001),
   DATABASE_URL: v.optional(v.string()),
+  DATABASE_CONNECT_TIMEOUT_SECONDS: DatabaseConnectTimeoutSchema,
   STATUS_TICK_SECONDS: v.optional(
     v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of seconds'), v.transform(Number), v.minValue(1), v.maxValue(86_400)),
     '30',
@@ -52,7 +53,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.WEBHOOK_LEASE_SECONDS <= config.WEBHOOK_TIMEOUT_SECONDS)
     throw new ConfigError('WEBHOOK_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT_SECONDS, or a slow webhook could be sent twice at once')
   refuseDevelopmentValues(env, [
-    { name: 'DELIVERY_API_KEYS', value: env.DELIVERY_API_KEYS, devValues: ['dev-delivery-key-change-me'] },
+    {
+      name: 'DELIVERY_API_KEYS',
+      value: env.DELIVERY_API_KEYS,
+      devValues: ['dev-delivery-key-change-me'],
+      minLength: 24,
+      values: parseApiKeys(config.DELIVERY_API_KEYS).map(([, key]) => key),
+    },
   ])
+  const pairs = parseApiKeys(config.DELIVERY_API_KEYS)
+  const names = pairs.map(([name]) => name)
+  const twice = names.filter((n, i) => names.indexOf(n) !== i)
+  if (twice.length > 0) throw new ConfigError(`DELIVERY_API_KEYS names the client ${twice.join(', ')} more than once; give each client one key`)
+  if (new Set(pairs.map(([, key]) => key)).size < pairs.length)
+    throw new ConfigError('DELIVERY_API_KEYS gives the same key to two clients; give each client its own key')
   return config
 }

@@ -1,4 +1,4 @@
-import { configOrExit, createLogger, onShutdown } from '@logistics/shared'
+import { configOrExit, createLogger, databaseOrExit, onShutdown } from '@logistics/shared'
 import { serveApp } from '@logistics/shared/http/serve'
 import { createApp } from './app'
 import { loadConfig, parseApiKeys } from './config'
@@ -11,8 +11,15 @@ import { createDispatcher } from './modules/webhooks/dispatcher'
 
 const config = configOrExit('delivery', loadConfig)
 const logger = createLogger('delivery', config.LOG_LEVEL)
-const database = await openDeliveryDatabase(config.DATABASE_URL)
-await provisionApiClients(database.db, parseApiKeys(config.DELIVERY_API_KEYS))
+const database = await databaseOrExit('delivery', () =>
+  openDeliveryDatabase(config.DATABASE_URL, {
+    connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
+    onConnectRetry: (info) => logger.warn('database not reachable yet; retrying', info),
+  }),
+)
+const disabledClients = await provisionApiClients(database.db, parseApiKeys(config.DELIVERY_API_KEYS))
+for (const name of disabledClients)
+  logger.warn('API client left out of DELIVERY_API_KEYS: disabled, its key is refused and its data kept', { client: name })
 
 const webhookDestinations = { production: isProduction(config.NODE_ENV), allowedHosts: config.WEBHOOK_ALLOWED_HOSTS }
 const dispatcher = createDispatcher(database.db, logger, {

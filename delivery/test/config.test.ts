@@ -44,7 +44,25 @@ describe('delivery configuration', () => {
   test('NODE_ENV=production refuses the development key, and a missing one', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DELIVERY_API_KEYS/)
     expect(() => loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:dev-delivery-key-change-me' })).toThrow(/production/)
-    expect(loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:8f2c1e0b9a7d' }).DELIVERY_API_KEYS).toBe('ecommerce:8f2c1e0b9a7d')
+    expect(loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:8f2c1e0b9a7d-4b1e-9f3a-a1b2c3' }).DELIVERY_API_KEYS).toBe('ecommerce:8f2c1e0b9a7d-4b1e-9f3a-a1b2c3')
+  })
+
+  test('NODE_ENV is compared case-insensitively, and weak keys are refused in production with what they need', () => {
+    expect(() => loadConfig({ NODE_ENV: 'Production' })).toThrow(/DELIVERY_API_KEYS/)
+    expect(() => loadConfig({ NODE_ENV: 'PRODUCTION', DELIVERY_API_KEYS: 'ecommerce:dev-delivery-key-change-me' })).toThrow(/production/)
+    expect(() => loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:x' })).toThrow(/DELIVERY_API_KEYS: too weak for production: needs at least 24 characters/)
+    expect(() => loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' })).toThrow(/different ones/)
+    // every key of the list counts, not only the first
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:8f2c1e0b9a7d-4b1e-9f3a-a1b2c3,erp:k2' }),
+    ).toThrow(/DELIVERY_API_KEYS/)
+    // development keeps accepting short keys
+    expect(loadConfig({ DELIVERY_API_KEYS: 'shop:k1' }).DELIVERY_API_KEYS).toBe('shop:k1')
+  })
+
+  test('a client named twice, or one key for two clients, is refused', () => {
+    expect(() => loadConfig({ DELIVERY_API_KEYS: 'shop:k1,shop:k2' })).toThrow(/shop more than once/)
+    expect(() => loadConfig({ DELIVERY_API_KEYS: 'shop:k1,erp:k1' })).toThrow(/same key/)
   })
 
   test('the service process refuses to start in production with the development key', async () => {

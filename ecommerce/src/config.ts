@@ -1,6 +1,7 @@
 import * as v from 'valibot'
-import { PortSchema, WebhookSecretSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { ConfigError, DatabaseConnectTimeoutSchema, PortSchema, WebhookSecretSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 import type { LogLevel } from '@logistics/shared'
+import { passwordWeakness } from './modules/auth/password-policy'
 
 export const DEV_DELIVERY_API_KEY = 'dev-delivery-key-change-me'
 export const DEV_WEBHOOK_SECRET = 'whsec_' + Buffer.from('development-webhook-secret-change-me').toString('base64')
@@ -29,6 +30,7 @@ export const ConfigSchema = v.object({
   NODE_ENV: v.optional(v.string(), 'development'),
   PORT: PortSchema(3000),
   DATABASE_URL: v.optional(v.string()),
+  DATABASE_CONNECT_TIMEOUT_SECONDS: DatabaseConnectTimeoutSchema,
   DELIVERY_API_URL: url('http://localhost:3001'),
   DELIVERY_API_KEY: str(DEV_DELIVERY_API_KEY),
   /** Per-attempt timeout of calls to the delivery service. */
@@ -42,18 +44,40 @@ export const ConfigSchema = v.object({
   ADMIN_EMAIL: v.optional(v.pipe(v.string(), v.trim(), v.toLowerCase(), v.email('must be an email address')), 'admin@example.com'),
   ADMIN_PASSWORD: str(DEV_ADMIN_PASSWORD, 8),
   LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent'] satisfies LogLevel[]), 'info'),
+  /** Failed logins of one account within LOGIN_WINDOW_SECONDS before it is locked. */
+  LOGIN_MAX_FAILURES: positiveInt(5, 1000),
+  /** Failed logins from one client address (an IPv6 /64) within the window before it is locked. */
+  LOGIN_MAX_FAILURES_PER_ADDRESS: positiveInt(50, 100_000),
+  LOGIN_WINDOW_SECONDS: positiveInt(900, 86_400),
+  /** The first lock; each next lock of the same account or address lasts twice as long, up to an hour (or this, if longer). */
+  LOGIN_LOCK_SECONDS: positiveInt(60, 86_400),
+  /**
+   * How many reverse proxies in front of the service append the client address to X-Forwarded-For.
+   * 0 (default): the socket address is the client (the header is ignored: anyone could forge it).
+   */
+  TRUST_PROXY_HOPS: v.optional(
+    v.pipe(v.string(), v.regex(/^\d{1,2}$/, 'must be a whole number of proxies (0 when none)'), v.transform(Number)),
+    '0',
+  ),
 })
 
 export type Config = v.InferOutput<typeof ConfigSchema>
 
-/** Reads and checks the environment once; refuses development secrets when NODE_ENV=production. */
+/**
+ * Reads and checks the environment once. When NODE_ENV is production (any case) it refuses the
+ * development secrets and weak ones: JWT_SECRET needs 32 characters, DELIVERY_API_KEY 24,
+ * ADMIN_PASSWORD 12, each with some variety (see `secretWeakness`). ADMIN_PASSWORD must always pass
+ * the user password rule (not the email, not a common password).
+ */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const config = readConfig(ConfigSchema, env)
   refuseDevelopmentValues(env, [
-    { name: 'DELIVERY_API_KEY', value: config.DELIVERY_API_KEY, devValues: [DEV_DELIVERY_API_KEY] },
+    { name: 'DELIVERY_API_KEY', value: config.DELIVERY_API_KEY, devValues: [DEV_DELIVERY_API_KEY], minLength: 24 },
     { name: 'WEBHOOK_SECRET', value: config.WEBHOOK_SECRET, devValues: [DEV_WEBHOOK_SECRET] },
-    { name: 'JWT_SECRET', value: config.JWT_SECRET, devValues: [DEV_JWT_SECRET] },
-    { name: 'ADMIN_PASSWORD', value: config.ADMIN_PASSWORD, devValues: [DEV_ADMIN_PASSWORD] },
+    { name: 'JWT_SECRET', value: config.JWT_SECRET, devValues: [DEV_JWT_SECRET], minLength: 32 },
+    { name: 'ADMIN_PASSWORD', value: config.ADMIN_PASSWORD, devValues: [DEV_ADMIN_PASSWORD], minLength: 12 },
   ])
+  const adminPassword = passwordWeakness(config.ADMIN_PASSWORD, { email: config.ADMIN_EMAIL })
+  if (adminPassword) throw new ConfigError(`Invalid configuration:\n  ADMIN_PASSWORD: ${adminPassword.replace(/^password /, '')}`)
   return config
 }

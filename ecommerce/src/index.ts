@@ -1,26 +1,35 @@
 import { join } from 'node:path'
-import { configOrExit, createLogger, onShutdown } from '@logistics/shared'
+import { configOrExit, createLogger, databaseOrExit, isProduction, onShutdown } from '@logistics/shared'
 import { openDatabase } from '@logistics/shared/db'
 import { serveApp } from '@logistics/shared/http/serve'
 import { createApp, defaultDeliveryClient } from './app'
-import { loadConfig } from './config'
+import { DEV_ADMIN_PASSWORD, loadConfig } from './config'
 import * as schema from './db/schema'
-import { ensureAdmin } from './modules/auth/service'
+import { ensureAdmin, retireDevelopmentPasswords } from './modules/auth/service'
 import { startWebhookRegistration } from './modules/delivery-webhooks/service'
 
 const config = configOrExit('ecommerce', loadConfig)
 const logger = createLogger('ecommerce', config.LOG_LEVEL)
 
-const database = await openDatabase({
-  url: config.DATABASE_URL,
-  service: 'ecommerce',
-  schema,
-  migrationsFolder: join(import.meta.dir, '../drizzle'),
-})
+const database = await databaseOrExit('ecommerce', () =>
+  openDatabase({
+    url: config.DATABASE_URL,
+    service: 'ecommerce',
+    schema,
+    migrationsFolder: join(import.meta.dir, '../drizzle'),
+    connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
+    onConnectRetry: (info) => logger.warn('database not reachable yet; retrying', info),
+  }),
+)
 
 const admin = await ensureAdmin(database.db, config.ADMIN_EMAIL, config.ADMIN_PASSWORD)
 if (admin.created) logger.info('administrator created', { email: config.ADMIN_EMAIL })
 else if (admin.role !== 'admin') logger.warn('ADMIN_EMAIL belongs to a non-admin user; no administrator bootstrapped', { email: config.ADMIN_EMAIL })
+if (isProduction(process.env)) {
+  for (const change of await retireDevelopmentPasswords(database.db, config.ADMIN_EMAIL, config.ADMIN_PASSWORD, [DEV_ADMIN_PASSWORD]))
+    if (change.action === 'admin-password-set') logger.warn('the administrator still had the development password; it now has ADMIN_PASSWORD', { email: change.email })
+    else logger.warn('an administrator still had the development password; that password no longer works, set a new one', { email: change.email })
+}
 
 const deliveryClient = defaultDeliveryClient(config, logger)
 // In the background (never blocks start-up); GET /health reports its state.
@@ -32,6 +41,9 @@ const registration = startWebhookRegistration({
 })
 const app = createApp({ db: database.db, config, logger, deliveryClient, webhookRegistration: registration })
 const server = serveApp(app, config.PORT)
+// Elysia's `server` (the login throttle asks it for the client's socket address) is set by app.listen;
+// serveApp serves through app.handle, so hand it the server here.
+app.server = server
 logger.info('ecommerce listening', { port: server.port, database: database.kind, delivery_api_url: config.DELIVERY_API_URL })
 
 onShutdown(logger, async () => {

@@ -4,6 +4,7 @@ import { ConfigError } from '@logistics/shared'
 import { silentLogger } from '@logistics/shared'
 import { createApp } from '../src/app'
 import { loadConfig } from '../src/config'
+import { passwordWeakness } from '../src/modules/auth/password-policy'
 import { ensureAdmin } from '../src/modules/auth/service'
 import { ADMIN, cheapHashing, createHarness, type Harness } from './helpers'
 
@@ -38,6 +39,52 @@ describe('registration', () => {
     expect(r.status).toBe(422)
     const paths = r.body.errors.map((e: { path: string }) => e.path)
     expect(paths).toEqual(expect.arrayContaining(['email', 'password', 'shipping_address']))
+  })
+
+  test('a common password, or the email as password, answers 422 on the password field; nothing is stored', async () => {
+    for (const [email, password] of [
+      ['weak1@example.com', 'password1'],
+      ['weak2@example.com', '12345678'],
+      ['weak3@example.com', 'qwertyuiop'],
+      ['weak4@example.com', 'Password123'],
+      ['weak5@example.com', 'WEAK5@example.com'],
+      ['weak6@example.com', 'weak6@example.com1'],
+    ]) {
+      const r = await h.request('POST', '/users', { body: { email, password, name: 'Weak', shipping_address: '1 Road' } })
+      expect(r.status, password).toBe(422)
+      expect(r.headers.get('content-type')).toBe('application/problem+json')
+      expect(r.body.errors).toEqual([{ path: 'password', message: expect.stringMatching(/password (is too common|must not be the email|is too close)/) }])
+      expect((await h.request('POST', '/auth/login', { body: { email, password } })).status).toBe(401)
+    }
+    // the weak password is reported together with the other bad fields
+    const both = await h.request('POST', '/users', { body: { email: 'weak7@example.com', password: 'password1', name: 'W' } })
+    expect(both.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['password', 'shipping_address'])
+  })
+
+  test('seller admins and seller users get the same password rule', async () => {
+    const admin = await h.adminToken()
+    const seller = await h.request('POST', '/sellers', {
+      token: admin,
+      body: { name: 'Weak Co', description: 'x', admins: [{ email: 'boss@weak.example', password: 'iloveyou1', name: 'Boss' }] },
+    })
+    expect(seller.status).toBe(422)
+    expect(seller.body.errors).toEqual([{ path: 'admins.0.password', message: expect.stringContaining('too common') }])
+    const ok = await h.request('POST', '/sellers', {
+      token: admin,
+      body: { name: 'Acme', description: 'x', admins: [{ email: 'boss@acme.example', password: 'acme-password-1', name: 'Boss' }] },
+    })
+    expect(ok.status).toBe(201)
+    const user = await h.request('POST', `/sellers/${ok.body.id}/users`, {
+      token: admin,
+      body: { email: 'clerk@acme.example', password: 'clerk@acme.example', name: 'Clerk' },
+    })
+    expect(user.status).toBe(422)
+    expect(user.body.errors).toEqual([{ path: 'password', message: 'password must not be the email address' }])
+  })
+
+  test('the passwords of the walkthrough and the demo data are accepted', () => {
+    for (const password of ['acme-password-1', 'blue-password-1', 'clerk-password-1', 'ada-password-1', 'demo-password-123', 'correct horse'])
+      expect(passwordWeakness(password, { email: 'someone@example.com' }), password).toBeUndefined()
   })
 
   test('malformed JSON answers 400', async () => {
@@ -113,12 +160,32 @@ describe('config', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/)
     const prod = loadConfig({
       NODE_ENV: 'production',
-      DELIVERY_API_KEY: 'k-real',
+      DELIVERY_API_KEY: 'k-real-0123456789-abcdefgh',
       WEBHOOK_SECRET: 'whsec_' + Buffer.from('a real secret of 32 bytes!!!!!!!').toString('base64'),
-      JWT_SECRET: 'a-real-jwt-secret-0123456789',
+      JWT_SECRET: 'a-real-jwt-secret-0123456789-abcdef',
       ADMIN_PASSWORD: 'a real admin password',
     })
     expect(prod.PORT).toBe(3000)
+  })
+
+  test('NODE_ENV is compared case-insensitively; weak secrets are refused in production, saying what is needed', () => {
+    const strong = {
+      DELIVERY_API_KEY: 'k-real-0123456789-abcdefgh',
+      WEBHOOK_SECRET: 'whsec_' + Buffer.from('a real secret of 32 bytes!!!!!!!').toString('base64'),
+      JWT_SECRET: 'a-real-jwt-secret-0123456789-abcdef',
+      ADMIN_PASSWORD: 'a real admin password',
+    }
+    expect(() => loadConfig({ NODE_ENV: 'Production' })).toThrow(/JWT_SECRET/)
+    expect(() => loadConfig({ NODE_ENV: ' PRODUCTION ' })).toThrow(/JWT_SECRET/)
+    expect(loadConfig({ NODE_ENV: 'Production', ...strong }).PORT).toBe(3000)
+    expect(() => loadConfig({ NODE_ENV: 'Production', ...strong, JWT_SECRET: 'aaaaaaaaaaaaaaaa' })).toThrow(
+      /JWT_SECRET: too weak for production: needs at least 32 characters/,
+    )
+    expect(() => loadConfig({ NODE_ENV: 'production', ...strong, DELIVERY_API_KEY: 'x' })).toThrow(/DELIVERY_API_KEY: too weak/)
+    expect(() => loadConfig({ NODE_ENV: 'production', ...strong, ADMIN_PASSWORD: 'Admin-123' })).toThrow(/ADMIN_PASSWORD: too weak/)
+    // a long but common password, or the email itself, is refused always (development too)
+    expect(() => loadConfig({ ADMIN_PASSWORD: 'password123456' })).toThrow(/ADMIN_PASSWORD: is too common/)
+    expect(() => loadConfig({ ADMIN_EMAIL: 'boss@example.com', ADMIN_PASSWORD: 'BOSS@example.com' })).toThrow(/ADMIN_PASSWORD: must not be the email/)
   })
 
   test('defaults', () => {

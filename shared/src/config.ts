@@ -28,18 +28,57 @@ export const PortSchema = (fallback: number) =>
     String(fallback),
   )
 
+/** DATABASE_CONNECT_TIMEOUT_SECONDS: how long start-up waits for the database (0–3600 s, default 30). */
+export const DatabaseConnectTimeoutSchema = v.optional(
+  v.pipe(
+    v.string(),
+    v.regex(/^\d{1,4}$/, 'must be a whole number of seconds'),
+    v.transform(Number),
+    v.maxValue(3600, 'must be at most 3600 seconds'),
+  ),
+  '30',
+)
+
+/** True when NODE_ENV says production, whatever its case or surrounding blanks (`Production`, ` PRODUCTION`). */
+export const isProduction = (env: Record<string, string | undefined> = process.env) =>
+  env.NODE_ENV?.trim().toLowerCase() === 'production'
+
+/** What a production secret needs beyond its length: several different characters of at least two kinds. */
+const MIN_DISTINCT = 10
+
 /**
- * Refuses development defaults in production: `value` may not be one of `devValues` (or empty)
- * when NODE_ENV=production.
+ * Why `value` is too weak to be a production secret, or undefined when it is strong enough:
+ * at least `minLength` characters, at least 10 different ones, and at least two kinds among
+ * lower-case letters, upper-case letters, digits and other characters.
+ */
+export function secretWeakness(value: string, minLength: number): string | undefined {
+  const kinds = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^a-zA-Z0-9]/].filter((k) => k.test(value)).length
+  const distinct = new Set(value).size
+  if (value.length >= minLength && distinct >= MIN_DISTINCT && kinds >= 2) return undefined
+  return `needs at least ${minLength} characters (has ${value.length}), at least ${MIN_DISTINCT} different ones (has ${distinct}) and two kinds of letters, digits or symbols (has ${kinds}); e.g. openssl rand -base64 ${Math.ceil((minLength * 3) / 4)}`
+}
+
+/**
+ * Refuses development defaults and weak secrets in production (NODE_ENV compared case-insensitively):
+ * `value` may not be empty or contain one of `devValues`, and when `minLength` is given it must pass
+ * `secretWeakness`. `values` checks several secrets under one name (each key of a list).
  */
 export function refuseDevelopmentValues(
   env: Record<string, string | undefined>,
-  checks: { name: string; value: string | undefined; devValues: readonly string[] }[],
+  checks: { name: string; value: string | undefined; devValues: readonly string[]; minLength?: number; values?: string[] }[],
 ) {
-  if (env.NODE_ENV !== 'production') return
+  if (!isProduction(env)) return
   const bad = checks.filter((c) => !c.value || c.devValues.some((d) => c.value!.includes(d)))
   if (bad.length > 0)
     throw new ConfigError(
       `NODE_ENV=production refuses development defaults; set ${bad.map((b) => b.name).join(', ')} to real secrets`,
     )
+  const weak = checks.flatMap((c) => {
+    if (c.minLength === undefined) return []
+    return (c.values ?? [c.value!]).flatMap((value) => {
+      const why = secretWeakness(value, c.minLength!)
+      return why ? [`  ${c.name}: too weak for production: ${why}`] : []
+    })
+  })
+  if (weak.length > 0) throw new ConfigError(`Invalid configuration:\n${weak.join('\n')}`)
 }

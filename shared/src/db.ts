@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { type SQL, sql } from 'drizzle-orm'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
@@ -8,6 +8,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
+import { lockDirectory } from './dir-lock'
 
 /**
  * One database layer for both services. `DATABASE_URL`:
@@ -39,6 +40,72 @@ export type OpenDatabaseOptions<TSchema extends Record<string, unknown>> = {
   /** A migrated PGlite snapshot to start from instead of migrating (tests). */
   pgliteSnapshot?: Blob | File
   poolSize?: number
+  /**
+   * How long to keep trying a PostgreSQL server that does not answer yet before giving up with a
+   * `DatabaseUnreachableError` (DATABASE_CONNECT_TIMEOUT_SECONDS; default 30; 0 tries once).
+   */
+  connectTimeoutSeconds?: number
+  /** Told about each failed try (one line each; the host, never the password). */
+  onConnectRetry?: (info: { host: string; attempt: number; error: string; retry_in_ms: number }) => void
+}
+
+/** The server a URL points at, without its credentials: `host:port/database`. */
+export function databaseHost(url: string): string {
+  try {
+    const u = new URL(url)
+    return `${u.host}${u.pathname}`
+  } catch {
+    return 'an unparsable DATABASE_URL'
+  }
+}
+
+/** Start-up gave up waiting for the database. Its message is one line, naming the host only. */
+export class DatabaseUnreachableError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'DatabaseUnreachableError'
+  }
+}
+
+const oneLine = (error: unknown) =>
+  (error instanceof Error ? error.message : String(error)).split('\n')[0]!.replace(/\/\/[^@\s/]*@/g, '//***@')
+
+/**
+ * Waits until the server answers `select 1`, trying again (every 0.5 s, growing to 2 s) for
+ * `timeoutSeconds`; then throws a one-line `DatabaseUnreachableError` naming the host.
+ */
+export async function waitForServer(
+  url: string,
+  timeoutSeconds = 30,
+  onRetry?: OpenDatabaseOptions<Record<string, unknown>>['onConnectRetry'],
+): Promise<void> {
+  const host = databaseHost(url)
+  const deadline = Date.now() + timeoutSeconds * 1000
+  let delay = 500
+  for (let attempt = 1; ; attempt++) {
+    const left = deadline - Date.now()
+    const client = postgres(url, {
+      max: 1,
+      onnotice: () => {},
+      connect_timeout: Math.max(1, Math.min(10, Math.ceil(left / 1000))),
+    })
+    try {
+      await client`select 1`
+      return
+    } catch (error) {
+      const reason = oneLine(error)
+      const wait = Math.min(delay, deadline - Date.now())
+      if (wait <= 0)
+        throw new DatabaseUnreachableError(
+          `cannot reach the database at ${host} (${reason}) after ${attempt} ${attempt === 1 ? 'try' : 'tries'} in ${timeoutSeconds} s (DATABASE_CONNECT_TIMEOUT_SECONDS); check DATABASE_URL and that the server is up`,
+        )
+      onRetry?.({ host, attempt, error: reason, retry_in_ms: wait })
+      await Bun.sleep(wait)
+      delay = Math.min(delay * 2, 2000)
+    } finally {
+      await client.end({ timeout: 1 }).catch(() => {})
+    }
+  }
 }
 
 /** Serialises migrations when several replicas start at once on one server. */
@@ -49,6 +116,7 @@ export async function openDatabase<TSchema extends Record<string, unknown>>(
 ): Promise<Database<TSchema>> {
   const { url, schema, migrationsFolder } = options
   if (url && /^postgres(ql)?:\/\//.test(url)) {
+    await waitForServer(url, options.connectTimeoutSeconds, options.onConnectRetry)
     await migrateServer(url, migrationsFolder)
     const client = postgres(url, {
       max: options.poolSize ?? 10,
@@ -59,21 +127,38 @@ export async function openDatabase<TSchema extends Record<string, unknown>>(
     return { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) }
   }
   let pglite: PGlite
+  let unlock = () => {}
   if (options.pgliteSnapshot) {
     pglite = new PGlite({ loadDataDir: options.pgliteSnapshot })
   } else if (url === 'memory://') {
     pglite = new PGlite()
   } else if (url === undefined || url === '') {
     const dir = resolve(options.dataRoot ?? '.data', options.service)
+    mkdirSync(dirname(dir), { recursive: true })
+    // One process per folder: a second one would corrupt it (refused with one line; a stale lock is taken over).
+    unlock = lockDirectory(dir)
     mkdirSync(dir, { recursive: true })
     pglite = new PGlite(dir)
   } else {
     throw new Error(`DATABASE_URL must be unset, memory:// or postgres://…; got "${url.replace(/\/\/[^@]*@/, '//***@')}"`)
   }
-  await pglite.waitReady
-  const db = drizzlePglite(pglite, { schema })
-  if (!options.pgliteSnapshot) await migratePglite(db, { migrationsFolder })
-  return { db: db as unknown as Db<TSchema>, kind: 'pglite', close: () => pglite.close(), pglite }
+  try {
+    await pglite.waitReady
+    const db = drizzlePglite(pglite, { schema })
+    if (!options.pgliteSnapshot) await migratePglite(db, { migrationsFolder })
+    const close = async () => {
+      try {
+        await pglite.close()
+      } finally {
+        unlock()
+      }
+    }
+    return { db: db as unknown as Db<TSchema>, kind: 'pglite', close, pglite }
+  } catch (error) {
+    await pglite.close().catch(() => {})
+    unlock()
+    throw error
+  }
 }
 
 type Client = ReturnType<typeof postgres> | postgres.TransactionSql

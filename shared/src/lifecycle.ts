@@ -11,6 +11,21 @@ export function configOrExit<T>(service: string, load: () => T): T {
 }
 
 /**
+ * Opens the database, or stops the process with one line naming the reason (the host, never the
+ * password; no stack trace) and exit code 1: the server stayed unreachable for
+ * DATABASE_CONNECT_TIMEOUT_SECONDS, the PGlite folder is locked by another process, a migration failed.
+ */
+export async function databaseOrExit<T>(service: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open()
+  } catch (error) {
+    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.replace(/\/\/[^@\s/]*@/g, '//***@')
+    console.error(`${service}: ${message}`)
+    process.exit(1)
+  }
+}
+
+/**
  * Graceful shutdown on SIGTERM and SIGINT: runs `stop` once (stop background work, let in-flight
  * requests finish, close the pool), then exits 0 (1 when a step failed).
  */

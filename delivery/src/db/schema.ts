@@ -4,12 +4,17 @@ import type { DeliveryProduct, DeliveryStatus } from '@logistics/shared'
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
 
-/** API clients of the delivery service; keys are stored as SHA-256 hashes. */
+/**
+ * API clients of the delivery service; keys are stored as SHA-256 hashes. A client left out of
+ * `DELIVERY_API_KEYS` gets `disabled_at` at the next start (refused, its data kept); named again, it
+ * is enabled again.
+ */
 export const apiClients = pgTable('api_clients', {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull().unique(),
   keyHash: text('key_hash').notNull().unique(),
   createdAt: ts('created_at').notNull().defaultNow(),
+  disabledAt: ts('disabled_at'),
 })
 
 export const deliveries = pgTable(

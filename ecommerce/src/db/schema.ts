@@ -53,6 +53,25 @@ export const users = pgTable(
   ],
 )
 
+/**
+ * Login throttling, shared by every replica: one row per account (`account:<email>`) and per client
+ * address (`address:<ip>`) with recent login attempts. `attempts` counts the attempts of the
+ * current window not yet known to be correct (a success takes its own back), `locked_until` refuses
+ * every login of the key until then, `lockouts` makes each lock twice as long as the one before.
+ */
+export const loginThrottles = pgTable(
+  'login_throttles',
+  {
+    key: text('key').primaryKey(),
+    attempts: integer('attempts').notNull(),
+    windowStartedAt: ts('window_started_at').notNull(),
+    lockedUntil: ts('locked_until'),
+    lockouts: integer('lockouts').notNull().default(0),
+    updatedAt: ts('updated_at').notNull(),
+  },
+  (t) => [index('login_throttles_updated_idx').on(t.updatedAt)],
+)
+
 /** Products are soft-deleted (orders reference them); a sku is unique among a seller's live products. */
 export const products = pgTable(
   'products',

@@ -3,14 +3,13 @@ import { ProblemSchema, unauthorized } from '@logistics/shared'
 import type { AppDeps } from '../../context'
 import { LoginRequestSchema, LoginResponseSchema } from './model'
 import { jwtPlugin } from './plugin'
-import { authenticate } from './service'
+import { clientAddress, login } from './login-throttle'
 
 export const authRoutes = (deps: AppDeps) =>
   new Elysia({ name: 'auth' }).use(jwtPlugin(deps)).post(
     '/auth/login',
-    async ({ body, jwt }) => {
-      const user = await authenticate(deps.db, body.email, body.password, deps.passwordHashing)
-      if (!user) throw unauthorized('Wrong email or password')
+    async ({ body, jwt, request, server }) => {
+      const user = await login(deps, body, clientAddress(deps.config, request, server))
       const access_token = await jwt.sign({ sub: user.id, role: user.role })
       return {
         access_token,
@@ -21,7 +20,7 @@ export const authRoutes = (deps: AppDeps) =>
     },
     {
       body: LoginRequestSchema,
-      response: { 200: LoginResponseSchema, 401: ProblemSchema, 422: ProblemSchema },
+      response: { 200: LoginResponseSchema, 401: ProblemSchema, 422: ProblemSchema, 429: ProblemSchema },
       detail: { tags: ['auth'], summary: 'Log in with email and password; answers a bearer token' },
     },
   )

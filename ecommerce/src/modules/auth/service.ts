@@ -45,7 +45,18 @@ export async function authenticate(
   password: string,
   hashing: PasswordHashing = {},
 ): Promise<CurrentUser | null> {
-  const user = await findActiveUser(db, eq(users.email, email.trim().toLowerCase()))
+  return checkLoginPassword(await findLoginUser(db, email), password, hashing)
+}
+
+/** The active user of an email, with the password hash (the first half of `authenticate`). */
+export const findLoginUser = (db: DbOrTx, email: string) => findActiveUser(db, eq(users.email, email.trim().toLowerCase()))
+
+/** The second half of `authenticate`: an unknown user takes as long as a wrong password. */
+export async function checkLoginPassword(
+  user: Awaited<ReturnType<typeof findLoginUser>>,
+  password: string,
+  hashing: PasswordHashing = {},
+): Promise<CurrentUser | null> {
   if (!user) {
     dummyHash ??= hashPassword('not-a-real-password', hashing)
     await verifyPassword(password, await dummyHash)
@@ -85,6 +96,40 @@ export async function ensureAdmin(db: DbOrTx, email: string, password: string, h
   if (row) return { created: true, id: row.id, role: 'admin' as const }
   const [again] = await db.select({ id: users.id, role: users.role }).from(users).where(eq(users.email, normalized))
   return { created: false, id: again!.id, role: again!.role }
+}
+
+/**
+ * Production start-up: no administrator may keep a development password (`devPasswords`, i.e.
+ * `admin-password-change-me`, from a database first started in development). The bootstrap
+ * administrator (`email`) gets `password` (ADMIN_PASSWORD); any other administrator still on a
+ * development password gets an unusable one (it can no longer log in until an operator resets it).
+ * Only the few administrators are checked (one argon2 verification each). The update is
+ * conditional on the old hash, so replicas starting at once, or a password changed meanwhile, are safe.
+ */
+export async function retireDevelopmentPasswords(
+  db: DbOrTx,
+  email: string,
+  password: string,
+  devPasswords: readonly string[],
+  hashing: PasswordHashing = {},
+): Promise<{ email: string; action: 'admin-password-set' | 'disabled' }[]> {
+  const normalized = email.trim().toLowerCase()
+  const admins = await db.select({ id: users.id, email: users.email, passwordHash: users.passwordHash }).from(users).where(eq(users.role, 'admin'))
+  const changed: { email: string; action: 'admin-password-set' | 'disabled' }[] = []
+  for (const admin of admins) {
+    let onDevPassword = false
+    for (const dev of devPasswords) if (await verifyPassword(dev, admin.passwordHash)) onDevPassword = true
+    if (!onDevPassword) continue
+    const isBootstrap = admin.email === normalized
+    const next = isBootstrap ? password : crypto.randomUUID() + crypto.randomUUID()
+    const [row] = await db
+      .update(users)
+      .set({ passwordHash: await hashPassword(next, hashing) })
+      .where(and(eq(users.id, admin.id), eq(users.passwordHash, admin.passwordHash)))
+      .returning({ id: users.id })
+    if (row) changed.push({ email: admin.email, action: isBootstrap ? 'admin-password-set' : 'disabled' })
+  }
+  return changed
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

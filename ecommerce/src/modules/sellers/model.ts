@@ -1,13 +1,16 @@
 import * as v from 'valibot'
 import { EmailSchema, PasswordSchema } from '../auth/model'
+import { strongPassword } from '../auth/password-policy'
 import { text } from '../common'
 import { UserSchema } from '../users/model'
 
-export const SellerUserInputSchema = v.object({
+const sellerUserEntries = {
   email: EmailSchema,
   password: PasswordSchema,
   name: text('name', 200),
-})
+}
+
+export const SellerUserInputSchema = v.pipe(v.object(sellerUserEntries), strongPassword())
 
 export const CreateSellerRequestSchema = v.object({
   name: text('name', 200),
@@ -32,10 +35,13 @@ export const UpdateSellerRequestSchema = v.pipe(
   ),
 )
 
-export const AddSellerUserRequestSchema = v.object({
-  ...SellerUserInputSchema.entries,
-  is_seller_admin: v.optional(v.boolean('is_seller_admin must be true or false'), false),
-})
+export const AddSellerUserRequestSchema = v.pipe(
+  v.object({
+    ...sellerUserEntries,
+    is_seller_admin: v.optional(v.boolean('is_seller_admin must be true or false'), false),
+  }),
+  strongPassword(),
+)
 
 export const SellerSchema = v.object({
   id: v.string(),

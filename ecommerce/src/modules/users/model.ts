@@ -1,13 +1,17 @@
 import * as v from 'valibot'
 import { EmailSchema, PasswordSchema, RoleSchema } from '../auth/model'
+import { strongPassword } from '../auth/password-policy'
 import { text } from '../common'
 
-export const RegisterRequestSchema = v.object({
-  email: EmailSchema,
-  password: PasswordSchema,
-  name: text('name', 200),
-  shipping_address: text('shipping_address', 500),
-})
+export const RegisterRequestSchema = v.pipe(
+  v.object({
+    email: EmailSchema,
+    password: PasswordSchema,
+    name: text('name', 200),
+    shipping_address: text('shipping_address', 500),
+  }),
+  strongPassword(),
+)
 
 export const UserSchema = v.object({
   id: v.string(),

@@ -1,0 +1,1 @@
+ALTER TABLE "api_clients" ADD COLUMN "disabled_at" timestamp with time zone;
