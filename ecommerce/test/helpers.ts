@@ -114,7 +114,13 @@ export function createStubDelivery() {
   const calls: { method: string; path: string; headers: Headers; body: any }[] = []
   const deliveries = new Map<string, { tracking_number: string; foreign_order_id: string }>()
   const webhooks: { id: string; url: string; secret: string }[] = []
-  const state = { mode: 'up' as Mode, slowMs: 1500, beforeCreateAnswer: undefined as undefined | (() => Promise<void>) }
+  const state = {
+    mode: 'up' as Mode,
+    slowMs: 1500,
+    beforeCreateAnswer: undefined as undefined | (() => Promise<void>),
+    /** Every delivery counts as picked up: DELETE answers 409. */
+    pickedUp: false,
+  }
   const server = Bun.serve({
     port: 0,
     async fetch(request) {
@@ -139,6 +145,8 @@ export function createStubDelivery() {
       if (request.method === 'DELETE' && one) {
         const d = [...deliveries.entries()].find(([, x]) => x.tracking_number === one[1])
         if (!d) return new Response(null, { status: 404 })
+        if (state.pickedUp)
+          return Response.json({ status: 409, code: 'already-picked-up', current_status: 'IN_ORIGIN', detail: 'picked up' }, { status: 409 })
         deliveries.delete(d[0])
         return new Response(null, { status: 204 })
       }

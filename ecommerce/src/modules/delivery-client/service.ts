@@ -7,8 +7,13 @@ import { type CreatedDelivery, CreatedDeliverySchema, WebhookListSchema, Webhook
 export type DeliveryClient = {
   createDelivery(input: CreateDeliveryInput, options?: CallOptions): Promise<CreatedDelivery>
   getTracking(trackingNumber: string, options?: CallOptions): Promise<TrackingResponse>
-  /** Deletes a delivery (a dispatch that lost its order); an unknown one counts as deleted. */
+  /**
+   * Withdraws a delivery still READY_FOR_PICK_UP; an unknown one counts as withdrawn. Throws a 409
+   * `already-picked-up` problem once the parcel moved on, 502/503/504 when the call fails.
+   */
   deleteDelivery(trackingNumber: string, options?: CallOptions): Promise<void>
+  /** The delivery of an order (looked up by foreign order id through POST /tracking); null when none. */
+  findDeliveryOfOrder(foreignOrderId: string, options?: CallOptions): Promise<TrackingResponse | null>
   /** Registers (or re-registers with a new secret) a webhook subscription; idempotent. */
   registerWebhook(url: string, secret: string, options?: CallOptions): Promise<{ id: string; outcome: 'created' | 'existing' | 'replaced' }>
 }
@@ -24,6 +29,8 @@ export type DeliveryClientOptions = {
   retries?: number
   retryDelayMs?: number
   logger?: Logger
+  /** The fetch to use (tests route calls to an in-process delivery app). */
+  fetch?: typeof fetch
 }
 
 /** A request that never got an HTTP answer (connection refused or reset, DNS…). */
@@ -39,6 +46,7 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
     baseUrl: options.baseUrl.replace(/\/?$/, '/'),
     timeout: options.timeoutMs ?? 5000,
     headers: { authorization: `Bearer ${options.apiKey}`, accept: 'application/json' },
+    ...(options.fetch ? { fetch: options.fetch } : {}),
     retry: {
       limit: options.retries ?? 2,
       methods: ['get', 'post', 'delete'],
@@ -51,20 +59,23 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
 
   const headersOf = (o?: CallOptions): Record<string, string> => (o?.requestId ? { 'x-request-id': o.requestId } : {})
 
-  /** Maps a failed call to the problem ecommerce answers: 503 down, 504 timed out, 502 anything else. */
-  async function toProblem(error: unknown, what: string): Promise<HttpProblem> {
+  /**
+   * Maps a failed call to the problem ecommerce answers: 503 down, 504 timed out, 502 anything else.
+   * The upstream's own `detail` is logged (with the request id), never passed on to our caller.
+   */
+  async function toProblem(error: unknown, what: string, o?: CallOptions): Promise<HttpProblem> {
     if (error instanceof HttpProblem) return error
     if (error instanceof TimeoutError)
       return new HttpProblem(504, 'delivery-timeout', `The delivery service did not answer in time (${what}); nothing was changed`)
     if (error instanceof HTTPError) {
       const status = error.response.status
-      let detail = ''
+      let detail: string | undefined
       try {
         const body = (await error.response.clone().json()) as { detail?: unknown }
-        if (typeof body?.detail === 'string') detail = `: ${body.detail}`
+        if (typeof body?.detail === 'string') detail = body.detail
       } catch {}
-      options.logger?.warn('delivery service answered an error', { what, status, detail })
-      return new HttpProblem(502, 'delivery-failed', `The delivery service answered ${status} (${what})${detail}; nothing was changed`, {
+      options.logger?.warn('delivery service answered an error', { what, status, upstream_detail: detail, request_id: o?.requestId })
+      return new HttpProblem(502, 'delivery-failed', `The delivery service answered ${status} (${what}); nothing was changed`, {
         upstream_status: status,
       })
     }
@@ -73,12 +84,12 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
     return new HttpProblem(502, 'delivery-failed', `The call to the delivery service failed (${what}); nothing was changed`)
   }
 
-  async function call<T>(what: string, schema: v.GenericSchema<unknown, T>, run: () => Promise<unknown>): Promise<T> {
+  async function call<T>(what: string, schema: v.GenericSchema<unknown, T>, run: () => Promise<unknown>, o?: CallOptions): Promise<T> {
     let body: unknown
     try {
       body = await run()
     } catch (error) {
-      throw await toProblem(error, what)
+      throw await toProblem(error, what, o)
     }
     const parsed = v.safeParse(schema, body)
     if (!parsed.success) {
@@ -93,6 +104,7 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
       try {
         return await call('create delivery', CreatedDeliverySchema, () =>
           api.post('deliveries', { json: input, headers: headersOf(o) }).json(),
+          o,
         )
       } catch (error) {
         if (error instanceof HttpProblem && error.extensions.upstream_status === 409)
@@ -109,17 +121,43 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
     getTracking(trackingNumber, o) {
       return call('tracking', TrackingResponseSchema, () =>
         api.get(`deliveries/${encodeURIComponent(trackingNumber)}/tracking`, { headers: headersOf(o) }).json(),
+        o,
       )
     },
 
     async deleteDelivery(trackingNumber, o) {
       const response = await api
         .delete(`deliveries/${encodeURIComponent(trackingNumber)}`, { headers: headersOf(o), throwHttpErrors: false })
-        .catch(async (e) => Promise.reject(await toProblem(e, 'delete delivery')))
-      if (response.status !== 204 && response.status !== 404)
-        throw new HttpProblem(502, 'delivery-failed', `The delivery service answered ${response.status} (delete delivery)`, {
+        .catch(async (e) => Promise.reject(await toProblem(e, 'delete delivery', o)))
+      if (response.status === 204 || response.status === 404) return
+      if (response.status === 409) {
+        const body = (await response.json().catch(() => ({}))) as { current_status?: unknown }
+        const current = typeof body.current_status === 'string' ? body.current_status : undefined
+        throw new HttpProblem(
+          409,
+          'already-picked-up',
+          `The parcel was already picked up${current ? ` (it is ${current})` : ''}: it can no longer be withdrawn`,
+          current ? { delivery_status: current } : {},
+        )
+      }
+      options.logger?.warn('delivery service answered an error', { what: 'delete delivery', status: response.status, request_id: o?.requestId })
+      throw new HttpProblem(502, 'delivery-failed', `The delivery service answered ${response.status} (delete delivery); nothing was changed`, {
+        upstream_status: response.status,
+      })
+    },
+
+    async findDeliveryOfOrder(foreignOrderId, o) {
+      const response = await api
+        .post('tracking', { json: { foreign_order_id: foreignOrderId }, headers: headersOf(o), throwHttpErrors: false })
+        .catch(async (e) => Promise.reject(await toProblem(e, 'find delivery', o)))
+      if (response.status === 404) return null
+      if (response.status !== 200) {
+        options.logger?.warn('delivery service answered an error', { what: 'find delivery', status: response.status, request_id: o?.requestId })
+        throw new HttpProblem(502, 'delivery-failed', `The delivery service answered ${response.status} (find delivery); nothing was changed`, {
           upstream_status: response.status,
         })
+      }
+      return call('find delivery', TrackingResponseSchema, () => response.json(), o)
     },
 
     async registerWebhook(url, secret, o) {
