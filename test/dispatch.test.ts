@@ -140,6 +140,31 @@ describe('a delivery call that times out after the delivery service created the 
     expect(await sys.deliveriesOf(s.orderId)).toEqual([])
   })
 
+  test('a dispatch retried while a cancel withdraws the dangling delivery is refused (cancel-in-progress), never shipped without a delivery', async () => {
+    const s = await confirmedOrder('RetryDuringCancel')
+    sys.setPlan((method, path) => (method === 'POST' && path === '/deliveries' ? 'lost-answer' : undefined))
+    try {
+      expect((await post(`/orders/${s.orderId}/dispatch`, s.seller.token)).status).toBe(504)
+    } finally {
+      sys.healthy()
+    }
+    await sys.leasesRunOut(s.orderId)
+    let retry: Awaited<ReturnType<typeof post>> | undefined
+    // The seller retries the dispatch just as the admin's cancel is about to DELETE the dangling delivery.
+    sys.onCall(async (method) => {
+      if (method === 'DELETE' && !retry) retry = await post(`/orders/${s.orderId}/dispatch`, s.seller.token)
+    })
+    try {
+      expect((await post(`/orders/${s.orderId}/cancel`, sys.admin)).status).toBe(200)
+    } finally {
+      sys.healthy()
+    }
+    expect(retry!.status).toBe(409)
+    expect(retry!.body.code).toBe('cancel-in-progress')
+    expect(retry!.headers.get('retry-after')).toMatch(/^\d+$/)
+    expect((await expectConsistent(s.orderId)).status).toBe('cancelled')
+  })
+
   test('delivery service down during dispatch: 503, nothing created; cancel goes through once it settles', async () => {
     const s = await confirmedOrder('DownCancel')
     sys.setPlan(() => 'down')

@@ -30,6 +30,8 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
   /** Decides the fault of each call (method, path); undefined = healthy. */
   let plan: (method: string, path: string) => Fault | undefined = () => undefined
   const held: (() => Promise<unknown>)[] = []
+  /** Runs before a call reaches the delivery service (to interleave other requests exactly there). */
+  let hook: ((method: string, path: string) => Promise<void>) | undefined
   let calls = 0
 
   const untilAborted = (signal: AbortSignal, maxMs = 5_000) =>
@@ -51,6 +53,7 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
         new Request(`http://delivery.local${url.pathname}${url.search}`, { method: request.method, headers: request.headers, body }),
       )
     const fault = plan(request.method, url.pathname)
+    await hook?.(request.method, url.pathname)
     await Bun.sleep(latencyMs) // the network: other requests run meanwhile, as they would over HTTP
     if (fault === 'down') throw new TypeError('fetch failed: connection refused')
     if (fault === 'error') return Response.json({ status: 500, title: 'Internal Server Error', detail: 'secret upstream detail' }, { status: 500 })
@@ -114,11 +117,11 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
 
   const orderRow = async (orderId: string) => (await shop.db.select().from(orders).where(eq(orders.id, orderId)))[0]!
 
-  /** "Time passes": every dispatch lease and unsettled window of the order is over. */
+  /** "Time passes": every lease and unsettled window of the order is over (as after `dispatchLeaseMs`). */
   const leasesRunOut = (orderId: string) =>
     shop.db
       .update(orders)
-      .set({ dispatchLeaseUntil: new Date(Date.now() - 1000), dispatchUnsettledUntil: new Date(Date.now() - 1000) })
+      .set({ dispatchLeaseUntil: null, dispatchInflight: 0, dispatchUnsettledUntil: null, cancelLeaseUntil: null })
       .where(eq(orders.id, orderId))
 
   return {
@@ -131,6 +134,10 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
     },
     healthy() {
       plan = () => undefined
+      hook = undefined
+    },
+    onCall(h: typeof hook) {
+      hook = h
     },
     /** Lets every held request land now (resolves once they were handled). */
     releaseHeld() {

@@ -117,6 +117,8 @@ export const orders = pgTable(
     dispatchLeaseUntil: ts('dispatch_lease_until'),
     /** A create-delivery call that timed out may still land until then: cancelling waits. */
     dispatchUnsettledUntil: ts('dispatch_unsettled_until'),
+    /** A cancel is withdrawing the order's delivery until then: dispatching waits. */
+    cancelLeaseUntil: ts('cancel_lease_until'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },

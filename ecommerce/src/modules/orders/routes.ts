@@ -60,7 +60,8 @@ export const ordersRoutes = (deps: AppDeps) =>
           description:
             'Creates the delivery on the delivery service first; when that fails (502, 503, 504) the order stays confirmed and a retry is safe: ' +
             'the delivery is created once per order, so a retry (or a second click) reuses it, and a dispatch that finds the order already ' +
-            'dispatched with that same delivery answers the order (200). 409 `invalid-transition` unless the order is confirmed.',
+            'dispatched with that same delivery answers the order (200). 409 `invalid-transition` unless the order is confirmed; ' +
+            '409 `cancel-in-progress` (with `Retry-After`) while a cancel is withdrawing its delivery.',
           security: bearerAuth,
         },
       },
@@ -68,7 +69,9 @@ export const ordersRoutes = (deps: AppDeps) =>
     .post(
       '/orders/:id/cancel',
       async ({ params, request, requireUser }) =>
-        cancelOrder(deps.db, deps.deliveryClient, await requireUser('admin', 'customer'), params.id, { requestId: requestIdOf(request) }),
+        cancelOrder(deps.db, deps.deliveryClient, await requireUser('admin', 'customer'), params.id, { requestId: requestIdOf(request) }, {
+          leaseMs: dispatchLeaseMs(deps.config.DELIVERY_TIMEOUT_MS),
+        }),
       {
         params: IdParamsSchema,
         response: { 200: OrderSchema, ...problems(401, 403, 404, 409, 502, 503, 504) },
@@ -80,7 +83,8 @@ export const ordersRoutes = (deps: AppDeps) =>
             "A dispatched order's delivery is withdrawn from the delivery service first, then the order is cancelled and its stock " +
             'restored, all or nothing. 409 `already-picked-up` once the parcel left READY_FOR_PICK_UP; 409 `invalid-transition` ' +
             'for a delivered (or already cancelled) order; 409 `dispatch-in-progress` (with `Retry-After`) while a dispatch of the ' +
-            'order is under way; 502/503/504 when the delivery service fails, and then nothing changes.',
+            'order is under way (or one timed out moments ago and may still create the delivery); 409 `cancel-in-progress` while ' +
+            'another cancel is withdrawing the delivery; 502/503/504 when the delivery service fails, and then nothing changes.',
           security: bearerAuth,
         },
       },

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm'
+import { and, asc, count, desc, eq, inArray, not, sql } from 'drizzle-orm'
 import type { SQL } from 'drizzle-orm'
 import {
   type CreateDeliveryInput,
@@ -160,15 +160,11 @@ const busyUntil = (o: OrderRow, now: Date): Date | undefined => {
   return times.length ? new Date(Math.max(...times.map((t) => t.getTime()))) : undefined
 }
 
-const dispatchInProgress = (status: OrderStatus, until: Date, now: Date) => {
+const cancelBusy = (now: Date) => sql`coalesce(${orders.cancelLeaseUntil} > ${now.toISOString()}, false)`
+
+const inProgress = (code: string, what: string, status: OrderStatus, until: Date, now: Date) => {
   const seconds = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))
-  return new HttpProblem(
-    409,
-    'dispatch-in-progress',
-    `The order is being dispatched right now; try again in ${seconds} s, once its delivery is settled`,
-    { current_status: status },
-    { 'retry-after': String(seconds) },
-  )
+  return new HttpProblem(409, code, `${what}; try again in ${seconds} s`, { current_status: status }, { 'retry-after': String(seconds) })
 }
 
 /**
@@ -179,10 +175,12 @@ const dispatchInProgress = (status: OrderStatus, until: Date, now: Date) => {
  * The delivery goes first: a dispatched order's delivery is withdrawn from the delivery service
  * (DELETE, which the delivery service decides atomically with its tick: 409 `already-picked-up`
  * once the parcel moved), and a confirmed order on which a dispatch was attempted has the delivery
- * that attempt may have left looked up (by order id) and withdrawn. Only then is the order
- * cancelled, in one transaction guarded on its status and on no dispatch being in flight. When the
- * delivery service fails (502/503/504) nothing changes. While a dispatch of the order is in flight
- * (or one timed out recently), the answer is 409 `dispatch-in-progress` with `Retry-After`.
+ * that attempt may have left looked up (by order id) and withdrawn. For that time the order is
+ * claimed (`cancel_lease_until`): no dispatch starts meanwhile (409 `cancel-in-progress`), and no
+ * cancel starts while a dispatch is in flight or one timed out moments ago (409
+ * `dispatch-in-progress`, both with Retry-After). Then the order is cancelled and its stock
+ * restored in one transaction guarded on its status and on that claim. When the delivery service
+ * fails (502/503/504) nothing changes here.
  */
 export async function cancelOrder(
   db: EcommerceDb,
@@ -190,55 +188,67 @@ export async function cancelOrder(
   user: CurrentUser,
   id: string,
   callOptions: CallOptions = {},
-  options: Pick<DispatchOptions, 'now'> = {},
+  options: DispatchOptions = {},
 ): Promise<OrderJson> {
   if (user.role === 'seller') throw forbidden('Seller users cannot cancel orders')
   const order = await getVisibleOrder(db, user, id)
   const from: OrderStatus[] = user.role === 'admin' ? ['created', 'confirmed', 'dispatched'] : ['created', 'dispatched']
   if (!from.includes(order.status)) throw invalidTransition(order.status, 'cancelled')
-  const now = (options.now ?? (() => new Date()))()
-  const busy = busyUntil(order, now)
-  if (busy && order.status !== 'created') throw dispatchInProgress(order.status, busy, now)
+  const clock = options.now ?? (() => new Date())
+  const leaseMs = options.leaseMs ?? dispatchLeaseMs(5_000)
+  if (order.status === 'dispatched' && order.deliveryStatus && order.deliveryStatus !== 'READY_FOR_PICK_UP')
+    throw alreadyPickedUp(`The parcel was already picked up (it is ${order.deliveryStatus})`, { delivery_status: order.deliveryStatus })
 
-  if (order.status === 'dispatched') {
-    if (order.deliveryStatus && order.deliveryStatus !== 'READY_FOR_PICK_UP')
-      throw conflict('already-picked-up', `The parcel was already picked up (it is ${order.deliveryStatus}); the order can no longer be cancelled`, {
-        current_status: order.status,
-        delivery_status: order.deliveryStatus,
-      })
-    await client.deleteDelivery(order.trackingNumber!, callOptions).catch((error) => {
-      if (error instanceof HttpProblem && error.code === 'already-picked-up')
-        throw conflict('already-picked-up', `${error.message}; the order can no longer be cancelled`, { current_status: order.status, ...error.extensions })
-      throw error
-    })
-  } else if (order.status === 'confirmed' && order.dispatchAttemptedAt) {
-    // An earlier dispatch may have created the delivery without us learning its number.
-    const dangling = await client.findDeliveryOfOrder(order.id, callOptions)
-    if (dangling)
-      await client.deleteDelivery(dangling.tracking_number, callOptions).catch((error) => {
-        if (error instanceof HttpProblem && error.code === 'already-picked-up')
-          throw conflict(
-            'already-picked-up',
-            `An earlier dispatch of this order created delivery ${dangling.tracking_number}, and its parcel was already picked up; dispatch the order again to link it`,
-            { current_status: order.status, tracking_number: dangling.tracking_number },
+  // A delivery may exist: a dispatched order's, or one an earlier dispatch attempt left behind.
+  const withdraw = order.status === 'dispatched' || (order.status === 'confirmed' && order.dispatchAttemptedAt !== null)
+  let lease: Date | undefined
+  if (withdraw) {
+    // Claim the order for the withdrawal: no dispatch in flight, none may start until we are done.
+    const now = clock()
+    lease = new Date(now.getTime() + leaseMs)
+    const [claimed] = await db
+      .update(orders)
+      .set({ cancelLeaseUntil: lease })
+      .where(and(eq(orders.id, id), eq(orders.status, order.status), not(dispatchBusy(now)), not(cancelBusy(now))))
+      .returning({ id: orders.id })
+    if (!claimed) throw await whyNotClaimed(db, id, order.status, 'cancelled', now)
+    const claim = lease
+    try {
+      if (order.status === 'dispatched') await withdrawDelivery(client, order.trackingNumber!, callOptions)
+      else {
+        const dangling = await client.findDeliveryOfOrder(order.id, callOptions)
+        if (dangling)
+          await withdrawDelivery(client, dangling.tracking_number, callOptions, (picked) =>
+            alreadyPickedUp(
+              `An earlier dispatch of this order created delivery ${dangling.tracking_number}, and its parcel was already picked up; dispatch the order again to link it`,
+              { ...picked.extensions, tracking_number: dangling.tracking_number },
+            ),
           )
-        throw error
-      })
+      }
+    } catch (error) {
+      await db
+        .update(orders)
+        .set({ cancelLeaseUntil: null })
+        .where(and(eq(orders.id, id), eq(orders.cancelLeaseUntil, claim)))
+        .catch(() => {}) // it expires by itself
+      throw error
+    }
   }
 
+  const now = clock()
   const row = await db.transaction(async (tx) => {
     const cancelled = await transition(tx, id, [order.status], 'cancelled', 'cancelled', {
       actorId: user.id,
       // The delivery, if any, is withdrawn: the order no longer has one.
-      set: { trackingNumber: null, deliveryStatus: null, deliveryStatusAt: null },
-      where: order.status === 'created' ? undefined : sql`not ${dispatchBusy(now)}`,
+      set: { trackingNumber: null, deliveryStatus: null, deliveryStatusAt: null, cancelLeaseUntil: null },
+      where: lease
+        ? and(eq(orders.cancelLeaseUntil, lease), not(dispatchBusy(now)))
+        : order.status === 'created'
+          ? undefined
+          : not(dispatchBusy(now)),
     }).catch(async (error) => {
-      // Lost to a dispatch that started after our checks: it owns the order now.
-      if (error instanceof HttpProblem && error.status === 409 && error.extensions.current_status === order.status) {
-        const [current] = await tx.select().from(orders).where(eq(orders.id, id))
-        const until = current && busyUntil(current, now)
-        if (until) throw dispatchInProgress(current.status, until, now)
-      }
+      if (error instanceof HttpProblem && error.status === 409 && error.extensions.current_status === order.status)
+        throw await whyNotClaimed(tx, id, order.status, 'cancelled', now)
       throw error
     })
     const items = await tx.select().from(orderItems).where(eq(orderItems.orderId, id)).orderBy(asc(orderItems.productId))
@@ -251,6 +261,40 @@ export async function cancelOrder(
     return cancelled
   })
   return (await withItems(db, [row]))[0]!
+}
+
+const alreadyPickedUp = (reason: string, extensions: Record<string, unknown> = {}) =>
+  conflict('already-picked-up', `${reason}; the order can no longer be cancelled`, { current_status: 'dispatched', ...extensions })
+
+/** DELETE on the delivery service; its 409 becomes our `already-picked-up` problem. */
+async function withdrawDelivery(
+  client: DeliveryClient,
+  trackingNumber: string,
+  callOptions: CallOptions,
+  picked: (problem: HttpProblem) => HttpProblem = (p) => alreadyPickedUp(p.message.replace(/: it can no longer be withdrawn$/, ''), p.extensions),
+) {
+  await client.deleteDelivery(trackingNumber, callOptions).catch((error) => {
+    throw error instanceof HttpProblem && error.code === 'already-picked-up' ? picked(error) : error
+  })
+}
+
+/** The reason a guarded claim or transition of an order in `expected` status did not apply. */
+async function whyNotClaimed(
+  db: DbOrTx,
+  id: string,
+  expected: OrderStatus,
+  wanted: string,
+  now: Date,
+  options: { ignoreDispatch?: boolean } = {},
+): Promise<HttpProblem> {
+  const [current] = await db.select().from(orders).where(eq(orders.id, id))
+  if (!current) return notFound('No such order')
+  if (current.status !== expected) return invalidTransition(current.status, wanted)
+  const dispatching = options.ignoreDispatch ? undefined : busyUntil(current, now)
+  if (dispatching) return inProgress('dispatch-in-progress', 'The order is being dispatched right now', current.status, dispatching, now)
+  if (current.cancelLeaseUntil && current.cancelLeaseUntil > now)
+    return inProgress('cancel-in-progress', 'The order is being cancelled right now', current.status, current.cancelLeaseUntil, now)
+  return invalidTransition(current.status, wanted)
 }
 
 /**
@@ -287,12 +331,10 @@ export async function dispatchOrder(
       dispatchInflight: sql`case when coalesce(${orders.dispatchLeaseUntil} > ${claimedAt.toISOString()}, false) then ${orders.dispatchInflight} + 1 else 1 end`,
       dispatchLeaseUntil: new Date(claimedAt.getTime() + leaseMs),
     })
-    .where(and(eq(orders.id, id), eq(orders.status, 'confirmed')))
+    // Dispatches share the claim (they all get the same delivery); a withdrawal in flight excludes it.
+    .where(and(eq(orders.id, id), eq(orders.status, 'confirmed'), not(cancelBusy(claimedAt))))
     .returning({ id: orders.id })
-  if (!claimed) {
-    const [current] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, id))
-    throw invalidTransition(current?.status ?? order.status, 'dispatched')
-  }
+  if (!claimed) throw await whyNotClaimed(db, id, 'confirmed', 'dispatched', claimedAt, { ignoreDispatch: true })
 
   /** Ends this call's claim; `unsettled` when the delivery may still be created later. */
   const release = (tx: DbOrTx, unsettled = false) =>
