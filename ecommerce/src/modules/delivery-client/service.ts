@@ -69,11 +69,9 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
       return new HttpProblem(504, 'delivery-timeout', `The delivery service did not answer in time (${what}); nothing was changed`)
     if (error instanceof HTTPError) {
       const status = error.response.status
-      let detail: string | undefined
-      try {
-        const body = (await error.response.clone().json()) as { detail?: unknown }
-        if (typeof body?.detail === 'string') detail = body.detail
-      } catch {}
+      // ky has read the body into `data` already (the response body itself is consumed).
+      const data = error.data as { detail?: unknown } | undefined
+      const detail = typeof data?.detail === 'string' ? data.detail : undefined
       options.logger?.warn('delivery service answered an error', { what, status, upstream_detail: detail, request_id: o?.requestId })
       return new HttpProblem(502, 'delivery-failed', `The delivery service answered ${status} (${what}); nothing was changed`, {
         upstream_status: status,
@@ -140,7 +138,13 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
           current ? { delivery_status: current } : {},
         )
       }
-      options.logger?.warn('delivery service answered an error', { what: 'delete delivery', status: response.status, request_id: o?.requestId })
+      const data = (await response.json().catch(() => undefined)) as { detail?: unknown } | undefined
+      options.logger?.warn('delivery service answered an error', {
+        what: 'delete delivery',
+        status: response.status,
+        upstream_detail: typeof data?.detail === 'string' ? data.detail : undefined,
+        request_id: o?.requestId,
+      })
       throw new HttpProblem(502, 'delivery-failed', `The delivery service answered ${response.status} (delete delivery); nothing was changed`, {
         upstream_status: response.status,
       })
