@@ -224,6 +224,21 @@ describe('cancelling a dispatched order', () => {
     expect(delivered.body.current_status).toBe('delivered')
   })
 
+  test('a withdrawal whose answer is lost (the delivery service did delete): the cancel notices and completes', async () => {
+    const s = await confirmedOrder('LostDelete')
+    await post(`/orders/${s.orderId}/dispatch`, s.seller.token)
+    sys.setPlan((method) => (method === 'DELETE' ? 'lost-answer' : undefined))
+    try {
+      const r = await post(`/orders/${s.orderId}/cancel`, s.customer.token)
+      expect(r.status).toBe(200)
+      expect(r.body.status).toBe('cancelled')
+    } finally {
+      sys.healthy()
+    }
+    expect((await expectConsistent(s.orderId)).status).toBe('cancelled')
+    expect(await sys.shop.stock(s.product.id)).toBe(10)
+  })
+
   test('the delivery service failing the withdrawal: 502 without its detail, nothing changes', async () => {
     const s = await confirmedOrder('WithdrawFails')
     await post(`/orders/${s.orderId}/dispatch`, s.seller.token)

@@ -214,7 +214,14 @@ export async function cancelOrder(
     if (!claimed) throw await whyNotClaimed(db, id, order.status, 'cancelled', now)
     const claim = lease
     try {
-      if (order.status === 'dispatched') await withdrawDelivery(client, order.trackingNumber!, callOptions)
+      if (order.status === 'dispatched')
+        await withdrawDelivery(client, order.trackingNumber!, callOptions).catch(async (error) => {
+          // No answer in time: the DELETE may have been applied all the same. Look once more: a
+          // delivery that is gone was withdrawn, and the cancel goes on; otherwise nothing changed.
+          if (!(error instanceof HttpProblem && (error.status === 503 || error.status === 504))) throw error
+          const still = await client.findDeliveryOfOrder(order.id, callOptions).catch(() => 'unknown' as const)
+          if (still === 'unknown' || still?.tracking_number === order.trackingNumber) throw error
+        })
       else {
         const dangling = await client.findDeliveryOfOrder(order.id, callOptions)
         if (dangling)
