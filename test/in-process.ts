@@ -82,8 +82,24 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
   const registered = await delivery.call('POST', '/webhooks', { body: { url: 'http://shop.local/webhooks/delivery', secret: DEV_WEBHOOK_SECRET } })
   if (registered.status !== 201) throw new Error(`webhook registration failed: ${registered.status} ${registered.text}`)
 
-  /** Sends every pending outbox event to ecommerce's receiver, in order; answers how many were applied. */
-  async function pumpWebhooks(): Promise<number> {
+  const sent: { id: string; payload: string; secret: string }[] = []
+  const send = async (event: { id: string; payload: string; secret: string }) => {
+    const response = await shop.app.handle(
+      new Request('http://shop.local/webhooks/delivery', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...webhookHeaders(event.secret, event.id, event.payload) },
+        body: event.payload,
+      }),
+    )
+    if (response.status !== 204) throw new Error(`webhook answered ${response.status}: ${await response.text()}`)
+  }
+
+  /**
+   * Sends every pending outbox event to ecommerce's receiver, in order, as the dispatcher would;
+   * `replay` sends that many already delivered events once more (a retry after a lost 2xx).
+   */
+  async function pumpWebhooks(options: { replay?: number } = {}): Promise<number> {
+    if (options.replay) for (const event of sent.slice(-options.replay)) await send(event)
     const pending = await delivery.db
       .select({ id: webhookEvents.id, payload: webhookEvents.payload, secret: webhookSubscriptions.secret })
       .from(webhookEvents)
@@ -91,14 +107,8 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
       .where(eq(webhookEvents.state, 'pending'))
       .orderBy(asc(webhookEvents.seq))
     for (const event of pending) {
-      const response = await shop.app.handle(
-        new Request('http://shop.local/webhooks/delivery', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...webhookHeaders(event.secret, event.id, event.payload) },
-          body: event.payload,
-        }),
-      )
-      if (response.status !== 204) throw new Error(`webhook answered ${response.status}: ${await response.text()}`)
+      await send(event)
+      sent.push(event)
       await delivery.db.update(webhookEvents).set({ state: 'delivered', deliveredAt: new Date() }).where(eq(webhookEvents.id, event.id))
     }
     return pending.length
