@@ -9,8 +9,8 @@ import { type System, createSystem } from './in-process'
 let sys: System
 beforeAll(async () => {
   sys = await createSystem()
-})
-afterAll(() => sys.close())
+}, 60_000)
+afterAll(() => sys?.close())
 
 const post = (path: string, token: string) => sys.shop.request('POST', path, { token })
 

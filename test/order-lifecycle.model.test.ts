@@ -171,7 +171,7 @@ const NEXT: Record<string, string[]> = {
 let sys: System
 beforeAll(async () => {
   if (onRealPostgres) sys = await createSystem()
-})
+}, 60_000)
 afterAll(async () => {
   if (process.env.MODEL_STATS) console.log(Object.fromEntries([...seen].sort()))
   await sys?.close()
