@@ -10,7 +10,7 @@ let sys: System
 beforeAll(async () => {
   sys = await createSystem()
 }, 60_000)
-afterAll(() => sys?.close())
+afterAll(() => sys?.close(), 60_000)
 
 const post = (path: string, token: string) => sys.shop.request('POST', path, { token })
 

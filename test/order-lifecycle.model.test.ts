@@ -175,7 +175,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (process.env.MODEL_STATS) console.log(Object.fromEntries([...seen].sort()))
   await sys?.close()
-})
+}, 60_000)
 
 describe.skipIf(!onRealPostgres)('order lifecycle model (real PostgreSQL)', () => {
   test(
