@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { eq } from 'drizzle-orm'
-import { deliveries, trackingEvents } from '../src/db/schema'
+import { and, eq, inArray } from 'drizzle-orm'
+import { drizzle } from 'drizzle-orm/postgres-js'
+import postgres from 'postgres'
+import { onRealPostgres } from '@logistics/shared/testing'
+import { type DeliveryDb, schema } from '../src/db'
+import { deliveries, trackingEvents, webhookEvents } from '../src/db/schema'
 import { TRACKING_NUMBER_PATTERN } from '../src/modules/deliveries/tracking-number'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
 import { type DeliveryTestContext, KEY_B, deliveryBody, setupDelivery } from './helpers'
@@ -187,6 +191,73 @@ describe('listing, viewing, editing, deleting', () => {
     expect((await t.call('GET', `/deliveries/${tn}`)).status).toBe(404)
     expect((await t.call('DELETE', `/deliveries/${tn}`)).status).toBe(404)
     expect(await t.db.$count(trackingEvents, eq(trackingEvents.deliveryId, row!.id))).toBe(0)
+  })
+})
+
+describe('withdrawing (DELETE) only before pick-up', () => {
+  test('409 already-picked-up once the parcel moved on; the delivery and its history stay', async () => {
+    const created = await t.call('POST', '/deliveries', { body: deliveryBody() })
+    const tn = created.json.tracking_number
+    await t.db.update(deliveries).set({ status: 'IN_ORIGIN' }).where(eq(deliveries.trackingNumber, tn))
+    const res = await t.call('DELETE', `/deliveries/${tn}`)
+    expect(res.status).toBe(409)
+    expect(res.headers.get('content-type')).toBe('application/problem+json')
+    expect(res.json).toMatchObject({ code: 'already-picked-up', current_status: 'IN_ORIGIN' })
+    expect(res.json.detail).toContain('picked up')
+    expect((await t.call('GET', `/deliveries/${tn}`)).json.status).toBe('IN_ORIGIN')
+    expect((await t.call('GET', `/deliveries/${tn}/tracking`)).json.tracking).toHaveLength(1)
+  })
+
+  test("a withdrawn parcel's webhook events not sent yet are never sent", async () => {
+    await t.call('POST', '/webhooks', { body: { url: 'http://shop.test/withdrawn-hook' } })
+    const created = await t.call('POST', '/deliveries', { body: deliveryBody() })
+    const tn = created.json.tracking_number
+    const [row] = await t.db.select().from(deliveries).where(eq(deliveries.trackingNumber, tn))
+    // An event waiting in the outbox for this delivery (as the tick or the creation writes them).
+    const [sub] = (await t.call('GET', '/webhooks')).json.data
+    await t.db.insert(webhookEvents).values({ subscriptionId: sub.id, deliveryId: row!.id, payload: '{}' })
+    expect((await t.call('DELETE', `/deliveries/${tn}`)).status).toBe(204)
+    const pending = await t.db
+      .select()
+      .from(webhookEvents)
+      .where(and(eq(webhookEvents.deliveryId, row!.id), eq(webhookEvents.state, 'pending')))
+    expect(pending).toHaveLength(0)
+  })
+
+  test.skipIf(!onRealPostgres)('real PostgreSQL: DELETEs racing the tick: each parcel is either withdrawn or moved, never both', async () => {
+    await t.call('POST', '/webhooks', { body: { url: 'http://shop.test/race-hook' } })
+    const numbers: string[] = []
+    for (let i = 0; i < 60; i++) numbers.push((await t.call('POST', '/deliveries', { body: deliveryBody() })).json.tracking_number)
+    const pool = postgres(t.database.url!, { max: 2, onnotice: () => {} })
+    try {
+      const tickDb = drizzle(pool, { schema }) as unknown as DeliveryDb
+      await pool`select 1` // connected before the race starts
+      const deletes = numbers.map((tn, i) => Bun.sleep(i % 20).then(() => t.call('DELETE', `/deliveries/${tn}`)))
+      const tick = Bun.sleep(4).then(() => advanceDeliveries(tickDb, { now: new Date() }))
+      const [answers, result] = await Promise.all([Promise.all(deletes), tick])
+      expect(result.ran).toBe(true)
+      expect(answers.every((r) => r.status === 204 || r.status === 409)).toBe(true)
+      const left = await t.db.select().from(deliveries).where(inArray(deliveries.trackingNumber, numbers))
+      const leftByTn = new Map(left.map((d) => [d.trackingNumber, d]))
+      answers.forEach((r, i) => {
+        const row = leftByTn.get(numbers[i]!)
+        if (r.status === 204) expect(row).toBeUndefined()
+        else {
+          expect(r.json.code).toBe('already-picked-up')
+          expect(row?.status).toBe('IN_ORIGIN')
+        }
+      })
+      // A withdrawn parcel was never moved by the tick (its IN_ORIGIN event would be in the outbox).
+      const outbox = await t.db.select({ payload: webhookEvents.payload }).from(webhookEvents)
+      const movedNumbers = new Set(outbox.filter((e) => e.payload.includes('"IN_ORIGIN"')).map((e) => JSON.parse(e.payload).data.tracking_number))
+      answers.forEach((r, i) => expect(r.status === 204 && movedNumbers.has(numbers[i]!)).toBe(false))
+      // The tick moved exactly the parcels that were not withdrawn, and wrote history only for them.
+      expect(result.moved).toBeGreaterThanOrEqual(left.length)
+      const history = await t.db.select().from(trackingEvents).where(inArray(trackingEvents.deliveryId, left.map((d) => d.id).concat(['00000000-0000-0000-0000-000000000000'])))
+      expect(history.filter((e) => e.status === 'IN_ORIGIN')).toHaveLength(left.length)
+    } finally {
+      await pool.end()
+    }
   })
 })
 

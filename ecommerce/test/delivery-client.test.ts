@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from 'bun:test'
-import { HttpProblem, silentLogger } from '@logistics/shared'
+import { HttpProblem, type Logger, silentLogger } from '@logistics/shared'
 import { createDeliveryClient } from '../src/modules/delivery-client/service'
 import { startWebhookRegistration } from '../src/modules/delivery-webhooks/service'
 import { createStubDelivery, deadDeliveryUrl } from './helpers'
@@ -97,6 +97,26 @@ describe('network errors', () => {
     } finally {
       server.stop(true)
     }
+  })
+
+  test("a 502 never passes the upstream's detail on: it is logged at warn with the request id", async () => {
+    const warnings: { message: string; fields?: Record<string, unknown> }[] = []
+    const logger: Logger = { ...silentLogger, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push({ message, fields }) }
+    const client = createDeliveryClient({ baseUrl: stub.url, apiKey: 'k', timeoutMs: 300, logger })
+    stub.state.mode = 'error'
+    try {
+      for (const call of [() => client.getTracking('TRK-1', { requestId: 'req-502' }), () => client.deleteDelivery('TRK-1', { requestId: 'req-502' })]) {
+        const error = await call().catch((e) => e)
+        expect(error).toBeInstanceOf(HttpProblem)
+        expect(error.status).toBe(502)
+        expect(error.message).toContain('500')
+        expect(JSON.stringify(error.toBody())).not.toContain('database on fire')
+      }
+    } finally {
+      stub.state.mode = 'up'
+    }
+    expect(warnings[0]!.fields).toMatchObject({ status: 500, upstream_detail: 'database on fire', request_id: 'req-502' })
+    expect(warnings[1]!.fields).toMatchObject({ status: 500, upstream_detail: 'database on fire', request_id: 'req-502' })
   })
 
   test('an HTTP 500 is not retried and maps to 502', async () => {

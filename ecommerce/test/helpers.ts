@@ -120,6 +120,8 @@ export function createStubDelivery() {
     beforeCreateAnswer: undefined as undefined | (() => Promise<void>),
     /** When set, POST /webhooks answers 422 with this detail. */
     refuseWebhooks: undefined as undefined | string,
+    /** Every delivery counts as picked up: DELETE answers 409. */
+    pickedUp: false,
   }
   const server = Bun.serve({
     port: 0,
@@ -145,6 +147,8 @@ export function createStubDelivery() {
       if (request.method === 'DELETE' && one) {
         const d = [...deliveries.entries()].find(([, x]) => x.tracking_number === one[1])
         if (!d) return new Response(null, { status: 404 })
+        if (state.pickedUp)
+          return Response.json({ status: 409, code: 'already-picked-up', current_status: 'IN_ORIGIN', detail: 'picked up' }, { status: 409 })
         deliveries.delete(d[0])
         return new Response(null, { status: 204 })
       }

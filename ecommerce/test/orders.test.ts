@@ -108,14 +108,64 @@ describe('transitions', () => {
     expect(await h.stock(s.product.id)).toBe(10)
   })
 
-  test('the admin cannot cancel a dispatched order', async () => {
+  test('the admin cancels a dispatched order before pick-up: the delivery is withdrawn first, the stock comes back', async () => {
     const s = await scenario('CancelD')
     await post(`/orders/${s.orderId}/confirm`, s.seller.token)
-    expect((await post(`/orders/${s.orderId}/dispatch`, s.seller.token)).status).toBe(200)
+    const shipped = await post(`/orders/${s.orderId}/dispatch`, s.seller.token)
+    expect(shipped.status).toBe(200)
+    const tn = shipped.body.delivery.tracking_number
+    stub.calls.length = 0
     const r = await post(`/orders/${s.orderId}/cancel`, admin)
-    expect(r.status).toBe(409)
-    expect(r.body.current_status).toBe('dispatched')
+    expect(r.status).toBe(200)
+    expect(r.body.status).toBe('cancelled')
+    expect(r.body.delivery.tracking_number).toBeNull()
+    expect(stub.calls.map((c) => `${c.method} ${c.path}`)).toEqual([`DELETE /deliveries/${tn}`])
+    expect(stub.deliveries.has(s.orderId)).toBe(false)
+    expect(await h.stock(s.product.id)).toBe(10)
+  })
+
+  test('a dispatched order whose parcel was picked up: 409 already-picked-up, nothing changes', async () => {
+    const s = await scenario('CancelPicked')
+    await post(`/orders/${s.orderId}/confirm`, s.seller.token)
+    await post(`/orders/${s.orderId}/dispatch`, s.seller.token)
+    stub.state.pickedUp = true
+    try {
+      for (const token of [admin, s.customer.token]) {
+        const r = await post(`/orders/${s.orderId}/cancel`, token)
+        expect(r.status).toBe(409)
+        expect(r.body.code).toBe('already-picked-up')
+        expect(r.body.detail).toContain('picked up')
+      }
+    } finally {
+      stub.state.pickedUp = false
+    }
+    expect((await h.request('GET', `/orders/${s.orderId}`, { token: admin })).body.status).toBe('dispatched')
+    expect(stub.deliveries.has(s.orderId)).toBe(true)
     expect(await h.stock(s.product.id)).toBe(8)
+  })
+
+  test('cancel of a dispatched order when the delivery service fails: 502/503, nothing changes; a retry cancels', async () => {
+    const s = await scenario('CancelDown')
+    await post(`/orders/${s.orderId}/confirm`, s.seller.token)
+    await post(`/orders/${s.orderId}/dispatch`, s.seller.token)
+    stub.state.mode = 'error'
+    try {
+      const r = await post(`/orders/${s.orderId}/cancel`, s.customer.token)
+      expect(r.status).toBe(502)
+      expect(r.body.detail).not.toContain('database on fire')
+    } finally {
+      stub.state.mode = 'up'
+    }
+    h.useDeliveryClient(createDeliveryClient({ baseUrl: deadDeliveryUrl(), apiKey: 'k', timeoutMs: 300, retryDelayMs: 5 }))
+    try {
+      expect((await post(`/orders/${s.orderId}/cancel`, s.customer.token)).status).toBe(503)
+    } finally {
+      h.useDeliveryClient(stub.client())
+    }
+    expect((await h.request('GET', `/orders/${s.orderId}`, { token: admin })).body.status).toBe('dispatched')
+    expect(await h.stock(s.product.id)).toBe(8)
+    expect((await post(`/orders/${s.orderId}/cancel`, s.customer.token)).status).toBe(200)
+    expect(await h.stock(s.product.id)).toBe(10)
   })
 
   test('concurrent confirms: exactly one wins', async () => {
@@ -164,25 +214,29 @@ describe('dispatch', () => {
     expect((await post(`/orders/${s.orderId}/dispatch`, s.customer.token)).status).toBe(403)
   })
 
-  test('an order cancelled while its delivery is being created: 409, and the delivery is deleted again', async () => {
+  test('an admin cancel while the delivery is being created: 409 dispatch-in-progress (Retry-After); the dispatch wins whole', async () => {
     const s = await scenario('CancelRace')
     expect((await post(`/orders/${s.orderId}/confirm`, s.seller.token)).status).toBe(200)
     // The admin cancels between the delivery service's answer and the order's update.
+    let cancel: Awaited<ReturnType<typeof post>> | undefined
     stub.state.beforeCreateAnswer = async () => {
-      expect((await post(`/orders/${s.orderId}/cancel`, admin)).status).toBe(200)
+      cancel = await post(`/orders/${s.orderId}/cancel`, admin)
     }
     try {
       const r = await post(`/orders/${s.orderId}/dispatch`, s.seller.token)
-      expect(r.status).toBe(409)
-      expect(r.body.current_status).toBe('cancelled')
+      expect(r.status).toBe(200)
+      expect(r.body.status).toBe('dispatched')
     } finally {
       stub.state.beforeCreateAnswer = undefined
     }
-    expect(stub.calls.some((c) => c.method === 'DELETE' && c.path.startsWith('/deliveries/'))).toBe(true)
+    expect(cancel!.status).toBe(409)
+    expect(cancel!.body.code).toBe('dispatch-in-progress')
+    expect(Number(cancel!.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(stub.calls.some((c) => c.method === 'DELETE' && c.path.startsWith('/deliveries/'))).toBe(false)
+    expect(stub.deliveries.has(s.orderId)).toBe(true)
+    // Once the dispatch is through, the admin's retry withdraws the delivery and cancels.
+    expect((await post(`/orders/${s.orderId}/cancel`, admin)).status).toBe(200)
     expect(stub.deliveries.has(s.orderId)).toBe(false)
-    const order = await h.request('GET', `/orders/${s.orderId}`, { token: s.customer.token })
-    expect(order.body.status).toBe('cancelled')
-    expect(order.body.delivery.tracking_number).toBeNull()
     expect((await h.request('GET', `/products/${s.product.id}`)).body.quantity).toBe(10)
   })
 

@@ -126,6 +126,18 @@ export const orders = pgTable(
     deliveryStatus: text('delivery_status').$type<DeliveryStatus>(),
     /** `data.date` of the last applied delivery event: older events are ignored. */
     deliveryStatusAt: ts('delivery_status_at'),
+    /**
+     * Internal dispatch bookkeeping (never in the API). Set before the first create-delivery call:
+     * an order without it has no delivery on the delivery service, whatever happened.
+     */
+    dispatchAttemptedAt: ts('dispatch_attempted_at'),
+    /** Dispatch calls in flight, and until when they may run (a crashed one stops counting then). */
+    dispatchInflight: integer('dispatch_inflight').notNull().default(0),
+    dispatchLeaseUntil: ts('dispatch_lease_until'),
+    /** A create-delivery call that timed out may still land until then: cancelling waits. */
+    dispatchUnsettledUntil: ts('dispatch_unsettled_until'),
+    /** A cancel is withdrawing the order's delivery until then: dispatching waits. */
+    cancelLeaseUntil: ts('cancel_lease_until'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },

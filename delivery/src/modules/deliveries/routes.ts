@@ -65,7 +65,16 @@ export function deliveryRoutes(db: DeliveryDb) {
         await deleteDelivery(db, client.id, params.tracking_number)
         set.status = 204
       },
-      { apiKey: true, params: TrackingNumberParams, response: { 204: NoContentSchema, ...errors }, detail: detail('Delete a delivery') },
+      {
+        apiKey: true,
+        params: TrackingNumberParams,
+        response: { 204: NoContentSchema, 409: ProblemSchema, ...errors },
+        detail: {
+          ...detail('Withdraw a delivery that is still READY_FOR_PICK_UP'),
+          description:
+            'Deletes the delivery and its tracking history; its webhook events not sent yet are dropped. 409 `already-picked-up` once the parcel moved on (any later status), decided atomically with the status tick.',
+        },
+      },
     )
 }
 

@@ -12,7 +12,7 @@ import {
 } from '@logistics/shared'
 import { pgConstraint, pgErrorCode } from '@logistics/shared/db'
 import type { DeliveryDb } from '../../db'
-import { deliveries, trackingEvents } from '../../db/schema'
+import { deliveries, trackingEvents, webhookEvents } from '../../db/schema'
 import { enqueueStatusEvent } from '../webhooks/outbox'
 import { generateTrackingNumber } from './tracking-number'
 
@@ -157,14 +157,39 @@ export async function updateDelivery(
   })
 }
 
-/** Deletes a delivery and its tracking history. Webhook events already written are still sent. */
+/**
+ * Withdraws a parcel that is still READY_FOR_PICK_UP: deletes it with its tracking history, and its
+ * webhook events not sent yet are given up (never sent for a parcel that no longer exists). The
+ * status guard is part of the DELETE itself, so it is decided atomically with the tick: a tick that
+ * moved the row first makes it a 409 (`already-picked-up`); a delete that went first makes the tick
+ * skip the row (PostgreSQL re-checks the row after waiting for its lock).
+ */
 export async function deleteDelivery(db: DeliveryDb, clientId: string, trackingNumber: string): Promise<void> {
-  await db.transaction(async (tx) => {
+  const deleted = await db.transaction(async (tx) => {
     const [row] = await tx
       .delete(deliveries)
-      .where(and(eq(deliveries.clientId, clientId), eq(deliveries.trackingNumber, trackingNumber)))
+      .where(
+        and(
+          eq(deliveries.clientId, clientId),
+          eq(deliveries.trackingNumber, trackingNumber),
+          eq(deliveries.status, 'READY_FOR_PICK_UP'),
+        ),
+      )
       .returning({ id: deliveries.id })
-    if (!row) throw notFound(`No delivery with tracking number ${trackingNumber}`)
+    if (!row) return false
     await tx.delete(trackingEvents).where(eq(trackingEvents.deliveryId, row.id))
+    // Kept (not deleted) so an attempt being sent right now can still record its outcome.
+    await tx
+      .update(webhookEvents)
+      .set({ state: 'failed', lastError: 'delivery withdrawn' })
+      .where(and(eq(webhookEvents.deliveryId, row.id), eq(webhookEvents.state, 'pending')))
+    return true
   })
+  if (deleted) return
+  const existing = await findDelivery(db, clientId, trackingNumber) // 404 when unknown
+  throw conflict(
+    'already-picked-up',
+    `Delivery ${trackingNumber} is ${existing.status}: the parcel was picked up and can no longer be withdrawn`,
+    { current_status: existing.status },
+  )
 }

@@ -7,8 +7,13 @@ import { type CreatedDelivery, CreatedDeliverySchema, WebhookSubscriptionSchema 
 export type DeliveryClient = {
   createDelivery(input: CreateDeliveryInput, options?: CallOptions): Promise<CreatedDelivery>
   getTracking(trackingNumber: string, options?: CallOptions): Promise<TrackingResponse>
-  /** Deletes a delivery (a dispatch that lost its order); an unknown one counts as deleted. */
+  /**
+   * Withdraws a delivery still READY_FOR_PICK_UP; an unknown one counts as withdrawn. Throws a 409
+   * `already-picked-up` problem once the parcel moved on, 502/503/504 when the call fails.
+   */
   deleteDelivery(trackingNumber: string, options?: CallOptions): Promise<void>
+  /** The delivery of an order (looked up by foreign order id through POST /tracking); null when none. */
+  findDeliveryOfOrder(foreignOrderId: string, options?: CallOptions): Promise<TrackingResponse | null>
   /**
    * Registers a webhook subscription, idempotently; a url already registered with another secret
    * has its secret rotated in place by the delivery service (its pending events are kept). A 4xx
@@ -28,6 +33,8 @@ export type DeliveryClientOptions = {
   retries?: number
   retryDelayMs?: number
   logger?: Logger
+  /** The fetch to use (tests route calls to an in-process delivery app). */
+  fetch?: typeof fetch
 }
 
 /** A request that never got an HTTP answer (connection refused or reset, DNS…). */
@@ -43,6 +50,7 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
     baseUrl: options.baseUrl.replace(/\/?$/, '/'),
     timeout: options.timeoutMs ?? 5000,
     headers: { authorization: `Bearer ${options.apiKey}`, accept: 'application/json' },
+    ...(options.fetch ? { fetch: options.fetch } : {}),
     retry: {
       limit: options.retries ?? 2,
       methods: ['get', 'post', 'delete'],
@@ -55,20 +63,21 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
 
   const headersOf = (o?: CallOptions): Record<string, string> => (o?.requestId ? { 'x-request-id': o.requestId } : {})
 
-  /** Maps a failed call to the problem ecommerce answers: 503 down, 504 timed out, 502 anything else. */
-  async function toProblem(error: unknown, what: string): Promise<HttpProblem> {
+  /**
+   * Maps a failed call to the problem ecommerce answers: 503 down, 504 timed out, 502 anything else.
+   * The upstream's own `detail` is logged (with the request id), never passed on to our caller.
+   */
+  async function toProblem(error: unknown, what: string, o?: CallOptions): Promise<HttpProblem> {
     if (error instanceof HttpProblem) return error
     if (error instanceof TimeoutError)
       return new HttpProblem(504, 'delivery-timeout', `The delivery service did not answer in time (${what}); nothing was changed`)
     if (error instanceof HTTPError) {
       const status = error.response.status
-      let detail = ''
-      try {
-        const body = (await error.response.clone().json()) as { detail?: unknown }
-        if (typeof body?.detail === 'string') detail = `: ${body.detail}`
-      } catch {}
-      options.logger?.warn('delivery service answered an error', { what, status, detail })
-      return new HttpProblem(502, 'delivery-failed', `The delivery service answered ${status} (${what})${detail}; nothing was changed`, {
+      // ky has read the body into `data` already (the response body itself is consumed).
+      const data = error.data as { detail?: unknown } | undefined
+      const detail = typeof data?.detail === 'string' ? data.detail : undefined
+      options.logger?.warn('delivery service answered an error', { what, status, upstream_detail: detail, request_id: o?.requestId })
+      return new HttpProblem(502, 'delivery-failed', `The delivery service answered ${status} (${what}); nothing was changed`, {
         upstream_status: status,
       })
     }
@@ -77,12 +86,12 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
     return new HttpProblem(502, 'delivery-failed', `The call to the delivery service failed (${what}); nothing was changed`)
   }
 
-  async function call<T>(what: string, schema: v.GenericSchema<unknown, T>, run: () => Promise<unknown>): Promise<T> {
+  async function call<T>(what: string, schema: v.GenericSchema<unknown, T>, run: () => Promise<unknown>, o?: CallOptions): Promise<T> {
     let body: unknown
     try {
       body = await run()
     } catch (error) {
-      throw await toProblem(error, what)
+      throw await toProblem(error, what, o)
     }
     const parsed = v.safeParse(schema, body)
     if (!parsed.success) {
@@ -97,6 +106,7 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
       try {
         return await call('create delivery', CreatedDeliverySchema, () =>
           api.post('deliveries', { json: input, headers: headersOf(o) }).json(),
+          o,
         )
       } catch (error) {
         if (error instanceof HttpProblem && error.extensions.upstream_status === 409)
@@ -113,17 +123,49 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
     getTracking(trackingNumber, o) {
       return call('tracking', TrackingResponseSchema, () =>
         api.get(`deliveries/${encodeURIComponent(trackingNumber)}/tracking`, { headers: headersOf(o) }).json(),
+        o,
       )
     },
 
     async deleteDelivery(trackingNumber, o) {
       const response = await api
         .delete(`deliveries/${encodeURIComponent(trackingNumber)}`, { headers: headersOf(o), throwHttpErrors: false })
-        .catch(async (e) => Promise.reject(await toProblem(e, 'delete delivery')))
-      if (response.status !== 204 && response.status !== 404)
-        throw new HttpProblem(502, 'delivery-failed', `The delivery service answered ${response.status} (delete delivery)`, {
+        .catch(async (e) => Promise.reject(await toProblem(e, 'delete delivery', o)))
+      if (response.status === 204 || response.status === 404) return
+      if (response.status === 409) {
+        const body = (await response.json().catch(() => ({}))) as { current_status?: unknown }
+        const current = typeof body.current_status === 'string' ? body.current_status : undefined
+        throw new HttpProblem(
+          409,
+          'already-picked-up',
+          `The parcel was already picked up${current ? ` (it is ${current})` : ''}: it can no longer be withdrawn`,
+          current ? { delivery_status: current } : {},
+        )
+      }
+      const data = (await response.json().catch(() => undefined)) as { detail?: unknown } | undefined
+      options.logger?.warn('delivery service answered an error', {
+        what: 'delete delivery',
+        status: response.status,
+        upstream_detail: typeof data?.detail === 'string' ? data.detail : undefined,
+        request_id: o?.requestId,
+      })
+      throw new HttpProblem(502, 'delivery-failed', `The delivery service answered ${response.status} (delete delivery); nothing was changed`, {
+        upstream_status: response.status,
+      })
+    },
+
+    async findDeliveryOfOrder(foreignOrderId, o) {
+      const response = await api
+        .post('tracking', { json: { foreign_order_id: foreignOrderId }, headers: headersOf(o), throwHttpErrors: false })
+        .catch(async (e) => Promise.reject(await toProblem(e, 'find delivery', o)))
+      if (response.status === 404) return null
+      if (response.status !== 200) {
+        options.logger?.warn('delivery service answered an error', { what: 'find delivery', status: response.status, request_id: o?.requestId })
+        throw new HttpProblem(502, 'delivery-failed', `The delivery service answered ${response.status} (find delivery); nothing was changed`, {
           upstream_status: response.status,
         })
+      }
+      return call('find delivery', TrackingResponseSchema, () => response.json(), o)
     },
 
     async registerWebhook(url, secret, o) {

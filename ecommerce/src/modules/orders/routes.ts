@@ -5,7 +5,7 @@ import type { AppDeps } from '../../context'
 import { authPlugin } from '../auth/plugin'
 import { IdParamsSchema, problems } from '../common'
 import { OrderHistorySchema, OrderListQuerySchema, OrderSchema } from './model'
-import { cancelOrder, confirmOrder, dispatchOrder, getOrder, getOrderHistory, getOrderTracking, listOrders } from './service'
+import { cancelOrder, confirmOrder, dispatchLeaseMs, dispatchOrder, getOrder, getOrderHistory, getOrderTracking, listOrders } from './service'
 
 const tags = ['orders']
 
@@ -50,7 +50,9 @@ export const ordersRoutes = (deps: AppDeps) =>
     .post(
       '/orders/:id/dispatch',
       ({ params, request, user }) =>
-        dispatchOrder(deps.db, deps.deliveryClient, user, params.id, { requestId: requestIdOf(request) }, deps.logger),
+        dispatchOrder(deps.db, deps.deliveryClient, user, params.id, { requestId: requestIdOf(request) }, deps.logger, {
+          leaseMs: dispatchLeaseMs(deps.config.DELIVERY_TIMEOUT_MS),
+        }),
       {
         role: ['seller'],
         params: IdParamsSchema,
@@ -59,20 +61,33 @@ export const ordersRoutes = (deps: AppDeps) =>
           tags,
           summary: 'Dispatch an order: confirmed → dispatched (seller user)',
           description:
-            'Creates the delivery on the delivery service first; when that fails (502, 503, 504) the order stays confirmed and a retry is safe.',
+            'Creates the delivery on the delivery service first; when that fails (502, 503, 504) the order stays confirmed and a retry is safe: ' +
+            'the delivery is created once per order, so a retry (or a second click) reuses it, and a dispatch that finds the order already ' +
+            'dispatched with that same delivery answers the order (200). 409 `invalid-transition` unless the order is confirmed; ' +
+            '409 `cancel-in-progress` (with `Retry-After`) while a cancel is withdrawing its delivery.',
         },
       },
     )
     .post(
       '/orders/:id/cancel',
-      ({ params, user }) => cancelOrder(deps.db, user, params.id),
+      ({ params, request, user }) =>
+        cancelOrder(deps.db, deps.deliveryClient, user, params.id, { requestId: requestIdOf(request) }, {
+          leaseMs: dispatchLeaseMs(deps.config.DELIVERY_TIMEOUT_MS),
+        }),
       {
         role: ['admin', 'customer'],
         params: IdParamsSchema,
-        response: { 200: OrderSchema, ...problems(401, 403, 404, 409) },
+        response: { 200: OrderSchema, ...problems(401, 403, 404, 409, 502, 503, 504) },
         detail: {
           tags,
-          summary: 'Cancel an order and restore its stock (customer: own, while created; admin: created or confirmed)',
+          summary:
+            'Cancel an order and restore its stock (customer: own, while created or dispatched before pick-up; admin: created, confirmed, or dispatched before pick-up)',
+          description:
+            "A dispatched order's delivery is withdrawn from the delivery service first, then the order is cancelled and its stock " +
+            'restored, all or nothing. 409 `already-picked-up` once the parcel left READY_FOR_PICK_UP; 409 `invalid-transition` ' +
+            'for a delivered (or already cancelled) order; 409 `dispatch-in-progress` (with `Retry-After`) while a dispatch of the ' +
+            'order is under way (or one timed out moments ago and may still create the delivery); 409 `cancel-in-progress` while ' +
+            'another cancel is withdrawing the delivery; 502/503/504 when the delivery service fails, and then nothing changes.',
         },
       },
     )

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm'
+import { and, asc, count, desc, eq, inArray, not, sql } from 'drizzle-orm'
 import type { SQL } from 'drizzle-orm'
 import {
   type CreateDeliveryInput,
@@ -113,12 +113,12 @@ export async function transition(
   from: OrderStatus[],
   to: OrderStatus,
   wanted: string,
-  options: { actorId?: string; set?: Partial<typeof orders.$inferInsert> } = {},
+  options: { actorId?: string; set?: Partial<typeof orders.$inferInsert>; where?: SQL } = {},
 ): Promise<OrderRow> {
   const [row] = await tx
     .update(orders)
     .set({ ...options.set, status: to, updatedAt: new Date() })
-    .where(and(eq(orders.id, id), inArray(orders.status, from)))
+    .where(and(eq(orders.id, id), inArray(orders.status, from), options.where))
     .returning()
   if (!row) {
     const [current] = await tx.select({ status: orders.status }).from(orders).where(eq(orders.id, id))
@@ -136,13 +136,128 @@ export async function confirmOrder(db: EcommerceDb, user: CurrentUser, id: strin
   return (await withItems(db, [row]))[0]!
 }
 
-/** Who may cancel: the customer its own order while created; an admin while created or confirmed. */
-export async function cancelOrder(db: EcommerceDb, user: CurrentUser, id: string): Promise<OrderJson> {
+/**
+ * How long a dispatch may hold an order before it counts as gone (crashed): a create-delivery call
+ * with its retries (three attempts at `timeoutMs`), plus a margin for the answer and the database.
+ * After a call that timed out, the same time must pass before a cancel may decide the delivery is
+ * not coming (the request may still be processed late).
+ */
+export const dispatchLeaseMs = (deliveryTimeoutMs: number) => 3 * deliveryTimeoutMs + 5_000
+
+export type DispatchOptions = {
+  /** See `dispatchLeaseMs`. */
+  leaseMs?: number
+  /** The clock (tests). */
+  now?: () => Date
+}
+
+/** True while a dispatch call is in flight or one that timed out may still create the delivery. */
+const dispatchBusy = (now: Date) =>
+  sql`(coalesce(${orders.dispatchLeaseUntil} > ${now.toISOString()}, false) or coalesce(${orders.dispatchUnsettledUntil} > ${now.toISOString()}, false))`
+
+const busyUntil = (o: OrderRow, now: Date): Date | undefined => {
+  const times = [o.dispatchLeaseUntil, o.dispatchUnsettledUntil].filter((t): t is Date => t !== null && t > now)
+  return times.length ? new Date(Math.max(...times.map((t) => t.getTime()))) : undefined
+}
+
+const cancelBusy = (now: Date) => sql`coalesce(${orders.cancelLeaseUntil} > ${now.toISOString()}, false)`
+
+const inProgress = (code: string, what: string, status: OrderStatus, until: Date, now: Date) => {
+  const seconds = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))
+  return new HttpProblem(409, code, `${what}; try again in ${seconds} s`, { current_status: status }, { 'retry-after': String(seconds) })
+}
+
+/**
+ * Cancels an order and restores its stock. The customer cancels its own order while created, or
+ * dispatched while its parcel is still READY_FOR_PICK_UP; an admin while created, confirmed, or
+ * dispatched before pick-up. A delivered order is never cancelled.
+ *
+ * The delivery goes first: a dispatched order's delivery is withdrawn from the delivery service
+ * (DELETE, which the delivery service decides atomically with its tick: 409 `already-picked-up`
+ * once the parcel moved), and a confirmed order on which a dispatch was attempted has the delivery
+ * that attempt may have left looked up (by order id) and withdrawn. For that time the order is
+ * claimed (`cancel_lease_until`): no dispatch starts meanwhile (409 `cancel-in-progress`), and no
+ * cancel starts while a dispatch is in flight or one timed out moments ago (409
+ * `dispatch-in-progress`, both with Retry-After). Then the order is cancelled and its stock
+ * restored in one transaction guarded on its status and on that claim. When the delivery service
+ * fails (502/503/504) nothing changes here.
+ */
+export async function cancelOrder(
+  db: EcommerceDb,
+  client: DeliveryClient,
+  user: CurrentUser,
+  id: string,
+  callOptions: CallOptions = {},
+  options: DispatchOptions = {},
+): Promise<OrderJson> {
   if (user.role === 'seller') throw forbidden('Seller users cannot cancel orders')
-  await getVisibleOrder(db, user, id)
-  const from: OrderStatus[] = user.role === 'admin' ? ['created', 'confirmed'] : ['created']
+  const order = await getVisibleOrder(db, user, id)
+  const from: OrderStatus[] = user.role === 'admin' ? ['created', 'confirmed', 'dispatched'] : ['created', 'dispatched']
+  if (!from.includes(order.status)) throw invalidTransition(order.status, 'cancelled')
+  const clock = options.now ?? (() => new Date())
+  const leaseMs = options.leaseMs ?? dispatchLeaseMs(5_000)
+  if (order.status === 'dispatched' && order.deliveryStatus && order.deliveryStatus !== 'READY_FOR_PICK_UP')
+    throw alreadyPickedUp(`The parcel was already picked up (it is ${order.deliveryStatus})`, { delivery_status: order.deliveryStatus })
+
+  // A delivery may exist: a dispatched order's, or one an earlier dispatch attempt left behind.
+  const withdraw = order.status === 'dispatched' || (order.status === 'confirmed' && order.dispatchAttemptedAt !== null)
+  let lease: Date | undefined
+  if (withdraw) {
+    // Claim the order for the withdrawal: no dispatch in flight, none may start until we are done.
+    const now = clock()
+    lease = new Date(now.getTime() + leaseMs)
+    const [claimed] = await db
+      .update(orders)
+      .set({ cancelLeaseUntil: lease })
+      .where(and(eq(orders.id, id), eq(orders.status, order.status), not(dispatchBusy(now)), not(cancelBusy(now))))
+      .returning({ id: orders.id })
+    if (!claimed) throw await whyNotClaimed(db, id, order.status, 'cancelled', now)
+    const claim = lease
+    try {
+      if (order.status === 'dispatched')
+        await withdrawDelivery(client, order.trackingNumber!, callOptions).catch(async (error) => {
+          // No answer in time: the DELETE may have been applied all the same. Look once more: a
+          // delivery that is gone was withdrawn, and the cancel goes on; otherwise nothing changed.
+          if (!(error instanceof HttpProblem && (error.status === 503 || error.status === 504))) throw error
+          const still = await client.findDeliveryOfOrder(order.id, callOptions).catch(() => 'unknown' as const)
+          if (still === 'unknown' || still?.tracking_number === order.trackingNumber) throw error
+        })
+      else {
+        const dangling = await client.findDeliveryOfOrder(order.id, callOptions)
+        if (dangling)
+          await withdrawDelivery(client, dangling.tracking_number, callOptions, (picked) =>
+            alreadyPickedUp(
+              `An earlier dispatch of this order created delivery ${dangling.tracking_number}, and its parcel was already picked up; dispatch the order again to link it`,
+              { ...picked.extensions, tracking_number: dangling.tracking_number },
+            ),
+          )
+      }
+    } catch (error) {
+      await db
+        .update(orders)
+        .set({ cancelLeaseUntil: null })
+        .where(and(eq(orders.id, id), eq(orders.cancelLeaseUntil, claim)))
+        .catch(() => {}) // it expires by itself
+      throw error
+    }
+  }
+
+  const now = clock()
   const row = await db.transaction(async (tx) => {
-    const order = await transition(tx, id, from, 'cancelled', 'cancelled', { actorId: user.id })
+    const cancelled = await transition(tx, id, [order.status], 'cancelled', 'cancelled', {
+      actorId: user.id,
+      // The delivery, if any, is withdrawn: the order no longer has one.
+      set: { trackingNumber: null, deliveryStatus: null, deliveryStatusAt: null, cancelLeaseUntil: null },
+      where: lease
+        ? and(eq(orders.cancelLeaseUntil, lease), not(dispatchBusy(now)))
+        : order.status === 'created'
+          ? undefined
+          : not(dispatchBusy(now)),
+    }).catch(async (error) => {
+      if (error instanceof HttpProblem && error.status === 409 && error.extensions.current_status === order.status)
+        throw await whyNotClaimed(tx, id, order.status, 'cancelled', now)
+      throw error
+    })
     const items = await tx.select().from(orderItems).where(eq(orderItems.orderId, id)).orderBy(asc(orderItems.productId))
     // Rows in id order, like purchases take them, so the two never deadlock.
     for (const item of items)
@@ -150,14 +265,56 @@ export async function cancelOrder(db: EcommerceDb, user: CurrentUser, id: string
         .update(products)
         .set({ quantity: sql`${products.quantity} + ${item.quantity}`, updatedAt: new Date() })
         .where(eq(products.id, item.productId))
-    return order
+    return cancelled
   })
   return (await withItems(db, [row]))[0]!
 }
 
+const alreadyPickedUp = (reason: string, extensions: Record<string, unknown> = {}) =>
+  conflict('already-picked-up', `${reason}; the order can no longer be cancelled`, { current_status: 'dispatched', ...extensions })
+
+/** DELETE on the delivery service; its 409 becomes our `already-picked-up` problem. */
+async function withdrawDelivery(
+  client: DeliveryClient,
+  trackingNumber: string,
+  callOptions: CallOptions,
+  picked: (problem: HttpProblem) => HttpProblem = (p) => alreadyPickedUp(p.message.replace(/: it can no longer be withdrawn$/, ''), p.extensions),
+) {
+  await client.deleteDelivery(trackingNumber, callOptions).catch((error) => {
+    throw error instanceof HttpProblem && error.code === 'already-picked-up' ? picked(error) : error
+  })
+}
+
+/** The reason a guarded claim or transition of an order in `expected` status did not apply. */
+async function whyNotClaimed(
+  db: DbOrTx,
+  id: string,
+  expected: OrderStatus,
+  wanted: string,
+  now: Date,
+  options: { ignoreDispatch?: boolean } = {},
+): Promise<HttpProblem> {
+  const [current] = await db.select().from(orders).where(eq(orders.id, id))
+  if (!current) return notFound('No such order')
+  if (current.status !== expected) return invalidTransition(current.status, wanted)
+  const dispatching = options.ignoreDispatch ? undefined : busyUntil(current, now)
+  if (dispatching) return inProgress('dispatch-in-progress', 'The order is being dispatched right now', current.status, dispatching, now)
+  if (current.cancelLeaseUntil && current.cancelLeaseUntil > now)
+    return inProgress('cancel-in-progress', 'The order is being cancelled right now', current.status, current.cancelLeaseUntil, now)
+  return invalidTransition(current.status, wanted)
+}
+
 /**
- * Creates the delivery first (idempotent on the order id, so a retry is safe), and only then marks
- * the order dispatched with its tracking number. A failing delivery service changes nothing.
+ * Dispatches a confirmed order, safe under any interleaving of dispatches, cancels, retries and
+ * timeouts:
+ *  1. the order is claimed (`dispatch_attempted_at`, one more call in flight until the lease ends),
+ *     only while confirmed: from then on a cancel waits (409 `dispatch-in-progress`);
+ *  2. the delivery is created (idempotent on the order id: concurrent or repeated dispatches all
+ *     get the same delivery, and a retry adopts the one an earlier timed-out attempt created);
+ *  3. the order becomes dispatched with that tracking number, and the claim is released.
+ * A dispatch that finds the order already dispatched with the same delivery answers it (200): a
+ * double click never deletes the winner's delivery. When the call fails the order stays confirmed
+ * (502/503/504); after a timeout the delivery may still appear, so cancels keep waiting for a lease.
  */
 export async function dispatchOrder(
   db: EcommerceDb,
@@ -166,37 +323,88 @@ export async function dispatchOrder(
   id: string,
   callOptions: CallOptions = {},
   logger?: Logger,
+  options: DispatchOptions = {},
 ): Promise<OrderJson> {
   if (user.role !== 'seller') throw forbidden('Only seller users dispatch orders')
+  const clock = options.now ?? (() => new Date())
+  const leaseMs = options.leaseMs ?? dispatchLeaseMs(5_000)
   const order = await getVisibleOrder(db, user, id)
   if (order.status !== 'confirmed') throw invalidTransition(order.status, 'dispatched')
+  const claimedAt = clock()
+  const [claimed] = await db
+    .update(orders)
+    .set({
+      dispatchAttemptedAt: sql`coalesce(${orders.dispatchAttemptedAt}, ${claimedAt.toISOString()})`,
+      dispatchInflight: sql`case when coalesce(${orders.dispatchLeaseUntil} > ${claimedAt.toISOString()}, false) then ${orders.dispatchInflight} + 1 else 1 end`,
+      dispatchLeaseUntil: new Date(claimedAt.getTime() + leaseMs),
+    })
+    // Dispatches share the claim (they all get the same delivery); a withdrawal in flight excludes it.
+    .where(and(eq(orders.id, id), eq(orders.status, 'confirmed'), not(cancelBusy(claimedAt))))
+    .returning({ id: orders.id })
+  if (!claimed) throw await whyNotClaimed(db, id, 'confirmed', 'dispatched', claimedAt, { ignoreDispatch: true })
+
+  /** Ends this call's claim; `unsettled` when the delivery may still be created later. */
+  const release = (tx: DbOrTx, unsettled = false) =>
+    tx
+      .update(orders)
+      .set({
+        dispatchInflight: sql`greatest(${orders.dispatchInflight} - 1, 0)`,
+        dispatchLeaseUntil: sql`case when ${orders.dispatchInflight} <= 1 then null else ${orders.dispatchLeaseUntil} end`,
+        ...(unsettled
+          ? {
+              dispatchUnsettledUntil: sql`greatest(${orders.dispatchUnsettledUntil}, ${new Date(clock().getTime() + leaseMs).toISOString()}::timestamptz)`,
+            }
+          : {}),
+      })
+      .where(eq(orders.id, id))
+
   const items = await db.select().from(orderItems).where(eq(orderItems.orderId, id)).orderBy(asc(orderItems.sku))
   const request: CreateDeliveryInput = {
     order: { foreign_order_id: order.id, products: items.map((i) => ({ sku: i.sku, name: i.name, qty: i.quantity })) },
     origin: { address: order.originAddress },
     destination: { name: order.deliveryName, address: order.deliveryAddress },
   }
-  const delivery = await client.createDelivery(request, callOptions)
+  let delivery: Awaited<ReturnType<DeliveryClient['createDelivery']>>
+  try {
+    delivery = await client.createDelivery(request, callOptions)
+  } catch (error) {
+    // An HTTP answer means the request was handled; a timeout or a dropped connection may not.
+    const unsettled = !(error instanceof HttpProblem && error.status === 502)
+    await release(db, unsettled).catch((e) =>
+      logger?.error('could not release the dispatch claim (it expires by itself)', { order_id: id, error: String(e) }),
+    )
+    throw error
+  }
   const row = await db
     .transaction(async (tx) => {
-    const dispatched = await transition(tx, id, ['confirmed'], 'dispatched', 'dispatched', {
-      actorId: user.id,
-      set: {
-        trackingNumber: delivery.tracking_number,
-        // A webhook may have told us a newer status already.
-        deliveryStatus: sql`coalesce(${orders.deliveryStatus}, ${delivery.status})` as never,
-      },
-    })
-    // The DELIVERED webhook raced ahead of this answer: the order is delivered already.
-    if (dispatched.deliveryStatus === 'DELIVERED') return transition(tx, id, ['dispatched'], 'delivered', 'delivered')
-    return dispatched
+      const dispatched = await transition(tx, id, ['confirmed'], 'dispatched', 'dispatched', {
+        actorId: user.id,
+        set: {
+          trackingNumber: delivery.tracking_number,
+          // A webhook may have told us a newer status already.
+          deliveryStatus: sql`coalesce(${orders.deliveryStatus}, ${delivery.status})` as never,
+        },
+      })
+      await release(tx)
+      // The DELIVERED webhook raced ahead of this answer: the order is delivered already.
+      if (dispatched.deliveryStatus === 'DELIVERED') return transition(tx, id, ['dispatched'], 'delivered', 'delivered')
+      return (await tx.select().from(orders).where(eq(orders.id, id)))[0]!
     })
     .catch(async (error) => {
-      // The order moved on while the delivery was being created (an admin cancelled it): the
-      // parcel must not ship, so the delivery goes too (best effort; logged when it fails).
-      if (error instanceof HttpProblem && error.status === 409)
+      if (!(error instanceof HttpProblem && error.status === 409)) {
+        await release(db, true).catch(() => {})
+        throw error
+      }
+      await release(db).catch(() => {})
+      const [current] = await db.select().from(orders).where(eq(orders.id, id))
+      // A concurrent dispatch of the same order won with this very delivery: same answer.
+      if (current && (current.status === 'dispatched' || current.status === 'delivered') && current.trackingNumber === delivery.tracking_number)
+        return current
+      // The order was cancelled meanwhile (only possible once a claim outlived its lease): the
+      // parcel must not ship. Any other state keeps the delivery: it may be the order's own.
+      if (current?.status === 'cancelled')
         await client.deleteDelivery(delivery.tracking_number, callOptions).catch((e) => {
-          logger?.error('could not delete the delivery of an order that changed during dispatch', {
+          logger?.error('could not withdraw the delivery of an order cancelled during dispatch', {
             order_id: id,
             tracking_number: delivery.tracking_number,
             error: e instanceof Error ? e.message : String(e),
