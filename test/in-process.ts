@@ -91,34 +91,47 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
         body: event.payload,
       }),
     )
+    // 503 order-not-ready (the order's dispatch is in flight): the dispatcher sends it again later.
+    if (response.status === 503) return false
     if (response.status !== 204) throw new Error(`webhook answered ${response.status}: ${await response.text()}`)
+    return true
   }
 
   /**
-   * Sends every pending outbox event to ecommerce's receiver, in order, as the dispatcher would;
+   * Sends every pending outbox event to ecommerce's receiver, in order, as the dispatcher would (an
+   * event answered 503 stays pending, with the later ones of its delivery), and answers how many went;
    * `replay` sends that many already delivered events once more (a retry after a lost 2xx).
    */
   async function pumpWebhooks(options: { replay?: number } = {}): Promise<number> {
     if (options.replay) for (const event of sent.slice(-options.replay)) await send(event)
     const pending = await delivery.db
-      .select({ id: webhookEvents.id, payload: webhookEvents.payload, secret: webhookSubscriptions.secret })
+      .select({ id: webhookEvents.id, deliveryId: webhookEvents.deliveryId, payload: webhookEvents.payload, secret: webhookSubscriptions.secret })
       .from(webhookEvents)
       .innerJoin(webhookSubscriptions, eq(webhookSubscriptions.id, webhookEvents.subscriptionId))
       .where(eq(webhookEvents.state, 'pending'))
       .orderBy(asc(webhookEvents.seq))
+    // Like the dispatcher: a delivery's events go in order, so one left for later holds back the rest.
+    const held = new Set<string>()
+    let delivered = 0
     for (const event of pending) {
-      await send(event)
+      if (held.has(event.deliveryId) || !(await send(event))) {
+        held.add(event.deliveryId)
+        continue
+      }
+      delivered++
       sent.push(event)
       await delivery.db.update(webhookEvents).set({ state: 'delivered', deliveredAt: new Date() }).where(eq(webhookEvents.id, event.id))
     }
-    return pending.length
+    return delivered
   }
 
   let tickAt = Date.now()
   /** One status tick of the delivery service (each call is a new, later tick). */
   async function tick() {
-    tickAt += 60_000
-    return advanceDeliveries(delivery.db, { now: new Date(tickAt) })
+    // Each tick a little later than the last (and never ahead of the clock by much: ecommerce refuses
+    // event dates more than 5 minutes in its future), with no minimum gap between ticks.
+    tickAt = Math.max(tickAt + 1000, Date.now())
+    return advanceDeliveries(delivery.db, { now: new Date(tickAt), minGapMs: 0 })
   }
 
   /** The deliveries the delivery service holds for an order. */
