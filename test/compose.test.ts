@@ -42,7 +42,7 @@ type Compose = { services: Record<string, Service>; volumes?: Record<string, unk
 
 /** The environment variables of the contract (shared/api-contract.md), per service, plus LOG_LEVEL and NODE_ENV. */
 const CONTRACT_ENV: Record<'delivery' | 'ecommerce', string[]> = {
-  delivery: ['PORT', 'DATABASE_URL', 'STATUS_TICK_SECONDS', 'DELIVERY_API_KEYS', 'WEBHOOK_ALLOWED_HOSTS', 'LOG_LEVEL', 'NODE_ENV'],
+  delivery: ['PORT', 'DATABASE_URL', 'STATUS_TICK_SECONDS', 'DELIVERY_API_KEYS', 'WEBHOOK_ALLOWED_HOSTS', 'METRICS_TOKEN', 'LOG_LEVEL', 'NODE_ENV'],
   ecommerce: [
     'PORT',
     'DATABASE_URL',
@@ -53,6 +53,7 @@ const CONTRACT_ENV: Record<'delivery' | 'ecommerce', string[]> = {
     'JWT_SECRET',
     'ADMIN_EMAIL',
     'ADMIN_PASSWORD',
+    'METRICS_TOKEN',
     'LOG_LEVEL',
     'NODE_ENV',
   ],

@@ -2,9 +2,11 @@ import { Elysia } from 'elysia'
 import { type Logger } from '@logistics/shared'
 import { problemHandling } from '@logistics/shared/http/errors'
 import { apiDocs } from '@logistics/shared/http/openapi'
+import { type MetricsAccess, metricsRoutes } from '@logistics/shared/metrics'
 import type { DeliveryDb } from './db'
 import { deliveryRoutes } from './modules/deliveries/routes'
 import { healthRoutes } from './modules/health/routes'
+import { type DeliveryMetrics, createDeliveryMetrics } from './modules/metrics/service'
 import { trackingRoutes } from './modules/tracking/routes'
 import { statusTickCron } from './modules/transitions/cron'
 import type { DestinationPolicy } from './modules/webhooks/destination'
@@ -19,12 +21,17 @@ export type DeliveryAppDeps = {
   onTick?: () => void
   /** Where webhook URLs may point (production refuses private hosts); development rules when omitted. */
   webhookDestinations?: DestinationPolicy
+  /** This app's metrics (index.ts shares them with the dispatcher); a new set when omitted. */
+  metrics?: DeliveryMetrics
+  /** Who may read GET /metrics (`METRICS_TOKEN`); open when omitted (development). */
+  metricsAccess?: MetricsAccess
 }
 
 /** The delivery service as an Elysia app, without a port: `index.ts` listens, tests call `handle`. */
 export function createApp(deps: DeliveryAppDeps) {
+  const metrics = deps.metrics ?? createDeliveryMetrics(deps.db)
   const app = new Elysia()
-    .use(problemHandling(deps.logger))
+    .use(problemHandling(deps.logger, { observe: metrics.observeRequest }))
     .use(
       apiDocs({
         title: 'Delivery service',
@@ -40,10 +47,11 @@ export function createApp(deps: DeliveryAppDeps) {
       }),
     )
     .use(healthRoutes(deps.db))
+    .use(metricsRoutes(metrics.registry, deps.metricsAccess ?? {}))
     .use(deliveryRoutes(deps.db))
     .use(trackingRoutes(deps.db))
     .use(webhookRoutes(deps.db, deps.webhookDestinations))
-  if (deps.tickSeconds !== undefined) app.use(statusTickCron(deps.db, deps.tickSeconds, deps.logger, deps.onTick))
+  if (deps.tickSeconds !== undefined) app.use(statusTickCron(deps.db, deps.tickSeconds, deps.logger, deps.onTick, metrics.tick))
   return app
 }
 

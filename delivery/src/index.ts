@@ -6,6 +6,7 @@ import { openDeliveryDatabase } from './db'
 import { provisionApiClients } from './modules/auth/service'
 import { TICK_JOB } from './modules/transitions/cron'
 import { isProduction } from './modules/webhooks/destination'
+import { createDeliveryMetrics } from './modules/metrics/service'
 import { createDispatcher } from './modules/webhooks/dispatcher'
 
 const config = configOrExit('delivery', loadConfig)
@@ -14,7 +15,9 @@ const database = await openDeliveryDatabase(config.DATABASE_URL)
 await provisionApiClients(database.db, parseApiKeys(config.DELIVERY_API_KEYS))
 
 const webhookDestinations = { production: isProduction(config.NODE_ENV), allowedHosts: config.WEBHOOK_ALLOWED_HOSTS }
+const metrics = createDeliveryMetrics(database.db)
 const dispatcher = createDispatcher(database.db, logger, {
+  onAttempt: metrics.attempt,
   leaseMs: config.WEBHOOK_LEASE_SECONDS * 1000,
   timeoutMs: config.WEBHOOK_TIMEOUT_SECONDS * 1000,
   destinations: webhookDestinations,
@@ -25,6 +28,8 @@ const app = createApp({
   tickSeconds: config.STATUS_TICK_SECONDS,
   onTick: () => dispatcher.notify(),
   webhookDestinations,
+  metrics,
+  metricsAccess: { token: config.METRICS_TOKEN, production: isProduction(config.NODE_ENV) },
 })
 dispatcher.start()
 const server = serveApp(app, config.PORT)

@@ -3,6 +3,7 @@ import type { Db } from '@logistics/shared/db'
 import type { Config } from './config'
 import type * as schema from './db/schema'
 import type { DeliveryClient } from './modules/delivery-client/service'
+import type { EcommerceMetrics } from './modules/metrics/service'
 
 export type EcommerceDb = Db<typeof schema>
 
@@ -16,6 +17,7 @@ export type AppDeps = {
   logger: Logger
   deliveryClient: DeliveryClient
   passwordHashing: PasswordHashing
+  metrics: EcommerceMetrics
 }
 
 /** A database handle or an open transaction: services take either. */

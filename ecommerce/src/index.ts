@@ -7,6 +7,7 @@ import { loadConfig } from './config'
 import * as schema from './db/schema'
 import { ensureAdmin } from './modules/auth/service'
 import { startWebhookRegistration } from './modules/delivery-webhooks/service'
+import { createEcommerceMetrics } from './modules/metrics/service'
 
 const config = configOrExit('ecommerce', loadConfig)
 const logger = createLogger('ecommerce', config.LOG_LEVEL)
@@ -22,8 +23,9 @@ const admin = await ensureAdmin(database.db, config.ADMIN_EMAIL, config.ADMIN_PA
 if (admin.created) logger.info('administrator created', { email: config.ADMIN_EMAIL })
 else if (admin.role !== 'admin') logger.warn('ADMIN_EMAIL belongs to a non-admin user; no administrator bootstrapped', { email: config.ADMIN_EMAIL })
 
-const deliveryClient = defaultDeliveryClient(config, logger)
-const app = createApp({ db: database.db, config, logger, deliveryClient })
+const metrics = createEcommerceMetrics()
+const deliveryClient = metrics.instrumentDeliveryClient(defaultDeliveryClient(config, logger))
+const app = createApp({ db: database.db, config, logger, deliveryClient, metrics })
 const server = serveApp(app, config.PORT)
 logger.info('ecommerce listening', { port: server.port, database: database.kind, delivery_api_url: config.DELIVERY_API_URL })
 

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm'
 import ky from 'ky'
 import { type Logger, webhookHeaders } from '@logistics/shared'
 import { queryRows } from '@logistics/shared/db'
+import { errorFields, outageTracker } from '@logistics/shared/db-errors'
 import type { DeliveryDb } from '../../db'
 import { DEVELOPMENT_DESTINATIONS, type DestinationPolicy, checkDestination, sendErrorCategory } from './destination'
 
@@ -23,6 +24,8 @@ export type DispatcherOptions = {
   now?: () => Date
   /** Where webhooks may go, checked again before every send; development rules when omitted. */
   destinations?: DestinationPolicy
+  /** Called once per attempt with its outcome (metrics). */
+  onAttempt?: (outcome: 'delivered' | 'retrying' | 'given-up') => void
 }
 
 type ClaimedEvent = {
@@ -33,6 +36,7 @@ type ClaimedEvent = {
   payload: string
   attempts: number
   created_at: Date | string
+  recovered_at: Date | string | null
 }
 
 const DEFAULTS = {
@@ -79,7 +83,7 @@ async function claim(db: DeliveryDb, limit: number, now: Date, leaseMs: number):
     set next_attempt_at = ${new Date(now.getTime() + leaseMs).toISOString()}, attempts = w.attempts + 1
     from due, webhook_subscriptions s
     where w.id = due.id and s.id = w.subscription_id
-    returning w.id, w.subscription_id, s.url, s.secret, w.payload, w.attempts, w.created_at`,
+    returning w.id, w.subscription_id, s.url, s.secret, w.payload, w.attempts, w.created_at, w.recovered_at`,
   )
 }
 
@@ -102,6 +106,7 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
   let loop: Promise<void> | null = null
   const pending = new Set<Promise<void>>()
   let delivered = 0
+  const outage = outageTracker(logger, 'webhook dispatcher')
 
   type Outcome = {
     id: string
@@ -147,11 +152,13 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
           where e.id = r.id`,
         )
         .then(() => {
+          outage.succeeded()
           const count = (state: Outcome['state']) => batch.filter((b) => b.state === state).length
           logger.info('webhooks sent', { delivered: count('delivered'), retrying: count('pending'), failed: count('failed') })
         })
         .catch((err) => {
-          logger.error('webhook outcome write failed; the events will be retried after their lease', { error: String(err), events: batch.length })
+          if (outage.failed(err)) return
+          logger.error('webhook outcome write failed; the events will be retried after their lease', { error: errorFields(err), events: batch.length })
         }),
     )
     return flushing
@@ -192,7 +199,8 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
     }
     const at = now()
     const ok = error === null
-    const giveUp = !ok && at.getTime() - new Date(event.created_at).getTime() >= o.giveUpAfterMs
+    // The give-up window runs from the event's creation, or from its recovery (POST /webhooks/{id}/recover).
+    const giveUp = !ok && at.getTime() - new Date(event.recovered_at ?? event.created_at).getTime() >= o.giveUpAfterMs
     if (outcomes.length === 0) oldestOutcome = Date.now()
     outcomes.push({
       id: event.id,
@@ -204,6 +212,7 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
       state: ok ? 'delivered' : giveUp ? 'failed' : 'pending',
       next_at: ok || giveUp ? null : new Date(at.getTime() + backoffMs(event.attempts, o.baseBackoffMs, o.maxBackoffMs, random)).toISOString(),
     })
+    options.onAttempt?.(ok ? 'delivered' : giveUp ? 'given-up' : 'retrying')
     if (ok) delivered++
     else if (giveUp) logger.warn('webhook given up', { event_id: event.id, url: event.url, attempts: event.attempts, error, detail })
     else if (error === 'destination-not-allowed') logger.warn('webhook destination refused', { event_id: event.id, url: event.url, attempts: event.attempts, detail })
@@ -237,6 +246,7 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
       if (canClaim) {
         try {
           const batch = await claim(db, free, now(), o.leaseMs)
+          outage.succeeded()
           claimed = batch.length
           for (const event of batch) {
             inFlight++
@@ -249,7 +259,8 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
             track(p)
           }
         } catch (err) {
-          logger.error('webhook claim failed', { error: String(err) })
+          // A database outage is logged once (and its end once); the pool polls until it is back.
+          if (!outage.failed(err)) logger.error('webhook claim failed', { error: errorFields(err) })
         }
       }
       if (claimed === 0 || inFlight > o.concurrency / 2) {

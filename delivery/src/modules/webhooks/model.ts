@@ -39,3 +39,14 @@ export const AttemptSchema = v.object({
 })
 
 export const AttemptsQuery = PaginationQuerySchema
+
+export const RecoverWebhookSchema = v.object({
+  since: v.pipe(
+    v.string('since must be a string'),
+    v.isoTimestamp('since must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z'),
+    v.transform((s) => new Date(s)),
+    v.check((d) => !Number.isNaN(d.getTime()), 'since must be a valid date-time'),
+  ),
+})
+
+export const RecoveredSchema = v.object({ recovered: v.number() })

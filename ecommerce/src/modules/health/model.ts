@@ -1,3 +1,4 @@
 import * as v from 'valibot'
 
-export const HealthSchema = v.object({ status: v.picklist(['ok', 'unavailable']) })
+export const HealthSchema = v.object({ status: v.literal('ok') })
+export const LiveSchema = v.object({ status: v.literal('ok') })
