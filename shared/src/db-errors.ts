@@ -57,6 +57,8 @@ const codeOf = (e: object) => {
 /** True when `error` (or what it wraps) says the database is unreachable, restarting or shutting down. */
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (const e of chain(error)) {
+    // The embedded PGlite after close() (the process is shutting down).
+    if ((e as Error).message === 'PGlite is closed') return true
     const code = codeOf(e)
     if (code === undefined) continue
     if (CONNECTION_CODES.has(code)) return true
@@ -69,7 +71,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 export function isDatabaseError(error: unknown): boolean {
   return chain(error).some(
     (e) =>
-      (e as Error).name === 'DrizzleQueryError' ||
+      className(e) === 'DrizzleQueryError' ||
       (e as Error).name === 'PostgresError' ||
       'query' in e ||
       'parameters' in e ||
@@ -89,6 +91,13 @@ const stringField = (e: object, ...names: string[]) => {
     if (typeof value === 'string' && value !== '') return value
   }
   return undefined
+}
+
+/** `name`, or the constructor's name when `name` was left as plain `Error` (drizzle's DrizzleQueryError). */
+const className = (e: object) => {
+  const name = (e as Error).name
+  const ctor = e.constructor?.name
+  return name && name !== 'Error' ? name : ctor && ctor !== 'Object' ? ctor : (name ?? 'Object')
 }
 
 export type ErrorFields = {
@@ -113,7 +122,7 @@ export type ErrorFields = {
 export function errorFields(error: unknown): ErrorFields {
   if (!error || typeof error !== 'object') return { class: typeof error, message: String(error) }
   const errors = chain(error)
-  const fields: ErrorFields = { class: errors.map((e) => (e as Error).name ?? e.constructor?.name ?? 'Object').join(' > ') }
+  const fields: ErrorFields = { class: errors.map(className).join(' > ') }
   for (const e of errors) {
     const code = codeOf(e)
     if (code && SQLSTATE.test(code)) fields.sqlstate ??= code
