@@ -126,7 +126,12 @@ describe('metrics', () => {
     await createDispatcher(t.db, t.logger, { onAttempt: t.metrics.attempt }).runOnce()
     receiver.stop(true)
 
-    const r = await t.call('GET', '/metrics', { key: null })
+    // Request durations are recorded after each response is sent: scrape until the last one shows.
+    let r = await t.call('GET', '/metrics', { key: null })
+    for (let i = 0; i < 40 && !r.text.includes('route="/webhooks",status="201"'); i++) {
+      await Bun.sleep(25)
+      r = await t.call('GET', '/metrics', { key: null })
+    }
     expect(r.status).toBe(200)
     expect(r.headers.get('content-type')).toContain('text/plain')
     const text = r.text
