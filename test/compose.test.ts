@@ -439,8 +439,11 @@ for (const name of APP_SERVICES) {
       const workspaces = (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces
       for (const manifest of ['package.json', 'bun.lock', 'bunfig.toml', ...workspaces.map((w) => `${w}/package.json`)])
         expect(copiedBefore, `${manifest} is copied before bun install`).toContain(manifest)
+      // The dependency patches (package.json patchedDependencies) the install applies.
+      const patched = Object.values((JSON.parse(read('package.json')) as { patchedDependencies?: Record<string, string> }).patchedDependencies ?? {})
+      if (patched.length > 0) expect(copiedBefore, 'patches/ is copied before bun install').toContain('patches')
       // No sources before the install, so the dependency layer survives code changes.
-      expect(copiedBefore.every((s) => /(package\.json|bun\.lock|bunfig\.toml)$/.test(s))).toBe(true)
+      expect(copiedBefore.every((s) => /(package\.json|bun\.lock|bunfig\.toml)$/.test(s) || s === 'patches')).toBe(true)
     })
 
     test('the runtime stage carries the code and migrations, runs as a non-root user', () => {

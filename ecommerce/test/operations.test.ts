@@ -142,6 +142,30 @@ describe('metrics', () => {
     expect(await scrape(/outcome="delivery-unavailable"/)).toMatch(/ecommerce_delivery_calls_duration_seconds_count\{[^}]*operation="create-delivery",outcome="delivery-unavailable"[^}]*\} 1\n/)
   })
 
+  test('the delivery service answering 503 (its database restarting) is a 503 to retry here, not a 502', async () => {
+    const down = Bun.serve({
+      port: 0,
+      fetch: () =>
+        Response.json(
+          { type: '/problems/database-unavailable', title: 'Service Unavailable', status: 503, code: 'database-unavailable' },
+          { status: 503, headers: { 'content-type': 'application/problem+json', 'retry-after': '7' } },
+        ),
+    })
+    h.useDeliveryClient(createDeliveryClient({ baseUrl: `http://127.0.0.1:${down.port}`, apiKey: 'k', timeoutMs: 1000, retries: 0 }))
+    const admin = await h.adminToken()
+    const seller = await h.seller('Restarting', admin)
+    const product = await h.product(seller.token, 'RST-1', 3)
+    const customer = await h.customer()
+    const orderId = (await h.buy(customer.token, [{ product_id: product.id, quantity: 1 }])).body.orders[0].id
+    await h.request('POST', `/orders/${orderId}/confirm`, { token: seller.token })
+    const r = await h.request('POST', `/orders/${orderId}/dispatch`, { token: seller.token })
+    down.stop(true)
+    expect(r.status).toBe(503)
+    expect(r.body).toMatchObject({ code: 'delivery-unavailable', upstream_status: 503 })
+    expect(r.headers.get('retry-after')).toBe('7')
+    expect((await h.request('GET', `/orders/${orderId}`, { token: seller.token })).body.status).toBe('confirmed')
+  })
+
   test('METRICS_TOKEN: 401 without or with a wrong token, 200 with it; production without one: 404', async () => {
     const database = await createTestDatabase({ service: 'ecommerce', schema, migrationsFolder })
     const { logger } = capturingLogger()

@@ -64,6 +64,11 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
         if (typeof body?.detail === 'string') detail = `: ${body.detail}`
       } catch {}
       options.logger?.warn('delivery service answered an error', { what, status, detail })
+      // Its database restarting (503 database-unavailable): unavailable too, to be retried.
+      if (status === 503)
+        return new HttpProblem(503, 'delivery-unavailable', `The delivery service is unavailable (${what})${detail}; nothing was changed`, {
+          upstream_status: status,
+        }, { 'retry-after': error.response.headers.get('retry-after') ?? '5' })
       return new HttpProblem(502, 'delivery-failed', `The delivery service answered ${status} (${what})${detail}; nothing was changed`, {
         upstream_status: status,
       })
