@@ -43,7 +43,7 @@ type Compose = { services: Record<string, Service>; volumes?: Record<string, unk
 
 /** The environment variables of the API contract (docs/api.md#environment), per service, plus LOG_LEVEL and NODE_ENV. */
 const CONTRACT_ENV: Record<'delivery' | 'ecommerce', string[]> = {
-  delivery: ['PORT', 'DATABASE_URL', 'STATUS_TICK_SECONDS', 'DELIVERY_API_KEYS', 'WEBHOOK_ALLOWED_HOSTS', 'LOG_LEVEL', 'NODE_ENV'],
+  delivery: ['PORT', 'DATABASE_URL', 'STATUS_TICK_SECONDS', 'DELIVERY_API_KEYS', 'WEBHOOK_ALLOWED_HOSTS', 'METRICS_TOKEN', 'LOG_LEVEL', 'NODE_ENV'],
   ecommerce: [
     'PORT',
     'DATABASE_URL',
@@ -54,6 +54,7 @@ const CONTRACT_ENV: Record<'delivery' | 'ecommerce', string[]> = {
     'JWT_SECRET',
     'ADMIN_EMAIL',
     'ADMIN_PASSWORD',
+    'METRICS_TOKEN',
     'LOG_LEVEL',
     'NODE_ENV',
   ],
@@ -244,7 +245,7 @@ describe('compose.yaml', () => {
   test('secrets are required variables, and .env.example sets every one', () => {
     const required = requiredVariables(composeText)
     expect([...required].sort()).toEqual(
-      ['ADMIN_PASSWORD', 'DELIVERY_API_KEY', 'JWT_SECRET', 'POSTGRES_PASSWORD', 'WEBHOOK_SECRET'].sort(),
+      ['ADMIN_PASSWORD', 'DELIVERY_API_KEY', 'JWT_SECRET', 'METRICS_TOKEN', 'POSTGRES_PASSWORD', 'WEBHOOK_SECRET'].sort(),
     )
     for (const name of required) expect(envExample[name], `.env.example sets ${name}`).toBeTruthy()
     // Without a .env, `docker compose` refuses to start instead of running with empty secrets.
@@ -478,8 +479,11 @@ for (const name of APP_SERVICES) {
       const workspaces = (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces
       for (const manifest of ['package.json', 'bun.lock', 'bunfig.toml', ...workspaces.map((w) => `${w}/package.json`)])
         expect(copiedBefore, `${manifest} is copied before bun install`).toContain(manifest)
+      // The dependency patches (package.json patchedDependencies) the install applies.
+      const patched = Object.values((JSON.parse(read('package.json')) as { patchedDependencies?: Record<string, string> }).patchedDependencies ?? {})
+      if (patched.length > 0) expect(copiedBefore, 'patches/ is copied before bun install').toContain('patches')
       // No sources before the install, so the dependency layer survives code changes.
-      expect(copiedBefore.every((s) => /(package\.json|bun\.lock|bunfig\.toml)$/.test(s))).toBe(true)
+      expect(copiedBefore.every((s) => /(package\.json|bun\.lock|bunfig\.toml)$/.test(s) || s === 'patches')).toBe(true)
     })
 
     test('the runtime stage carries the code and migrations, runs as a non-root user', () => {

@@ -5,9 +5,11 @@ import { problemHandling } from '@logistics/shared/http/errors'
 import { securityHeaders } from '@logistics/shared/http/headers'
 import { methodNotAllowed } from '@logistics/shared/http/methods'
 import { apiDocs } from '@logistics/shared/http/openapi'
+import { type MetricsAccess, metricsRoutes } from '@logistics/shared/metrics'
 import type { DeliveryDb } from './db'
 import { deliveryRoutes } from './modules/deliveries/routes'
 import { healthRoutes } from './modules/health/routes'
+import { type DeliveryMetrics, createDeliveryMetrics } from './modules/metrics/service'
 import { trackingRoutes } from './modules/tracking/routes'
 import { statusTickCron } from './modules/transitions/cron'
 import type { DestinationPolicy } from './modules/webhooks/destination'
@@ -25,14 +27,19 @@ export type DeliveryAppDeps = {
   webhookDestinations?: DestinationPolicy
   /** An API key to show on the Swagger page (index.ts passes the development key, outside production). */
   docsApiKey?: string
+  /** This app's metrics (index.ts shares them with the dispatcher); a new set when omitted. */
+  metrics?: DeliveryMetrics
+  /** Who may read GET /metrics (`METRICS_TOKEN`); open when omitted (development). */
+  metricsAccess?: MetricsAccess
 }
 
 /** The delivery service as an Elysia app, without a port: `index.ts` listens, tests call `handle`. */
 export function createApp(deps: DeliveryAppDeps) {
+  const metrics = deps.metrics ?? createDeliveryMetrics(deps.db)
   const app = new Elysia()
     .use(securityHeaders())
     .use(methodNotAllowed)
-    .use(problemHandling(deps.logger))
+    .use(problemHandling(deps.logger, { observe: metrics.observeRequest }))
     .use(jsonBody())
     .use(
       apiDocs({
@@ -54,10 +61,11 @@ export function createApp(deps: DeliveryAppDeps) {
       }),
     )
     .use(healthRoutes(deps.db))
+    .use(metricsRoutes(metrics.registry, deps.metricsAccess ?? {}))
     .use(deliveryRoutes(deps.db))
     .use(trackingRoutes(deps.db))
     .use(webhookRoutes(deps.db, deps.webhookDestinations))
-  if (deps.tickSeconds !== undefined) app.use(statusTickCron(deps.db, deps.tickSeconds, deps.logger, deps.onTick))
+  if (deps.tickSeconds !== undefined) app.use(statusTickCron(deps.db, deps.tickSeconds, deps.logger, deps.onTick, metrics.tick))
   return app
 }
 

@@ -38,6 +38,8 @@ const ConfigSchema = v.object({
     ),
     '',
   ),
+  /** Bearer token for GET /metrics; without it /metrics is open in development and not served in production. */
+  METRICS_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, 'must be at least 16 characters'))),
   LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
   NODE_ENV: v.optional(v.string()),
 })

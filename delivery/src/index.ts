@@ -7,6 +7,7 @@ import { developmentApiKey } from './openapi-examples'
 import { provisionApiClients } from './modules/auth/service'
 import { TICK_JOB } from './modules/transitions/cron'
 import { isProduction } from './modules/webhooks/destination'
+import { createDeliveryMetrics } from './modules/metrics/service'
 import { createDispatcher } from './modules/webhooks/dispatcher'
 
 const config = configOrExit('delivery', loadConfig)
@@ -22,7 +23,9 @@ for (const name of disabledClients)
   logger.warn('API client left out of DELIVERY_API_KEYS: disabled, its key is refused and its data kept', { client: name })
 
 const webhookDestinations = { production: isProduction(config.NODE_ENV), allowedHosts: config.WEBHOOK_ALLOWED_HOSTS }
+const metrics = createDeliveryMetrics(database.db)
 const dispatcher = createDispatcher(database.db, logger, {
+  onAttempt: metrics.attempt,
   leaseMs: config.WEBHOOK_LEASE_SECONDS * 1000,
   timeoutMs: config.WEBHOOK_TIMEOUT_SECONDS * 1000,
   destinations: webhookDestinations,
@@ -34,6 +37,8 @@ const app = createApp({
   onTick: () => dispatcher.notify(),
   webhookDestinations,
   docsApiKey: developmentApiKey(config),
+  metrics,
+  metricsAccess: { token: config.METRICS_TOKEN, production: isProduction(config.NODE_ENV) },
 })
 dispatcher.start()
 const server = serveApp(app, config.PORT)

@@ -24,4 +24,5 @@ export const requestExamples: Record<string, unknown> = {
   'PATCH /deliveries/{tracking_number}': { destination: { name: 'Carla Ruiz', address: 'Calle de Alcalá 50, 28014 Madrid' } },
   'POST /tracking': { foreign_order_id: 'ORD-2025-000123' },
   'POST /webhooks': { url: 'https://shop.example.com/webhooks/delivery' },
+  'POST /webhooks/{id}/recover': { since: '2025-06-01T00:00:00Z' },
 }

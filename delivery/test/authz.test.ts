@@ -45,6 +45,9 @@ const anyClient = (ok: number) => statuses(ROLES, 401, { clientA: ok, clientB: o
 
 const POLICY: Record<string, AuthzCase<Role>[]> = {
   'GET /health': [{ expect: statuses(ROLES, 200), request: () => ({ path: '/health' }) }],
+  'GET /health/live': [{ expect: statuses(ROLES, 200), request: () => ({ path: '/health/live' }) }],
+  // Open in development (no METRICS_TOKEN); the token cases are in metrics.test.ts.
+  'GET /metrics': [{ expect: statuses(ROLES, 200), request: () => ({ path: '/metrics' }) }],
   'POST /deliveries': [{ expect: anyClient(201), request: () => ({ path: '/deliveries', body: deliveryBody() }) }],
   'GET /deliveries': [
     {
@@ -79,6 +82,9 @@ const POLICY: Record<string, AuthzCase<Role>[]> = {
   'GET /webhooks/{id}': [{ expect: ownerOnly(200), request: () => ({ path: `/webhooks/${webhookA}` }) }],
   'DELETE /webhooks/{id}': [{ expect: ownerOnly(204), request: async () => ({ path: `/webhooks/${await newWebhook(KEY_A)}` }) }],
   'GET /webhooks/{id}/attempts': [{ expect: ownerOnly(200), request: () => ({ path: `/webhooks/${webhookA}/attempts` }) }],
+  'POST /webhooks/{id}/recover': [
+    { expect: ownerOnly(202), request: () => ({ path: `/webhooks/${webhookA}/recover`, body: { since: '2020-01-01T00:00:00Z' } }) },
+  ],
 }
 
 authorizationMatrix({

@@ -38,6 +38,7 @@ const templates: Record<string, BodyTemplate> = {
   'PATCH /deliveries/{tracking_number}': { body: { destination: { name: 'Grace Hopper', address: '1 Navy Yard, Arlington' } } },
   'POST /tracking': { body: { tracking_number: 'TRK-0000-0000-0000' } },
   'POST /webhooks': { body: { url: 'https://hooks.example.test/fuzz' } },
+  'POST /webhooks/{id}/recover': { body: { since: '2020-01-01T00:00:00Z' } },
 }
 
 const credentials = fc.oneof(

@@ -5,12 +5,14 @@ import { problemHandling } from '@logistics/shared/http/errors'
 import { securityHeaders } from '@logistics/shared/http/headers'
 import { methodNotAllowed } from '@logistics/shared/http/methods'
 import { apiDocs } from '@logistics/shared/http/openapi'
+import { metricsRoutes } from '@logistics/shared/metrics'
 import type { Config } from './config'
 import type { AppDeps, EcommerceDb, PasswordHashing } from './context'
 import { authRoutes } from './modules/auth/routes'
 import { createDeliveryClient, type DeliveryClient } from './modules/delivery-client/service'
 import { deliveryWebhooksRoutes } from './modules/delivery-webhooks/routes'
 import { healthRoutes } from './modules/health/routes'
+import { type EcommerceMetrics, createEcommerceMetrics } from './modules/metrics/service'
 import { ordersRoutes } from './modules/orders/routes'
 import { productsRoutes } from './modules/products/routes'
 import { purchasesRoutes } from './modules/purchases/routes'
@@ -28,6 +30,8 @@ export type CreateAppOptions = {
   passwordHashing?: PasswordHashing
   /** The start-up webhook registration, whose state GET /health reports. */
   webhookRegistration?: AppDeps['webhookRegistration']
+  /** This app's metrics (index.ts shares them with the webhook registration); a new set when omitted. */
+  metrics?: EcommerceMetrics
 }
 
 export function defaultDeliveryClient(config: Config, logger: Logger): DeliveryClient {
@@ -41,19 +45,21 @@ export function defaultDeliveryClient(config: Config, logger: Logger): DeliveryC
 
 /** The ecommerce HTTP app, without a listening port (tests call `app.handle`). */
 export function createApp(options: CreateAppOptions) {
+  const metrics = options.metrics ?? createEcommerceMetrics()
   const deps: AppDeps = {
     db: options.db,
     config: options.config,
     logger: options.logger,
-    deliveryClient: options.deliveryClient ?? defaultDeliveryClient(options.config, options.logger),
+    deliveryClient: metrics.instrumentDeliveryClient(options.deliveryClient ?? defaultDeliveryClient(options.config, options.logger)),
     passwordHashing: options.passwordHashing ?? {},
     webhookRegistration: options.webhookRegistration,
+    metrics,
   }
   const demo = demoLogin(deps.config)
   return new Elysia()
     .use(securityHeaders())
     .use(methodNotAllowed)
-    .use(problemHandling(deps.logger))
+    .use(problemHandling(deps.logger, { observe: metrics.observeRequest }))
     .use(jsonBody())
     .use(
       apiDocs({
@@ -77,6 +83,12 @@ export function createApp(options: CreateAppOptions) {
       }),
     )
     .use(healthRoutes(deps))
+    .use(
+      metricsRoutes(metrics.registry, {
+        token: options.config.METRICS_TOKEN,
+        production: options.config.NODE_ENV.trim().toLowerCase() === 'production',
+      }),
+    )
     .use(authRoutes(deps))
     .use(usersRoutes(deps))
     .use(sellersRoutes(deps))

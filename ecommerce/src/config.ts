@@ -43,6 +43,8 @@ export const ConfigSchema = v.object({
   JWT_EXPIRES_IN: positiveInt(3600, 30 * 24 * 3600),
   ADMIN_EMAIL: v.optional(v.pipe(v.string(), v.trim(), v.toLowerCase(), v.email('must be an email address')), 'admin@example.com'),
   ADMIN_PASSWORD: str(DEV_ADMIN_PASSWORD, 8),
+  /** Bearer token for GET /metrics; without it /metrics is open in development and not served in production. */
+  METRICS_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, 'must be at least 16 characters'))),
   LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent'] satisfies LogLevel[]), 'info'),
   /** Failed logins of one account within LOGIN_WINDOW_SECONDS before it is locked. */
   LOGIN_MAX_FAILURES: positiveInt(5, 1000),

@@ -4,6 +4,7 @@ import type { Config } from './config'
 import type * as schema from './db/schema'
 import type { DeliveryClient } from './modules/delivery-client/service'
 import type { WebhookRegistrationStatus } from './modules/delivery-webhooks/service'
+import type { EcommerceMetrics } from './modules/metrics/service'
 
 export type EcommerceDb = Db<typeof schema>
 
@@ -19,6 +20,7 @@ export type AppDeps = {
   passwordHashing: PasswordHashing
   /** The start-up webhook registration, reported by GET /health (absent in tests that start none). */
   webhookRegistration?: { readonly status: WebhookRegistrationStatus }
+  metrics: EcommerceMetrics
 }
 
 /** A database handle or an open transaction: services take either. */

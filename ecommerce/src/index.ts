@@ -7,6 +7,7 @@ import { DEV_ADMIN_PASSWORD, loadConfig } from './config'
 import * as schema from './db/schema'
 import { ensureAdmin, retireDevelopmentPasswords } from './modules/auth/service'
 import { startWebhookRegistration } from './modules/delivery-webhooks/service'
+import { createEcommerceMetrics } from './modules/metrics/service'
 
 const config = configOrExit('ecommerce', loadConfig)
 const logger = createLogger('ecommerce', config.LOG_LEVEL)
@@ -31,7 +32,8 @@ if (isProduction(process.env)) {
     else logger.warn('an administrator still had the development password; that password no longer works, set a new one', { email: change.email })
 }
 
-const deliveryClient = defaultDeliveryClient(config, logger)
+const metrics = createEcommerceMetrics()
+const deliveryClient = metrics.instrumentDeliveryClient(defaultDeliveryClient(config, logger))
 // In the background (never blocks start-up); GET /health reports its state.
 const registration = startWebhookRegistration({
   client: deliveryClient,
@@ -39,7 +41,7 @@ const registration = startWebhookRegistration({
   secret: config.WEBHOOK_SECRET,
   logger,
 })
-const app = createApp({ db: database.db, config, logger, deliveryClient, webhookRegistration: registration })
+const app = createApp({ db: database.db, config, logger, deliveryClient, metrics, webhookRegistration: registration })
 const server = serveApp(app, config.PORT)
 // Elysia's `server` (the login throttle asks it for the client's socket address) is set by app.listen;
 // serveApp serves through app.handle, so hand it the server here.

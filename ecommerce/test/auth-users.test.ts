@@ -211,7 +211,8 @@ test('health answers 503 when the database does not answer', async () => {
   const app = createApp({ db: broken, config: h.config, logger: silentLogger })
   const r = await app.handle(new Request('http://localhost/health'))
   expect(r.status).toBe(503)
-  expect(await r.json()).toEqual({ status: 'unavailable' })
+  expect(r.headers.get('content-type')).toContain('application/problem+json')
+  expect(await r.json()).toMatchObject({ status: 503, code: 'database-unavailable' })
 })
 
 test('bodies over 1 MB answer 413', async () => {

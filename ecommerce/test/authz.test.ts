@@ -92,6 +92,9 @@ const event = (status: string) => {
 
 const POLICY: Record<string, AuthzCase<Role>[]> = {
   'GET /health': [{ expect: statuses(ROLES, 200), request: () => ({ path: '/health' }) }],
+  'GET /health/live': [{ expect: statuses(ROLES, 200), request: () => ({ path: '/health/live' }) }],
+  // Open in development (no METRICS_TOKEN); the token cases are in metrics.test.ts.
+  'GET /metrics': [{ expect: statuses(ROLES, 200), request: () => ({ path: '/metrics' }) }],
   'POST /auth/login': [
     { expect: statuses(ROLES, 200), request: () => ({ path: '/auth/login', body: { email: customer.email, password: customer.password } }) },
   ],

@@ -107,6 +107,8 @@ export const webhookEvents = pgTable(
     lastError: text('last_error'),
     createdAt: ts('created_at').notNull().defaultNow(),
     deliveredAt: ts('delivered_at'),
+    /** When a given-up event was put back in the queue (POST /webhooks/{id}/recover): its give-up window restarts. */
+    recoveredAt: ts('recovered_at'),
   },
   (t) => [
     index('webhook_events_due_idx').on(t.nextAttemptAt).where(sql`${t.state} = 'pending'`),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { Elysia } from 'elysia'
+import { errorFields, isDatabaseUnavailable } from '../db-errors'
 import type { Logger } from '../log'
 import { type FieldError, HttpProblem, problemBody, problemResponse } from '../problem'
 import { bodyRefusalOf } from './body'
@@ -7,7 +8,13 @@ import { bodyRefusalOf } from './body'
 /** Bodies over this size answer 413. */
 export const MAX_BODY_BYTES = 1024 * 1024
 
-type RequestMeta = { id: string; start: number; status?: number }
+type RequestMeta = { id: string; start: number; status?: number; problem?: string }
+
+/** Seconds a client is asked to wait (`Retry-After`) when the database is unavailable. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5
+
+/** Called once per answered request (metrics): `route` is the route template, `unmatched` for no route. */
+export type ObserveRequest = (method: string, route: string, status: number, seconds: number) => void
 const requests = new WeakMap<Request, RequestMeta>()
 
 /** The request id of a request (accepted from `x-request-id` or generated). */
@@ -58,7 +65,8 @@ export function nulPaths(value: unknown, path = '', depth = 0): string[] {
  * path parameter 404, body over 1 MB 413, thrown HttpProblems as they say, anything else 500 with no
  * detail but the request id (the stack goes to the log).
  */
-export function problemHandling(logger: Logger) {
+export function problemHandling(logger: Logger, options: { observe?: ObserveRequest } = {}) {
+  const observe = options.observe
   return new Elysia({ name: 'problem-handling' })
     .onRequest(({ request, set }) => {
       const given = request.headers.get('x-request-id')
@@ -84,28 +92,40 @@ export function problemHandling(logger: Logger) {
       }))
       if (errors.length > 0) throw new HttpProblem(422, 'validation-failed', 'The request has invalid fields', { errors })
     })
-    .onError({ as: 'global' }, ({ code, error, request }) => {
+    .onError({ as: 'global' }, ({ code, error, request, route }) => {
       const id = requestIdOf(request)
-      const response = toProblemResponse(code, error, request, id)
       const meta = requests.get(request)
+      const response = toProblemResponse(code, error, request, id, route, meta)
       if (meta) meta.status = response.status
       return response
     })
-    .onAfterResponse({ as: 'global' }, ({ request, set, responseValue }) => {
-      if (!logger.enabled('info')) return
+    .onAfterResponse({ as: 'global' }, ({ request, set, responseValue, route }) => {
+      const info = logger.enabled('info')
+      if (!info && !observe) return
       const meta = requests.get(request)
       const status =
         meta?.status ?? (responseValue instanceof Response ? responseValue.status : typeof set.status === 'number' ? set.status : 200)
+      const ms = meta ? performance.now() - meta.start : undefined
+      if (observe && ms !== undefined) observe(request.method, route || 'unmatched', status, ms / 1000)
+      if (!info) return
       logger.info('request', {
         request_id: meta?.id,
         method: request.method,
         path: new URL(request.url).pathname,
         status,
-        duration_ms: meta ? Math.round((performance.now() - meta.start) * 100) / 100 : undefined,
+        duration_ms: ms === undefined ? undefined : Math.round(ms * 100) / 100,
+        ...(meta?.problem ? { problem: meta.problem } : {}),
       })
     })
 
-  function toProblemResponse(code: string | number, error: any, request: Request, id: string): Response {
+  function toProblemResponse(
+    code: string | number,
+    error: any,
+    request: Request,
+    id: string,
+    route: string | undefined,
+    meta: RequestMeta | undefined,
+  ): Response {
       const headers: Record<string, string> = { 'x-request-id': id }
       if (error instanceof HttpProblem) return problemResponse(error.toBody(), { ...headers, ...error.headers })
       switch (code) {
@@ -124,6 +144,15 @@ export function problemHandling(logger: Logger) {
           return problemResponse(problemBody(422, 'validation-failed', `The ${where} has invalid fields`, { errors }), headers)
         }
       }
+      // Unreachable, restarting or shutting down: a 503 to retry (its transaction was rolled back).
+      if (isDatabaseUnavailable(error)) {
+        if (meta) meta.problem = 'database-unavailable'
+        logger.debug('database unavailable', { request_id: id, method: request.method, route, ...errorFields(error), stack: undefined })
+        return problemResponse(problemBody(503, 'database-unavailable', 'The database is unavailable; retry shortly'), {
+          ...headers,
+          'retry-after': String(DATABASE_RETRY_AFTER_SECONDS),
+        })
+      }
       const status = typeof (error as { status?: unknown })?.status === 'number' ? (error as { status: number }).status : 500
       if (status === 413)
         return problemResponse(problemBody(413, 'body-too-large', `The body must be at most ${MAX_BODY_BYTES} bytes`), headers)
@@ -132,8 +161,10 @@ export function problemHandling(logger: Logger) {
       logger.error('unhandled error', {
         request_id: id,
         method: request.method,
+        route,
         path: new URL(request.url).pathname,
-        error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+        // Never the message of a database error: drizzle's embeds the SQL and its parameters.
+        error: errorFields(error),
       })
       return problemResponse(
         problemBody(500, 'internal-error', `Something went wrong on our side; quote request id ${id} when reporting it`, {

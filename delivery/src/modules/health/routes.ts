@@ -1,18 +1,47 @@
 import { Elysia } from 'elysia'
 import * as v from 'valibot'
 import { HttpProblem, ProblemSchema } from '@logistics/shared'
-import { type Db, pingDatabase } from '@logistics/shared/db'
+import { DATABASE_RETRY_AFTER_SECONDS } from '@logistics/shared/http/errors'
+import type { DeliveryDb } from '../../db'
+import { pendingWebhookStats } from '../webhooks/service'
 
-export const HealthSchema = v.object({ status: v.literal('ok') })
+export const HealthSchema = v.object({
+  status: v.literal('ok'),
+  /** Seconds since the oldest webhook event still waiting for delivery was written; null when none waits. */
+  oldest_pending_webhook_age_seconds: v.nullable(v.number()),
+})
+export const LiveSchema = v.object({ status: v.literal('ok') })
 
-/** GET /health: 200 when the database answers, else 503 problem+json. */
-export function healthRoutes(db: Db<any>) {
-  return new Elysia({ name: 'health' }).get(
-    '/health',
-    async () => {
-      if (!(await pingDatabase(db))) throw new HttpProblem(503, 'database-unavailable', 'The database does not answer')
-      return { status: 'ok' as const }
-    },
-    { detail: { tags: ['health'], summary: 'Liveness and database check' }, response: { 200: HealthSchema, 503: ProblemSchema } },
-  )
+/**
+ * GET /health (readiness): 200 with the outbox lag when the database answers, else 503
+ * `database-unavailable`. GET /health/live (liveness): 200 while the process serves, no database.
+ */
+export function healthRoutes(db: DeliveryDb) {
+  return new Elysia({ name: 'health' })
+    .get(
+      '/health',
+      async () => {
+        try {
+          const stats = await pendingWebhookStats(db)
+          return { status: 'ok' as const, oldest_pending_webhook_age_seconds: stats.oldestAgeSeconds }
+        } catch {
+          throw new HttpProblem(503, 'database-unavailable', 'The database does not answer', {}, {
+            'retry-after': String(DATABASE_RETRY_AFTER_SECONDS),
+          })
+        }
+      },
+      {
+        detail: {
+          tags: ['health'],
+          summary: 'Readiness: the database answers',
+          description:
+            '200 with the age in seconds of the oldest webhook event waiting for delivery (null when none) when the database answers; 503 `database-unavailable` otherwise.',
+        },
+        response: { 200: HealthSchema, 503: ProblemSchema },
+      },
+    )
+    .get('/health/live', () => ({ status: 'ok' as const }), {
+      detail: { tags: ['health'], summary: 'Liveness: 200 while the process serves (no database access)' },
+      response: { 200: LiveSchema },
+    })
 }

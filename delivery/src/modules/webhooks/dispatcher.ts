@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm'
 import ky from 'ky'
 import { type Logger, webhookHeaders } from '@logistics/shared'
-import { pgErrorCode, queryRows } from '@logistics/shared/db'
+import { queryRows } from '@logistics/shared/db'
+import { errorFields, outageTracker } from '@logistics/shared/db-errors'
 import type { DeliveryDb } from '../../db'
 import { DEVELOPMENT_DESTINATIONS, type DestinationPolicy, checkDestination, sendErrorCategory } from './destination'
 
@@ -23,6 +24,8 @@ export type DispatcherOptions = {
   now?: () => Date
   /** Where webhooks may go, checked again before every send; development rules when omitted. */
   destinations?: DestinationPolicy
+  /** Called once per attempt with its outcome (metrics). */
+  onAttempt?: (outcome: 'delivered' | 'retrying' | 'given-up') => void
 }
 
 type ClaimedEvent = {
@@ -35,6 +38,7 @@ type ClaimedEvent = {
   payload: string
   attempts: number
   created_at: Date | string
+  recovered_at: Date | string | null
 }
 
 const DEFAULTS = {
@@ -45,17 +49,6 @@ const DEFAULTS = {
   giveUpAfterMs: 24 * 60 * 60_000,
   leaseMs: 60_000,
   pollMs: 500,
-}
-
-/**
- * A failed query for the logs: the database's own message and code, without the SQL text and
- * parameters drizzle wraps it in (they hold payloads and would flood the log).
- */
-function dbError(err: unknown): { error: string; code?: string } {
-  let cause: unknown = err
-  while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause
-  const code = pgErrorCode(err)
-  return { error: cause instanceof Error ? cause.message : String(cause), ...(code ? { code } : {}) }
 }
 
 /** Delay before attempt `attempts + 1`: exponential with ±25 % jitter, capped. */
@@ -94,7 +87,7 @@ async function claim(db: DeliveryDb, limit: number, now: Date, leaseMs: number):
     where w.id = due.id and s.id = w.subscription_id
     returning w.id, w.subscription_id, s.url, s.secret,
       case when s.previous_secret_expires_at > ${nowIso} then s.previous_secret end as previous_secret,
-      w.payload, w.attempts, w.created_at`,
+      w.payload, w.attempts, w.created_at, w.recovered_at`,
   )
 }
 
@@ -117,6 +110,7 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
   let loop: Promise<void> | null = null
   const pending = new Set<Promise<void>>()
   let delivered = 0
+  const outage = outageTracker(logger, 'webhook dispatcher')
 
   type Outcome = {
     id: string
@@ -170,11 +164,13 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
           where e.id = live.id`,
         )
         .then(() => {
+          outage.succeeded()
           const count = (state: Outcome['state']) => batch.filter((b) => b.state === state).length
           logger.info('webhooks sent', { delivered: count('delivered'), retrying: count('pending'), failed: count('failed') })
         })
         .catch((err) => {
-          logger.error('webhook outcome write failed; the events will be retried after their lease', { ...dbError(err), events: batch.length })
+          if (outage.failed(err)) return
+          logger.error('webhook outcome write failed; the events will be retried after their lease', { error: errorFields(err), events: batch.length })
         }),
     )
     return flushing
@@ -215,7 +211,8 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
     }
     const at = now()
     const ok = error === null
-    const giveUp = !ok && at.getTime() - new Date(event.created_at).getTime() >= o.giveUpAfterMs
+    // The give-up window runs from the event's creation, or from its recovery (POST /webhooks/{id}/recover).
+    const giveUp = !ok && at.getTime() - new Date(event.recovered_at ?? event.created_at).getTime() >= o.giveUpAfterMs
     if (outcomes.length === 0) oldestOutcome = Date.now()
     outcomes.push({
       id: event.id,
@@ -227,6 +224,7 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
       state: ok ? 'delivered' : giveUp ? 'failed' : 'pending',
       next_at: ok || giveUp ? null : new Date(at.getTime() + backoffMs(event.attempts, o.baseBackoffMs, o.maxBackoffMs, random)).toISOString(),
     })
+    options.onAttempt?.(ok ? 'delivered' : giveUp ? 'given-up' : 'retrying')
     if (ok) delivered++
     else if (giveUp) logger.warn('webhook given up', { event_id: event.id, url: event.url, attempts: event.attempts, error, detail })
     else if (error === 'destination-not-allowed') logger.warn('webhook destination refused', { event_id: event.id, url: event.url, attempts: event.attempts, detail })
@@ -260,6 +258,7 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
       if (canClaim) {
         try {
           const batch = await claim(db, free, now(), o.leaseMs)
+          outage.succeeded()
           claimed = batch.length
           for (const event of batch) {
             inFlight++
@@ -272,7 +271,8 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
             track(p)
           }
         } catch (err) {
-          logger.error('webhook claim failed', dbError(err))
+          // A database outage is logged once (and its end once); the pool polls until it is back.
+          if (!outage.failed(err)) logger.error('webhook claim failed', { error: errorFields(err) })
         }
       }
       if (claimed === 0 || inFlight > o.concurrency / 2) {

@@ -34,3 +34,21 @@ export const AttemptSchema = v.object({
 })
 
 export const AttemptsQuery = PaginationQuerySchema
+
+/** `2026-02-31…` passes the ISO pattern and `Date` rolls it over to March: refuse it. */
+const existingDay = (iso: string) => {
+  const [y, m, d] = iso.slice(0, 10).split('-').map(Number) as [number, number, number]
+  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate()
+}
+
+export const RecoverWebhookSchema = v.object({
+  since: v.pipe(
+    v.string('since must be a string'),
+    v.isoTimestamp('since must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z'),
+    v.check(existingDay, 'since must be a real calendar date'),
+    v.transform((s) => new Date(s)),
+    v.check((d) => !Number.isNaN(d.getTime()), 'since must be a valid date-time'),
+  ),
+})
+
+export const RecoveredSchema = v.object({ recovered: v.number() })

@@ -3,8 +3,16 @@ import { NoContentSchema, ProblemSchema, listOf } from '@logistics/shared'
 import type { DeliveryDb } from '../../db'
 import { authPlugin } from '../auth/plugin'
 import { DEVELOPMENT_DESTINATIONS, type DestinationPolicy, assertAllowedDestination } from './destination'
-import { AttemptSchema, AttemptsQuery, RegisterWebhookSchema, WebhookIdParams, WebhookSchema, WebhookSummarySchema } from './model'
-import { deleteWebhook, findWebhook, listAttempts, listWebhooks, registerWebhook } from './service'
+import {
+  AttemptSchema,
+  AttemptsQuery,
+  RecoverWebhookSchema,
+  RecoveredSchema,
+  RegisterWebhookSchema,   WebhookIdParams,
+  WebhookSchema,
+  WebhookSummarySchema,
+} from './model'
+import { deleteWebhook, findWebhook, listAttempts, listWebhooks, recoverWebhookEvents, registerWebhook } from './service'
 
 const detail = (summary: string, description?: string) => ({ tags: ['webhooks'], summary, description })
 const errors = { 401: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema }
@@ -61,4 +69,25 @@ export function webhookRoutes(db: DeliveryDb, destinations: DestinationPolicy = 
       response: { 200: listOf(AttemptSchema), ...errors },
       detail: detail('The delivery log of a webhook, newest attempt first'),
     })
+    .post(
+      '/webhooks/:id/recover',
+      async ({ params, body, client, set }) => {
+        const recovered = await recoverWebhookEvents(db, client.id, params.id, body.since)
+        set.status = 202
+        return { recovered }
+      },
+      {
+        apiKey: true,
+        params: WebhookIdParams,
+        body: RecoverWebhookSchema,
+        response: { 202: RecoveredSchema, ...errors },
+        detail: detail(
+          'Re-send the events given up since a date',
+          'An event not acknowledged with a 2xx within 24 hours of its creation is given up (marked failed) and no longer retried. ' +
+            'This puts every given-up event of the webhook created at or after `since` back in the queue, oldest first, each once ' +
+            '(a second recover does not send them twice; events still being retried are untouched), with a new 24-hour window. ' +
+            'Answers 202 with how many were re-queued; a `since` in the future re-queues none (0). Their new attempts appear in the attempt log.',
+        ),
+      },
+    )
 }

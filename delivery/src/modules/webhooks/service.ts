@@ -1,5 +1,6 @@
 import { and, count, desc, eq, ne, sql } from 'drizzle-orm'
-import { type ListEnvelope, type Pagination, generateWebhookSecret, notFound } from '@logistics/shared'
+import { type ListEnvelope, type Pagination, conflict, generateWebhookSecret, notFound } from '@logistics/shared'
+import { queryRows } from '@logistics/shared/db'
 import type { DeliveryDb } from '../../db'
 import { webhookAttempts, webhookEvents, webhookSubscriptions } from '../../db/schema'
 import type { Webhook } from './model'
@@ -110,4 +111,42 @@ export async function listAttempts(db: DeliveryDb, clientId: string, id: string,
     limit: page.limit,
     offset: page.offset,
   }
+}
+
+/** How many webhook events wait for delivery and the age of the oldest (null when none): /health and /metrics. */
+export async function pendingWebhookStats(db: DeliveryDb): Promise<{ pending: number; oldestAgeSeconds: number | null }> {
+  const [row] = await queryRows<{ pending: number; oldest: number | null }>(
+    db,
+    sql`select count(*)::int as pending, extract(epoch from (now() - min(created_at)))::float8 as oldest
+        from webhook_events where state = 'pending'`,
+  )
+  const oldest = row?.oldest === null || row?.oldest === undefined ? null : Math.max(0, Math.floor(Number(row.oldest)))
+  return { pending: Number(row?.pending ?? 0), oldestAgeSeconds: oldest }
+}
+
+/**
+ * Puts a subscription's given-up (`failed`) events created at or after `since` back in the queue,
+ * oldest first, for a fresh give-up window; events still pending are untouched. Each is re-queued
+ * once: the row changes state, so a second recover (even a concurrent one) finds it no longer
+ * failed. Answers how many were re-queued (404 for another client's subscription).
+ */
+export async function recoverWebhookEvents(db: DeliveryDb, clientId: string, id: string, since: Date, now = new Date()): Promise<number> {
+  await findWebhook(db, clientId, id)
+  const nowIso = now.toISOString()
+  const rows = await queryRows<{ id: string }>(
+    db,
+    sql`
+    with picked as (
+      select id, row_number() over (order by seq) as n from webhook_events
+      where subscription_id = ${id} and state = 'failed' and created_at >= ${since.toISOString()}
+    )
+    update webhook_events e
+    -- Due now, one microsecond apart in their original order; attempts restart the backoff.
+    set state = 'pending', attempts = 0, recovered_at = ${nowIso},
+        next_attempt_at = ${nowIso}::timestamptz + picked.n * interval '1 microsecond'
+    from picked
+    where e.id = picked.id and e.state = 'failed'
+    returning e.id`,
+  )
+  return rows.length
 }

@@ -77,6 +77,11 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
       const data = error.data as { detail?: unknown } | undefined
       const detail = typeof data?.detail === 'string' ? data.detail : undefined
       options.logger?.warn('delivery service answered an error', { what, status, upstream_detail: detail, request_id: o?.requestId })
+      // Its database restarting (503 database-unavailable): unavailable too, to be retried.
+      if (status === 503)
+        return new HttpProblem(503, 'delivery-unavailable', `The delivery service is unavailable (${what}); nothing was changed`, {
+          upstream_status: status,
+        }, { 'retry-after': error.response.headers.get('retry-after') ?? '5' })
       return new HttpProblem(502, 'delivery-failed', `The delivery service answered ${status} (${what}); nothing was changed`, {
         upstream_status: status,
       })

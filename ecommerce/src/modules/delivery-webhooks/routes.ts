@@ -27,6 +27,7 @@ export const deliveryWebhooksRoutes = (deps: AppDeps) =>
         throw new HttpProblem(422, 'validation-failed', 'The webhook event has invalid fields', { errors: fieldErrors(parsed.issues) })
       const webhookId = request.headers.get('webhook-id')!
       const outcome = await applyDeliveryEvent(deps.db, webhookId, parsed.output, deps.logger)
+      deps.metrics.deliveryEvent(outcome)
       deps.logger.info('delivery event received', {
         webhook_id: webhookId,
         order_id: parsed.output.data.foreign_order_id,

@@ -6,7 +6,8 @@ export const WebhookRegistrationSchema = v.object({
 })
 
 export const HealthSchema = v.object({
-  status: v.picklist(['ok', 'unavailable']),
+  status: v.literal('ok'),
   /** Whether this service's webhook is registered on the delivery service (`failed`: a configuration error, see `detail`). */
   webhook_registration: v.optional(WebhookRegistrationSchema),
 })
+export const LiveSchema = v.object({ status: v.literal('ok') })

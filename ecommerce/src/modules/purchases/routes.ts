@@ -20,7 +20,7 @@ export const purchasesRoutes = (deps: AppDeps) =>
           if (!parsed.success) throw unprocessable([{ path: 'Idempotency-Key', message: parsed.issues[0].message }])
           key = parsed.output
         }
-        const result = await purchase(deps.db, customer, body, key)
+        const result = await deps.metrics.purchase(purchase(deps.db, customer, body, key))
         set.headers.location = `/purchases/${result.body.id}`
         if (result.replayed) set.headers['idempotent-replayed'] = 'true'
         return status(201, result.body)
