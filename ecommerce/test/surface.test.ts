@@ -66,18 +66,18 @@ describe('ecommerce surface', () => {
       NODE_ENV: 'PRODUCTION',
       DATABASE_URL: 'memory://',
       LOG_LEVEL: 'silent',
-      DELIVERY_API_KEY: 'a-real-delivery-key',
+      DELIVERY_API_KEY: 'K7x-a-real-delivery-key-9Qz',
       WEBHOOK_SECRET: `whsec_${Buffer.from('a real webhook secret of 32 bytes').toString('base64')}`,
-      JWT_SECRET: 'a-real-jwt-secret-of-some-length',
+      JWT_SECRET: 'a-real-JWT-secret-of-some-length-42',
       ADMIN_EMAIL: 'root@shop.example',
-      ADMIN_PASSWORD: 'the-real-admin-password',
+      ADMIN_PASSWORD: 'the-real-admin-password-7',
     })
     expect(demoLogin(production)).toBeUndefined()
     // even a production config that still had the development password shows nothing
     expect(demoLogin({ ...production, ADMIN_PASSWORD: DEV_ADMIN_PASSWORD })).toBeUndefined()
     const app = createApp({ db: h.db, config: production, logger: silentLogger, deliveryClient: stub.client() })
     const text = (await send(app, 'GET', '/swagger/json')).text
-    for (const secret of [DEV_ADMIN_PASSWORD, 'the-real-admin-password', 'root@shop.example', ADMIN.email]) expect(text).not.toContain(secret)
+    for (const secret of [DEV_ADMIN_PASSWORD, 'the-real-admin-password-7', 'root@shop.example', ADMIN.email]) expect(text).not.toContain(secret)
     expect(JSON.stringify(requestExamples(production))).not.toContain('root@shop.example')
   })
 })

@@ -2,6 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { Elysia } from 'elysia'
 import { Histogram, Registry } from 'prom-client'
 import type { ObserveRequest } from './http/errors'
+import { valibotToJsonSchema } from './http/openapi'
+import { ProblemSchema } from './contract'
 import { HttpProblem, unauthorized } from './problem'
 
 /**
@@ -52,6 +54,8 @@ export type MetricsAccess = {
   production?: boolean
 }
 
+const problemJsonSchema = valibotToJsonSchema(ProblemSchema) as Record<string, unknown>
+
 const digest = (s: string) => createHash('sha256').update(s).digest()
 
 /**
@@ -79,11 +83,15 @@ export function metricsRoutes(registry: Registry, access: MetricsAccess) {
         summary: 'Prometheus metrics',
         description:
           'Prometheus text format. With METRICS_TOKEN set, send `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise); without it, open in development and not served (404) in production.',
-        security: [{ bearerAuth: [] }],
+        // Bearer auth only where a token is configured (open in development without one).
+        ...(expected ? { security: [{ bearerAuth: [] }] } : {}),
         responses: {
           200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
-          401: { description: 'Missing or wrong token' },
-          404: { description: 'Not served (production without METRICS_TOKEN)' },
+          401: { description: 'Missing or wrong token', content: { 'application/problem+json': { schema: problemJsonSchema } } },
+          404: {
+            description: 'Not served (production without METRICS_TOKEN)',
+            content: { 'application/problem+json': { schema: problemJsonSchema } },
+          },
         },
       },
     },

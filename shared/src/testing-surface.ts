@@ -220,7 +220,8 @@ export function surfaceTests(options: SurfaceOptions) {
           const types = Object.keys(response.content ?? {})
           if (status === '204' && types.length > 0) failures.push(`${route.key} 204 has content ${types}`)
           if (Number(status) >= 400 && JSON.stringify(types) !== '["application/problem+json"]') failures.push(`${route.key} ${status}: ${types}`)
-          if (Number(status) < 300 && status !== '204' && !response.content?.['application/json']?.schema) failures.push(`${route.key} ${status}: no schema`)
+          if (Number(status) < 300 && status !== '204' && !Object.values<any>(response.content ?? {}).some((media) => media?.schema))
+            failures.push(`${route.key} ${status}: no schema`)
         }
       }
       expect(failures).toEqual([])
