@@ -181,6 +181,8 @@ describe('POST /webhooks/{id}/recover', () => {
     const hook = await t.call('POST', '/webhooks', { body: { url: `http://127.0.0.1:${receiver.port}/hook` } })
     const id = hook.json.id as string
     await t.call('POST', '/deliveries', { body: deliveryBody() })
+    // Only the status changes of two days ago matter here, not the new delivery's first status (sent now).
+    await t.db.delete(webhookEvents)
     const base = Date.now() - 2 * 86_400_000
     for (let i = 0; i < 3; i++) await advanceDeliveries(t.db, { now: new Date(base + i * 30_000), seed: 0.5 })
     // Three events, each failing past the give-up window: given up.
@@ -235,6 +237,7 @@ describe('POST /webhooks/{id}/recover', () => {
     const receiver = Bun.serve({ port: 0, fetch: () => new Response('down', { status: 503 }) })
     const hook = await t.call('POST', '/webhooks', { body: { url: `http://127.0.0.1:${receiver.port}/hook` } })
     await t.call('POST', '/deliveries', { body: deliveryBody() })
+    await t.db.delete(webhookEvents) // its first status, sent now: only the one of two days ago matters here
     await advanceDeliveries(t.db, { now: new Date(Date.now() - 2 * 86_400_000) })
     await createDispatcher(t.db, t.logger).runOnce() // 24 h window: given up at once
     const r = await t.call('POST', `/webhooks/${hook.json.id}/recover`, { body: { since: '2000-01-01T00:00:00.000Z' } })
