@@ -134,6 +134,8 @@ junkInputProperty({
   requests: (route) => requestsFor(route.path, route.method),
   numRuns: 50,
   context: () => ({ app: h.app, db: h.db }),
+  // A refused login attempt still counts against the account and the address (that is the throttle).
+  bookkeepingTables: ['login_throttles'],
 })
 
 describe('targeted junk', () => {
