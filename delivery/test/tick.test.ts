@@ -16,7 +16,7 @@ beforeAll(async () => {
   t = await setupDelivery()
   const [a] = await t.db.select().from(apiClients).where(eq(apiClients.name, 'a'))
   clientA = a!.id
-})
+}, 60_000) // a cold PGlite start takes over bun's 5 s hook default on a busy machine
 afterAll(() => t.close())
 beforeEach(async () => {
   await t.db.delete(webhookEvents)
@@ -26,12 +26,17 @@ beforeEach(async () => {
   await t.db.delete(tickState)
 })
 
-/** Inserts `n` deliveries in `status` straight into the table (set-up only). */
+let seeded = 0
+/**
+ * Inserts `n` deliveries in `status` straight into the table (set-up only). Tracking numbers and
+ * order ids come from a counter: unique by construction (a clock-based number collided when two
+ * calls fell in the same millisecond, e.g. IN_ORIGIN and IN_ROUTE_OF_DELIVERY both start "IN_").
+ */
 async function seed(n: number, status: DeliveryStatus) {
-  const rows = Array.from({ length: n }, (_, i) => ({
+  const rows = Array.from({ length: n }, () => ({
     clientId: clientA,
-    trackingNumber: `TRK-T${status.slice(0, 3)}-${Date.now().toString(36)}-${i}`,
-    foreignOrderId: `seed-${status}-${Date.now()}-${i}-${Math.random()}`,
+    trackingNumber: `TRK-TEST-${String(++seeded).padStart(8, '0')}`,
+    foreignOrderId: `seed-${status}-${seeded}`,
     status,
     products: [{ sku: 'S', name: 'N', qty: 1 }],
     originAddress: 'o',
