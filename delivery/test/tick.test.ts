@@ -3,7 +3,7 @@ import { asc, eq, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
 import { DELIVERY_STATUSES, type DeliveryStatus, WebhookEventSchema, nextDeliveryStatus } from '@logistics/shared'
-import { onRealPostgres } from '@logistics/shared/testing'
+import { testOnPostgres } from '@logistics/shared/testing'
 import * as v from 'valibot'
 import { type DeliveryDb, schema } from '../src/db'
 import { apiClients, deliveries, tickState, trackingEvents, webhookEvents, webhookSubscriptions } from '../src/db/schema'
@@ -141,7 +141,7 @@ describe('the tick', () => {
     }
   })
 
-  test.skipIf(!onRealPostgres)('ticks racing from several connections on real PostgreSQL step each delivery once', async () => {
+  testOnPostgres('ticks racing from several connections on real PostgreSQL step each delivery once', async () => {
     await seed(300, 'READY_FOR_PICK_UP')
     const url = t.database.url!
     const pools = Array.from({ length: 4 }, () => postgres(url, { max: 2, onnotice: () => {} }))

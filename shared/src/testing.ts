@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { test } from 'bun:test'
 import { PGlite } from '@electric-sql/pglite'
 import { drizzle } from 'drizzle-orm/pglite'
 import { migrate } from 'drizzle-orm/pglite/migrator'
@@ -12,6 +13,17 @@ import { type Database, openDatabase } from './db'
  */
 export const testDatabaseUrl = process.env.TEST_DATABASE_URL || undefined
 export const onRealPostgres = testDatabaseUrl !== undefined
+
+/**
+ * Why a server-only test is skipped on PGlite. It is part of the test's name, so every report says
+ * it: the console's `(skip)` lines, the JUnit `<testcase name>` and CI's summary of skipped tests.
+ */
+export const POSTGRES_ONLY = '[PostgreSQL only: skipped on PGlite, set TEST_DATABASE_URL]'
+
+/** A test that needs a PostgreSQL server: runs with TEST_DATABASE_URL, skipped (named, with the reason) on PGlite. */
+export function testOnPostgres(name: string, fn: () => Promise<unknown> | void, options?: number | { timeout?: number }) {
+  test.skipIf(!onRealPostgres)(`${name} ${POSTGRES_ONLY}`, fn, options)
+}
 
 const snapshots = new Map<string, Promise<Blob>>()
 
