@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { ConfigError, PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { ConfigError, LOG_FORMATS, PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 
 export const DEV_API_KEYS = 'ecommerce:dev-delivery-key-change-me'
 
@@ -28,6 +28,8 @@ const ConfigSchema = v.object({
     '10',
   ),
   LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
+  /** `json` or `pretty` (readable lines); default: pretty at a terminal, else JSON; always JSON in production. */
+  LOG_FORMAT: v.optional(v.picklist(LOG_FORMATS)),
   NODE_ENV: v.optional(v.string()),
 })
 

@@ -8,7 +8,7 @@ import { TICK_JOB } from './modules/transitions/cron'
 import { createDispatcher } from './modules/webhooks/dispatcher'
 
 const config = configOrExit('delivery', loadConfig)
-const logger = createLogger('delivery', config.LOG_LEVEL)
+const logger = createLogger('delivery', config.LOG_LEVEL, { format: config.LOG_FORMAT, production: config.NODE_ENV === 'production' })
 const database = await openDeliveryDatabase(config.DATABASE_URL)
 await provisionApiClients(database.db, parseApiKeys(config.DELIVERY_API_KEYS))
 

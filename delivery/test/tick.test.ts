@@ -2,11 +2,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:tes
 import { asc, eq, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
-import { DELIVERY_STATUSES, type DeliveryStatus, WebhookEventSchema, nextDeliveryStatus } from '@logistics/shared'
+import { DELIVERY_STATUSES, type DeliveryStatus, WebhookEventSchema, createLogger, nextDeliveryStatus } from '@logistics/shared'
 import { testOnPostgres } from '@logistics/shared/testing'
 import * as v from 'valibot'
 import { type DeliveryDb, schema } from '../src/db'
 import { apiClients, deliveries, tickState, trackingEvents, webhookEvents, webhookSubscriptions } from '../src/db/schema'
+import { scheduledTick } from '../src/modules/transitions/cron'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
 import { type DeliveryTestContext, deliveryBody, setupDelivery } from './helpers'
 
@@ -141,6 +142,24 @@ describe('the tick', () => {
       })
       expect(event.type).toBe('delivery.status_changed')
     }
+  })
+
+  test('the scheduled tick logs at info only when it moved something; an idle tick only at debug', async () => {
+    const lines: { level: string; msg: string; moved?: number }[] = []
+    const write = (line: string) => lines.push(JSON.parse(line))
+    const logger = (level: 'info' | 'debug') => createLogger('delivery', level, { format: 'json', out: { write }, err: { write } })
+    await scheduledTick(t.db, 30, logger('info'))
+    expect(lines).toEqual([]) // nothing to move: nothing said
+    await t.db.delete(tickState)
+    await scheduledTick(t.db, 30, logger('debug'))
+    expect(lines).toMatchObject([{ level: 'debug', msg: 'tick', moved: 0 }])
+    lines.length = 0
+    await seed(2, 'READY_FOR_PICK_UP')
+    await t.db.delete(tickState)
+    let notified = 0
+    await scheduledTick(t.db, 30, logger('info'), () => notified++)
+    expect(lines).toMatchObject([{ level: 'info', msg: 'tick', moved: 2 }])
+    expect(notified).toBe(0) // no subscriptions: no webhook events to send
   })
 
   testOnPostgres('ticks racing from several connections on real PostgreSQL step each delivery once', async () => {

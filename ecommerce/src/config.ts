@@ -1,6 +1,6 @@
 import * as v from 'valibot'
 import { PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
-import type { LogLevel } from '@logistics/shared'
+import { LOG_FORMATS, type LogLevel } from '@logistics/shared'
 
 export const DEV_DELIVERY_API_KEY = 'dev-delivery-key-change-me'
 export const DEV_WEBHOOK_SECRET = 'whsec_' + Buffer.from('development-webhook-secret-change-me').toString('base64')
@@ -41,6 +41,8 @@ export const ConfigSchema = v.object({
   ADMIN_EMAIL: v.optional(v.pipe(v.string(), v.trim(), v.toLowerCase(), v.email('must be an email address')), 'admin@example.com'),
   ADMIN_PASSWORD: str(DEV_ADMIN_PASSWORD, 8),
   LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent'] satisfies LogLevel[]), 'info'),
+  /** `json` or `pretty` (readable lines); default: pretty at a terminal, else JSON; always JSON in production. */
+  LOG_FORMAT: v.optional(v.picklist(LOG_FORMATS)),
 })
 
 export type Config = v.InferOutput<typeof ConfigSchema>

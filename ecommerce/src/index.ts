@@ -9,7 +9,7 @@ import { ensureAdmin } from './modules/auth/service'
 import { startWebhookRegistration } from './modules/delivery-webhooks/service'
 
 const config = configOrExit('ecommerce', loadConfig)
-const logger = createLogger('ecommerce', config.LOG_LEVEL)
+const logger = createLogger('ecommerce', config.LOG_LEVEL, { format: config.LOG_FORMAT, production: config.NODE_ENV === 'production' })
 
 const database = await openDatabase({
   url: config.DATABASE_URL,

@@ -6,6 +6,22 @@ import { advanceDeliveries } from './tick'
 export const TICK_JOB = 'statusTick'
 
 /**
+ * One scheduled tick and its log line: a tick that moved something is news (info); an idle or
+ * skipped one is not (debug), so a quiet service prints nothing every interval.
+ */
+export async function scheduledTick(db: DeliveryDb, seconds: number, logger: Logger, onTick?: () => void) {
+  try {
+    const result = await advanceDeliveries(db, { minGapMs: (seconds * 1000) / 2 })
+    if (result.ran && result.moved > 0) logger.info('tick', { moved: result.moved, webhook_events: result.events })
+    else if (result.ran) logger.debug('tick', { moved: 0 })
+    else logger.debug('tick skipped', { reason: result.reason })
+    if (result.ran && result.events > 0) onTick?.()
+  } catch (error) {
+    logger.error('tick failed', { error: (error as Error).message })
+  }
+}
+
+/**
  * The cron job that fires the tick every `seconds`. Ticks closer than half an interval to the last
  * applied one are skipped (see `advanceDeliveries`), so replicas firing together step once.
  */
@@ -16,15 +32,6 @@ export function statusTickCron(db: DeliveryDb, seconds: number, logger: Logger, 
     pattern: aligned ? `*/${seconds} * * * * *` : '* * * * * *',
     ...(aligned ? {} : { interval: seconds }),
     protect: true,
-    async run() {
-      try {
-        const result = await advanceDeliveries(db, { minGapMs: (seconds * 1000) / 2 })
-        if (result.ran) logger.info('tick', { moved: result.moved, webhook_events: result.events })
-        else logger.debug('tick skipped', { reason: result.reason })
-        if (result.ran && result.events > 0) onTick?.()
-      } catch (error) {
-        logger.error('tick failed', { error: (error as Error).message })
-      }
-    },
+    run: () => scheduledTick(db, seconds, logger, onTick),
   })
 }
