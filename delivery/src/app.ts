@@ -36,7 +36,7 @@ export function createApp(deps: DeliveryAppDeps) {
         ],
       }),
     )
-    .use(healthRoutes(deps.db))
+    .use(healthRoutes(deps.db, { tickSeconds: deps.tickSeconds }))
     .use(deliveryRoutes(deps.db))
     .use(trackingRoutes(deps.db))
     .use(webhookRoutes(deps.db))
