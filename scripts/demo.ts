@@ -1,14 +1,17 @@
 /**
  * `bun run demo`: the whole story against running services, step by step: a customer buys from
- * two sellers, each seller confirms and dispatches, then the tracking updates arrive (through the
- * delivery service's webhooks) until both orders are delivered.
+ * the two demo sellers, each seller confirms and dispatches, then the tracking updates arrive
+ * (through the delivery service's webhooks) until both orders are delivered.
  *
- * Uses ECOMMERCE_URL (default http://localhost:3000). When nothing answers there, it starts its
- * own pair on in-memory databases with a 2-second tick, and stops them at the end.
+ * Uses only the demo data of `bun run seed` (its sellers, SKUs and customer): when that is missing
+ * it says so and exits 1 before changing anything. ECOMMERCE_URL (default http://localhost:3000)
+ * and DELIVERY_URL (default http://localhost:3001, read for the tick interval) say where the
+ * services are. When nothing answers at ECOMMERCE_URL, it starts its own pair on in-memory
+ * databases with a 2-second tick, loads the demo data into them, and stops them at the end.
  */
 import { api, describeError, login } from './api'
 import { DEMO_CUSTOMERS, DEMO_PASSWORD, DEMO_SELLERS, seed } from './seed'
-import { type ServiceProcess, startService } from './services'
+import { type ServiceProcess, freePort, startService } from './services'
 
 type Order = {
   id: string
@@ -17,79 +20,173 @@ type Order = {
   items: { sku: string; name: string; quantity: number }[]
   delivery: { tracking_number: string | null; status: string | null }
 }
+type Product = { id: string; seller_id: string; sku: string; name: string; quantity: number }
+type Session = Awaited<ReturnType<typeof login>>
+
 const step = (text: string) => console.log(`\n\x1b[1m▶ ${text}\x1b[0m`)
 const info = (text: string) => console.log(`  ${text}`)
 
-let ecommerceUrl = process.env.ECOMMERCE_URL ?? 'http://localhost:3000'
-const own: ServiceProcess[] = []
-const up = await fetch(`${ecommerceUrl}/health`).then((r) => r.ok).catch(() => false)
-if (!up) {
-  step(`Nothing answers at ${ecommerceUrl}: starting a delivery and an ecommerce service of our own (in-memory, 2 s tick)`)
-  const delivery = await startService('delivery', { env: { DATABASE_URL: 'memory://', STATUS_TICK_SECONDS: '2', LOG_LEVEL: 'warn' } })
-  own.push(delivery)
-  const port = await (await import('./services')).freePort()
-  const ecommerce = await startService('ecommerce', {
-    port,
-    env: { DATABASE_URL: 'memory://', DELIVERY_API_URL: delivery.url, PUBLIC_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn' },
-  })
-  own.push(ecommerce)
-  ecommerceUrl = ecommerce.url
-  info(`delivery ${delivery.url}, ecommerce ${ecommerce.url}`)
+/** The demo data is not (all) there: what is missing. */
+export class DemoDataMissing extends Error {
+  constructor(readonly missing: string[]) {
+    super(`the demo data is incomplete: ${missing.join('; ')}`)
+  }
 }
 
-try {
-  step('Loading the demo data (idempotent)')
-  await seed({ ecommerceUrl, log: info })
+export type DemoCast = {
+  shopper: Session
+  /** Each demo seller's administrator and the demo product of theirs to buy (the one with most stock). */
+  sellers: { name: string; session: Session; product: Product }[]
+}
 
+async function loginOrNull(baseUrl: string, email: string) {
+  return login(baseUrl, email, DEMO_PASSWORD).catch(() => null)
+}
+
+/**
+ * Finds the demo customer, the demo sellers and one in-stock product of each by its seed SKU,
+ * reading only (logins and GETs). Throws DemoDataMissing listing what is not there.
+ */
+export async function findDemoCast(ecommerceUrl: string): Promise<DemoCast> {
+  const missing: string[] = []
   const customer = DEMO_CUSTOMERS[0]
-  step(`${customer.name} logs in and browses the catalogue`)
-  const shopper = await login(ecommerceUrl, customer.email, DEMO_PASSWORD)
-  const catalogue = await api(ecommerceUrl).get('products', { searchParams: { limit: 100 } }).json<{ data: { id: string; seller_id: string; name: string; quantity: number }[] }>()
-  const picks = [...new Map(catalogue.data.filter((p) => p.quantity > 0).map((p) => [p.seller_id, p])).values()].slice(0, 2)
-  for (const p of picks) info(`picks "${p.name}" (${p.quantity} in stock)`)
-
-  step('One purchase from two sellers')
-  const purchase = await shopper.client
-    .post('purchases', { json: { items: picks.map((p) => ({ product_id: p.id, quantity: 1 })) }, headers: { 'idempotency-key': crypto.randomUUID() } })
-    .json<{ id: string; orders: Order[] }>()
-  info(`purchase ${purchase.id} split into ${purchase.orders.length} orders:`)
-  for (const o of purchase.orders) info(`  order ${o.id}: ${o.items.map((i) => `${i.quantity} × ${i.name}`).join(', ')} — ${o.status}`)
-
-  const sellers = await Promise.all(DEMO_SELLERS.map((s) => login(ecommerceUrl, s.admin.email, DEMO_PASSWORD)))
-  for (const order of purchase.orders) {
-    const seller = sellers.find((s) => s.user.seller_id === order.seller_id)
-    if (!seller) throw new Error(`order ${order.id} belongs to a seller that is not part of the demo data`)
-    step(`Seller ${seller.user.email} confirms and dispatches order ${order.id.slice(0, 8)}…`)
-    const confirmed = await seller.client.post(`orders/${order.id}/confirm`).json<Order>()
-    info(`status: ${confirmed.status}`)
-    const dispatched = await seller.client.post(`orders/${order.id}/dispatch`).json<Order>()
-    info(`status: ${dispatched.status}, tracking number ${dispatched.delivery.tracking_number}, delivery ${dispatched.delivery.status}`)
-  }
-
-  step('Following the parcels (each change arrives through a signed webhook)')
-  const seen = new Map<string, string>()
-  const deadline = Date.now() + 10 * 60_000
-  for (;;) {
-    const orders = await Promise.all(purchase.orders.map((o) => shopper.client.get(`orders/${o.id}`).json<Order>()))
-    for (const o of orders) {
-      const now = `${o.status}/${o.delivery.status}`
-      if (seen.get(o.id) !== now) {
-        seen.set(o.id, now)
-        info(`${new Date().toISOString().slice(11, 19)}  order ${o.id.slice(0, 8)}…  ${o.delivery.tracking_number}  delivery ${o.delivery.status}  order ${o.status}`)
-      }
+  const shopper = await loginOrNull(ecommerceUrl, customer.email)
+  if (!shopper) missing.push(`customer ${customer.email}`)
+  const sellers: DemoCast['sellers'] = []
+  for (const s of DEMO_SELLERS) {
+    const session = await loginOrNull(ecommerceUrl, s.admin.email)
+    if (!session?.user.seller_id) {
+      missing.push(`seller ${s.name} (admin ${s.admin.email})`)
+      continue
     }
-    if (orders.every((o) => o.status === 'delivered')) break
-    if (Date.now() > deadline) throw new Error('not delivered within 10 minutes; is STATUS_TICK_SECONDS very long?')
-    await Bun.sleep(500)
+    const skus = new Set<string>(s.products.map(([sku]) => sku))
+    const listed = await api(ecommerceUrl)
+      .get('products', { searchParams: { seller_id: session.user.seller_id, limit: 100 } })
+      .json<{ data: Product[] }>()
+    const demoProducts = listed.data.filter((p) => skus.has(p.sku))
+    const product = demoProducts.filter((p) => p.quantity > 0).sort((a, b) => b.quantity - a.quantity)[0]
+    if (product) sellers.push({ name: s.name, session, product })
+    else if (demoProducts.length === 0) missing.push(`the products of ${s.name} (${[...skus].join(', ')})`)
+    else missing.push(`stock of ${s.name}'s demo products (all sold out: start from a fresh database)`)
   }
-
-  step('Delivered. The tracking history of the first order:')
-  const history = await shopper.client.get(`orders/${purchase.orders[0]!.id}/tracking`).json<{ tracking: { status: string; date: string }[] }>()
-  for (const e of history.tracking) info(`${e.date}  ${e.status}`)
-  console.log('\nDone.')
-} catch (error) {
-  console.error(`\ndemo failed: ${await describeError(error)}`)
-  process.exitCode = 1
-} finally {
-  await Promise.all(own.map((s) => s.stop()))
+  if (missing.length > 0 || !shopper) throw new DemoDataMissing(missing)
+  return { shopper, sellers }
 }
+
+/** The delivery service's tick interval from its /health, or STATUS_TICK_SECONDS, or undefined. */
+export async function tickSeconds(deliveryUrl: string | undefined): Promise<number | undefined> {
+  if (deliveryUrl) {
+    const body = await fetch(`${deliveryUrl}/health`, { signal: AbortSignal.timeout(3_000) })
+      .then((r) => (r.ok ? (r.json() as Promise<{ tick_seconds?: unknown }>) : null))
+      .catch(() => null)
+    if (typeof body?.tick_seconds === 'number') return body.tick_seconds
+  }
+  const env = Number(process.env.STATUS_TICK_SECONDS)
+  return Number.isFinite(env) && env > 0 ? env : undefined
+}
+
+const duration = (seconds: number) => (seconds < 120 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`)
+
+/**
+ * What the wait will be: a parcel needs 3 ticks at best (picked up, on its way, delivered); one
+ * NOT_DELIVERED goes out again (2 more ticks each time, 50 % each), so two parcels take about 6.
+ */
+export function waitEstimate(tick: number | undefined): string {
+  const faster = 'for a quicker run: STATUS_TICK_SECONDS=3 bun run dev, then bun run demo'
+  if (tick === undefined) return `a delivery takes 3 status ticks or more (STATUS_TICK_SECONDS, 30 s by default); ${faster}`
+  const howLong = `the delivery service ticks every ${tick} s: about ${duration(6 * tick)} until both parcels are delivered (at least ${duration(3 * tick)}; longer when one is NOT_DELIVERED and goes out again)`
+  return tick > 5 ? `${howLong}; ${faster}` : howLong
+}
+
+async function main() {
+  let ecommerceUrl = process.env.ECOMMERCE_URL ?? 'http://localhost:3000'
+  let deliveryUrl: string | undefined = process.env.DELIVERY_URL ?? 'http://localhost:3001'
+  const own: ServiceProcess[] = []
+  const up = await fetch(`${ecommerceUrl}/health`).then((r) => r.ok).catch(() => false)
+  try {
+    if (!up) {
+      step(`Nothing answers at ${ecommerceUrl}: starting a delivery and an ecommerce service of our own (in-memory, 2 s tick)`)
+      const delivery = await startService('delivery', { env: { DATABASE_URL: 'memory://', STATUS_TICK_SECONDS: '2', LOG_LEVEL: 'warn', NODE_ENV: 'development' } })
+      own.push(delivery)
+      const port = await freePort()
+      const ecommerce = await startService('ecommerce', {
+        port,
+        env: { DATABASE_URL: 'memory://', DELIVERY_API_URL: delivery.url, PUBLIC_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn', NODE_ENV: 'development' },
+      })
+      own.push(ecommerce)
+      ecommerceUrl = ecommerce.url
+      deliveryUrl = delivery.url
+      info(`delivery ${delivery.url}, ecommerce ${ecommerce.url}`)
+      step('Loading the demo data into them')
+      await seed({ ecommerceUrl, log: info })
+    }
+
+    step(`Checking the demo data at ${ecommerceUrl} (read only)`)
+    let cast: DemoCast
+    try {
+      cast = await findDemoCast(ecommerceUrl)
+    } catch (error) {
+      if (!(error instanceof DemoDataMissing)) throw error
+      console.error(`\nThe demo needs the demo data of \`bun run seed\`, and ${ecommerceUrl} lacks:`)
+      for (const m of error.missing) console.error(`  - ${m}`)
+      console.error('Run `bun run seed` first (with the same ECOMMERCE_URL, ADMIN_EMAIL and ADMIN_PASSWORD). Nothing was changed.')
+      process.exitCode = 1
+      return
+    }
+    info(waitEstimate(await tickSeconds(deliveryUrl)))
+
+    const shopper = cast.shopper
+    step(`${shopper.user.email} logs in and picks one product from each demo seller`)
+    for (const s of cast.sellers) info(`${s.name}: "${s.product.name}" (${s.product.sku}, ${s.product.quantity} in stock)`)
+
+    step('One purchase from two sellers')
+    const purchase = await shopper.client
+      .post('purchases', {
+        json: { items: cast.sellers.map((s) => ({ product_id: s.product.id, quantity: 1 })) },
+        headers: { 'idempotency-key': crypto.randomUUID() },
+      })
+      .json<{ id: string; orders: Order[] }>()
+    info(`purchase ${purchase.id} split into ${purchase.orders.length} orders:`)
+    for (const o of purchase.orders) info(`  order ${o.id}: ${o.items.map((i) => `${i.quantity} × ${i.name}`).join(', ')} — ${o.status}`)
+
+    for (const order of purchase.orders) {
+      const seller = cast.sellers.find((s) => s.session.user.seller_id === order.seller_id)!
+      step(`Seller ${seller.session.user.email} confirms and dispatches order ${order.id.slice(0, 8)}…`)
+      const confirmed = await seller.session.client.post(`orders/${order.id}/confirm`).json<Order>()
+      info(`status: ${confirmed.status}`)
+      const dispatched = await seller.session.client.post(`orders/${order.id}/dispatch`).json<Order>()
+      info(`status: ${dispatched.status}, tracking number ${dispatched.delivery.tracking_number}, delivery ${dispatched.delivery.status}`)
+    }
+
+    step('Following the parcels (each change arrives through a signed webhook)')
+    const seen = new Map<string, string>()
+    const tick = (await tickSeconds(deliveryUrl)) ?? 30
+    const patienceMs = Math.max(10 * 60_000, 40 * tick * 1000)
+    const deadline = Date.now() + patienceMs
+    for (;;) {
+      const orders = await Promise.all(purchase.orders.map((o) => shopper.client.get(`orders/${o.id}`).json<Order>()))
+      for (const o of orders) {
+        const now = `${o.status}/${o.delivery.status}`
+        if (seen.get(o.id) !== now) {
+          seen.set(o.id, now)
+          info(`${new Date().toISOString().slice(11, 19)}  order ${o.id.slice(0, 8)}…  ${o.delivery.tracking_number}  delivery ${o.delivery.status}  order ${o.status}`)
+        }
+      }
+      if (orders.every((o) => o.status === 'delivered')) break
+      if (Date.now() > deadline) throw new Error(`not delivered within ${duration(patienceMs / 1000)}; is the delivery service ticking?`)
+      await Bun.sleep(500)
+    }
+
+    step('Delivered. The tracking history of the first order:')
+    const history = await shopper.client.get(`orders/${purchase.orders[0]!.id}/tracking`).json<{ tracking: { status: string; date: string }[] }>()
+    for (const e of history.tracking) info(`${e.date}  ${e.status}`)
+    console.log('\nDone.')
+  } catch (error) {
+    console.error(`\ndemo failed: ${await describeError(error)}`)
+    process.exitCode = 1
+  } finally {
+    await Promise.all(own.map((s) => s.stop()))
+  }
+}
+
+if (import.meta.main) await main()

@@ -16,6 +16,13 @@ const ecommercePort = Number(process.env.ECOMMERCE_PORT ?? 3000)
 const deliveryUrl = `http://localhost:${deliveryPort}`
 const ecommerceUrl = `http://localhost:${ecommercePort}`
 
+// The services write to our pipe, not to the terminal: when a person watches, ask them for readable
+// (and coloured) lines. LOG_FORMAT=json bun run dev keeps JSON; output to a file or pipe stays JSON.
+const logEnv: Record<string, string> =
+  process.stdout.isTTY && !process.env.LOG_FORMAT
+    ? { LOG_FORMAT: 'pretty', ...(process.env.NO_COLOR === undefined && { FORCE_COLOR: '1' }) }
+    : {}
+
 const colour = { delivery: '\x1b[36m', ecommerce: '\x1b[35m', dev: '\x1b[33m' } as const
 const say = (name: ServiceName | 'dev', line: string) => console.log(`${colour[name]}${name.padEnd(9)}|\x1b[0m ${line}`)
 
@@ -43,7 +50,7 @@ process.on('SIGTERM', () => void stopAll(0))
 
 async function launch(name: ServiceName, port: number, env: Record<string, string>) {
   say('dev', `starting ${name} on port ${port}…`)
-  const service = await startService(name, { port, env, onLine: (line) => say(name, line) })
+  const service = await startService(name, { port, env: { ...logEnv, ...env }, onLine: (line) => say(name, line) })
   running.push(service)
   void service.process.exited.then((code) => {
     if (stopping) return

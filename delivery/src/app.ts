@@ -60,7 +60,7 @@ export function createApp(deps: DeliveryAppDeps) {
         ],
       }),
     )
-    .use(healthRoutes(deps.db))
+    .use(healthRoutes(deps.db, { tickSeconds: deps.tickSeconds }))
     .use(metricsRoutes(metrics.registry, deps.metricsAccess ?? {}))
     .use(deliveryRoutes(deps.db))
     .use(trackingRoutes(deps.db))

@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { ConfigError, DatabaseConnectTimeoutSchema, PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { ConfigError, DatabaseConnectTimeoutSchema, LOG_FORMATS, PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 import { parseAllowedHosts } from './modules/webhooks/destination'
 
 export const DEV_API_KEYS = 'ecommerce:dev-delivery-key-change-me'
@@ -41,6 +41,8 @@ const ConfigSchema = v.object({
   /** Bearer token for GET /metrics; without it /metrics is open in development and not served in production. */
   METRICS_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, 'must be at least 16 characters'))),
   LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
+  /** `json` or `pretty` (readable lines); default: pretty at a terminal, else JSON; always JSON in production. */
+  LOG_FORMAT: v.optional(v.picklist(LOG_FORMATS)),
   NODE_ENV: v.optional(v.string()),
 })
 

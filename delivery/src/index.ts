@@ -11,7 +11,7 @@ import { createDeliveryMetrics } from './modules/metrics/service'
 import { createDispatcher } from './modules/webhooks/dispatcher'
 
 const config = configOrExit('delivery', loadConfig)
-const logger = createLogger('delivery', config.LOG_LEVEL)
+const logger = createLogger('delivery', config.LOG_LEVEL, { format: config.LOG_FORMAT, production: isProduction(config.NODE_ENV) })
 const database = await databaseOrExit('delivery', () =>
   openDeliveryDatabase(config.DATABASE_URL, {
     connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,

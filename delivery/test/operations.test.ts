@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { asc, eq, sql } from 'drizzle-orm'
 import type { Logger } from '@logistics/shared'
-import { callApp, createTestDatabase } from '@logistics/shared/testing'
+import { callApp, capturingLogger, createTestDatabase } from '@logistics/shared/testing'
 import { createApp } from '../src/app'
 import { type DeliveryDb, migrationsFolder, schema } from '../src/db'
 import { webhookEvents } from '../src/db/schema'
@@ -14,16 +14,6 @@ import { createDeliveryMetrics } from '../src/modules/metrics/service'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
 import { createDispatcher } from '../src/modules/webhooks/dispatcher'
 import { KEY_A, KEY_B, deliveryBody } from './helpers'
-
-type Line = { level: string; msg: string } & Record<string, unknown>
-
-/** A logger that keeps its lines (as JSON would write them). */
-function capturingLogger() {
-  const lines: Line[] = []
-  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, ...fields })
-  const logger: Logger = { enabled: () => true, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
-  return { logger, lines }
-}
 
 async function setup(options: { metricsAccess?: { token?: string; production?: boolean } } = {}) {
   const database = await createTestDatabase({ service: 'delivery', schema, migrationsFolder })

@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm'
 import { Webhook as StandardWebhook } from 'standardwebhooks'
 import * as v from 'valibot'
 import { type WebhookEvent, WebhookEventSchema, silentLogger } from '@logistics/shared'
+import { capturingLogger } from '@logistics/shared/testing'
 import { deliveries, tickState, webhookAttempts, webhookEvents, webhookSubscriptions } from '../src/db/schema'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
 import { backoffMs, createDispatcher } from '../src/modules/webhooks/dispatcher'
@@ -340,9 +341,7 @@ describe('the dispatcher', () => {
   })
 
   test('a webhook deleted while one of its events is in flight: no error logged (no SQL), other outcomes still recorded', async () => {
-    const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = []
-    const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, fields })
-    const logger = { enabled: () => true, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+    const { logger, lines } = capturingLogger()
     let doomedId = ''
     const doomed = Bun.serve({
       port: 0,

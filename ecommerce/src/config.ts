@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { ConfigError, DatabaseConnectTimeoutSchema, PortSchema, WebhookSecretSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { ConfigError, DatabaseConnectTimeoutSchema, LOG_FORMATS, PortSchema, WebhookSecretSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 import type { LogLevel } from '@logistics/shared'
 import { passwordWeakness } from './modules/auth/password-policy'
 
@@ -61,6 +61,8 @@ export const ConfigSchema = v.object({
     v.pipe(v.string(), v.regex(/^\d{1,2}$/, 'must be a whole number of proxies (0 when none)'), v.transform(Number)),
     '0',
   ),
+  /** `json` or `pretty` (readable lines); default: pretty at a terminal, else JSON; always JSON in production. */
+  LOG_FORMAT: v.optional(v.picklist(LOG_FORMATS)),
 })
 
 export type Config = v.InferOutput<typeof ConfigSchema>

@@ -142,6 +142,9 @@ const POLICY: Record<string, AuthzCase<Role>[]> = {
     },
   ],
   'GET /sellers/{id}/users': [{ expect: ownSeller(200, { seller: 403 }), request: () => ({ path: `/sellers/${one.id}/users` }) }],
+  'GET /sellers/{id}/users/{user_id}': [
+    { expect: ownSeller(200, { seller: 403 }), request: () => ({ path: `/sellers/${one.id}/users/${addPlain.body.id}` }) },
+  ],
   'GET /products': [{ expect: statuses(ROLES, 200), request: () => ({ path: `/products?seller_id=${one.id}` }) }],
   'GET /products/{id}': [{ expect: statuses(ROLES, 200), request: () => ({ path: `/products/${product.id}` }) }],
   'POST /products': [

@@ -5,6 +5,7 @@ import { type DeliveryStatus, type Logger, WebhookEventSchema, webhookHeaders } 
 import { orderEvents, orders, processedWebhooks } from '../src/db/schema'
 import { applyDeliveryEvent, supersedes } from '../src/modules/delivery-webhooks/service'
 import { createHarness, createStubDelivery, type Harness } from './helpers'
+import { capturingLogger } from '@logistics/shared/testing'
 
 let h: Harness
 let admin: string
@@ -47,14 +48,6 @@ async function send(body: string, options: { id?: string; secret?: string; now?:
   const id = options.id ?? `msg_${crypto.randomUUID()}`
   const headers = { 'content-type': 'application/json', ...webhookHeaders(options.secret ?? h.config.WEBHOOK_SECRET, id, body, options.now), ...options.headers }
   return h.request('POST', '/webhooks/delivery', { rawBody: body, headers })
-}
-
-/** A logger that keeps every line. */
-function recordingLogger() {
-  const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = []
-  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, fields })
-  const logger: Logger = { enabled: () => true, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
-  return { logger, lines }
 }
 
 const view = async (orderId: string) => (await h.request('GET', `/orders/${orderId}`, { token: admin })).body
@@ -202,7 +195,7 @@ describe('POST /webhooks/delivery', () => {
     const product = await h.product(seller.token, 'Never-1', 5)
     const customer = await h.customer()
     const created = (await h.buy(customer.token, [{ product_id: product.id, quantity: 1 }])).body.orders[0].id as string
-    const { logger, lines } = recordingLogger()
+    const { logger, lines } = capturingLogger()
     const apply = (orderId: string, tn: string, status: DeliveryStatus) =>
       applyDeliveryEvent(h.db, `msg_${crypto.randomUUID()}`, v.parse(WebhookEventSchema, JSON.parse(event(orderId, tn, status, at(5)))), logger)
     // Over HTTP: 204, nothing changes.
@@ -225,7 +218,7 @@ describe('POST /webhooks/delivery', () => {
       expect.stringContaining('unknown order'),
       expect.stringContaining('another tracking number'),
     ])
-    expect(lines.find((l) => l.msg.includes('another tracking number'))!.fields).toMatchObject({ tracking_number: 'TRK-someone-else', order_tracking_number: other.trackingNumber })
+    expect(lines.find((l) => l.msg.includes('another tracking number'))!).toMatchObject({ tracking_number: 'TRK-someone-else', order_tracking_number: other.trackingNumber })
   })
 
   test('the first status (READY_FOR_PICK_UP, previous_status null) applies, and never regresses an order further along', async () => {

@@ -69,7 +69,7 @@ const credentials = fc.oneof(
 
 /** Existing resources for each route's `{id}`: requests fail for their broken part only. */
 function pathValuesFor(path: string): Record<string, string> {
-  if (path.startsWith('/sellers/')) return { id: seller.id }
+  if (path.startsWith('/sellers/')) return { id: seller.id, user_id: seller.userId }
   if (path.startsWith('/products/')) return { id: product.id }
   if (path.startsWith('/purchases/')) return { id: bought.body.id }
   if (path.startsWith('/orders/')) return { id: order.id }

@@ -7,7 +7,7 @@ import * as schema from '../src/db/schema'
 import { ensureAdmin } from '../src/modules/auth/service'
 import { createDeliveryClient, type DeliveryClient } from '../src/modules/delivery-client/service'
 
-export { onRealPostgres } from '@logistics/shared/testing'
+export { onRealPostgres, testOnPostgres } from '@logistics/shared/testing'
 
 export const migrationsFolder = join(import.meta.dir, '../drizzle')
 /** Cheap argon2id parameters: tests hash many passwords. */

@@ -5,18 +5,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { sql } from 'drizzle-orm'
 import { type Logger, webhookHeaders } from '@logistics/shared'
-import { callApp, createTestDatabase } from '@logistics/shared/testing'
+import { callApp, capturingLogger, createTestDatabase } from '@logistics/shared/testing'
 import { createApp } from '../src/app'
 import * as schema from '../src/db/schema'
 import { cheapHashing, createHarness, createStubDelivery, deadDeliveryUrl, type Harness, migrationsFolder, testConfig } from './helpers'
 import { createDeliveryClient } from '../src/modules/delivery-client/service'
-
-function capturingLogger() {
-  const lines: ({ level: string; msg: string } & Record<string, unknown>)[] = []
-  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, ...fields })
-  const logger: Logger = { enabled: () => true, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
-  return { logger, lines }
-}
 
 describe('health', () => {
   test('liveness 200 without the database; readiness 200, then 503 problem+json database-unavailable once it is gone', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { asc, eq } from 'drizzle-orm'
 import { orderEvents } from '../src/db/schema'
 import { createDeliveryClient } from '../src/modules/delivery-client/service'
-import { createHarness, createStubDelivery, deadDeliveryUrl, type Harness, onRealPostgres } from './helpers'
+import { createHarness, createStubDelivery, deadDeliveryUrl, type Harness, testOnPostgres } from './helpers'
 
 let h: Harness
 let admin: string
@@ -177,7 +177,7 @@ describe('transitions', () => {
     expect(events.filter((e) => e.status === 'confirmed')).toHaveLength(1)
   })
 
-  test.skipIf(!onRealPostgres)('real PostgreSQL: concurrent customer and admin cancels restore the stock once', async () => {
+  testOnPostgres('concurrent customer and admin cancels restore the stock once', async () => {
     const s = await scenario('RaceCancel')
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) => post(`/orders/${s.orderId}/cancel`, i % 2 ? admin : s.customer.token)),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { orders, purchases } from '../src/db/schema'
-import { createHarness, type Harness, onRealPostgres } from './helpers'
+import { createHarness, type Harness, testOnPostgres } from './helpers'
 
 let h: Harness
 let admin: string
@@ -176,7 +176,7 @@ describe('Idempotency-Key', () => {
 })
 
 describe('concurrency', () => {
-  test.skipIf(!onRealPostgres)('real PostgreSQL: 200 concurrent purchases of the last 50 units → exactly 50 succeed, stock 0', async () => {
+  testOnPostgres('200 concurrent purchases of the last 50 units → exactly 50 succeed, stock 0', async () => {
     const s = await h.seller('Rush', admin)
     const p = await h.product(s.token, 'LAST', 50)
     const c = await h.customer()
@@ -188,7 +188,7 @@ describe('concurrency', () => {
     expect(await h.db.select().from(orders).where(eq(orders.customerId, c.id))).toHaveLength(50)
   })
 
-  test.skipIf(!onRealPostgres)('real PostgreSQL: concurrent multi-product purchases in opposite orders neither deadlock nor drift', async () => {
+  testOnPostgres('concurrent multi-product purchases in opposite orders neither deadlock nor drift', async () => {
     const s = await h.seller('Cross', admin)
     const x = await h.product(s.token, 'X', 60)
     const y = await h.product(s.token, 'Y', 60)

@@ -138,6 +138,33 @@ describe('seller users', () => {
     })
     expect(dup.status).toBe(409)
   })
+
+  test("the Location of an added user answers it (admin, the seller's admins); a plain user 403; elsewhere 404", async () => {
+    const a = await h.seller('Eta', admin)
+    const b = await h.seller('Theta', admin)
+    const add = await h.request('POST', `/sellers/${a.id}/users`, {
+      token: a.token,
+      body: { email: 'porter@eta.test', password: 'porter-password', name: 'Porter' },
+    })
+    expect(add.status).toBe(201)
+    const location = add.headers.get('location')!
+    for (const token of [a.token, admin]) {
+      const view = await h.request('GET', location, { token })
+      expect(view.status).toBe(200)
+      expect(view.body).toEqual(add.body)
+    }
+    const porter = await h.login('porter@eta.test', 'porter-password')
+    expect((await h.request('GET', location, { token: porter })).status).toBe(403)
+    expect((await h.request('GET', location, { token: b.token })).status).toBe(404)
+    expect((await h.request('GET', location)).status).toBe(401)
+    // a user of another seller, under this seller's path (and a made-up id): 404, for the admin too
+    const bList = await h.request('GET', `/sellers/${b.id}/users`, { token: b.token })
+    expect((await h.request('GET', `/sellers/${a.id}/users/${bList.body.data[0].id}`, { token: admin })).status).toBe(404)
+    expect((await h.request('GET', `/sellers/${a.id}/users/${crypto.randomUUID()}`, { token: a.token })).status).toBe(404)
+    const bad = await h.request('GET', `/sellers/${a.id}/users/not-a-uuid`, { token: a.token })
+    expect(bad.status).toBe(404)
+    expect(bad.headers.get('content-type')).toContain('application/problem+json')
+  })
 })
 
 describe('deleting sellers', () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigError, type Logger, isValidWebhookSecret, silentLogger } from '@logistics/shared'
-import { callApp, createTestDatabase } from '@logistics/shared/testing'
+import { callApp, capturingLogger, createTestDatabase } from '@logistics/shared/testing'
 import { createApp } from '../src/app'
 import { DEV_WEBHOOK_SECRET, loadConfig } from '../src/config'
 import * as schema from '../src/db/schema'
@@ -10,14 +10,6 @@ import { startWebhookRegistration } from '../src/modules/delivery-webhooks/servi
 import { createStubDelivery, migrationsFolder, testConfig } from './helpers'
 
 const SECRET = 'whsec_' + Buffer.from('a registration secret of 32 b..').toString('base64')
-
-/** A logger that keeps every line. */
-function recordingLogger() {
-  const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = []
-  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, fields })
-  const logger: Logger = { enabled: () => true, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
-  return { logger, lines }
-}
 
 describe('WEBHOOK_SECRET is checked at start-up with the delivery service rule', () => {
   test('a secret the delivery service would refuse is a configuration error naming the variable', () => {
@@ -72,14 +64,14 @@ describe('the start-up webhook registration', () => {
   test('a 4xx refusal is a configuration error: logged at error level with the detail, not retried, reported by GET /health', async () => {
     stub.state.refuseWebhooks = 'url must be an absolute URL'
     stub.calls.length = 0
-    const { logger, lines } = recordingLogger()
+    const { logger, lines } = capturingLogger()
     try {
       const reg = startWebhookRegistration({ client: stub.client(), url: 'http://refused.test/webhooks/delivery', secret: SECRET, logger, initialDelayMs: 5 })
       expect(await reg.done).toBe(false)
       await Bun.sleep(50) // a retry would have happened by now
       expect(stub.calls.filter((c) => c.path === '/webhooks')).toHaveLength(1)
       const error = lines.find((l) => l.level === 'error')
-      expect(error?.fields).toMatchObject({ status: 422, detail: 'url must be an absolute URL' })
+      expect(error).toMatchObject({ status: 422, detail: 'url must be an absolute URL' })
       expect(reg.status).toEqual({ state: 'failed', detail: expect.stringContaining('url must be an absolute URL') })
       const body = await health(reg)
       expect(body.status).toBe('ok')

@@ -163,3 +163,5 @@ export function outageTracker(logger: Logger, component: string) {
     },
   }
 }
+
+export type OutageTracker = ReturnType<typeof outageTracker>

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto'
+import { test } from 'bun:test'
 import { PGlite } from '@electric-sql/pglite'
 import { drizzle } from 'drizzle-orm/pglite'
 import { migrate } from 'drizzle-orm/pglite/migrator'
 import postgres from 'postgres'
 import { type Database, openDatabase } from './db'
+import type { Logger } from './log'
 
 /**
  * Databases for tests. With `TEST_DATABASE_URL=postgres://…/<db>` each call creates a fresh,
@@ -12,6 +14,17 @@ import { type Database, openDatabase } from './db'
  */
 export const testDatabaseUrl = process.env.TEST_DATABASE_URL || undefined
 export const onRealPostgres = testDatabaseUrl !== undefined
+
+/**
+ * Why a server-only test is skipped on PGlite. It is part of the test's name, so every report says
+ * it: the console's `(skip)` lines, the JUnit `<testcase name>` and CI's summary of skipped tests.
+ */
+export const POSTGRES_ONLY = '[PostgreSQL only: skipped on PGlite, set TEST_DATABASE_URL]'
+
+/** A test that needs a PostgreSQL server: runs with TEST_DATABASE_URL, skipped (named, with the reason) on PGlite. */
+export function testOnPostgres(name: string, fn: () => Promise<unknown> | void, options?: number | { timeout?: number }) {
+  test.skipIf(!onRealPostgres)(`${name} ${POSTGRES_ONLY}`, fn, options)
+}
 
 const snapshots = new Map<string, Promise<Blob>>()
 
@@ -86,4 +99,17 @@ export async function callApp(
     json = text ? JSON.parse(text) : undefined
   } catch {}
   return { status: response.status, headers: response.headers, text, json }
+}
+
+/** One line a `capturingLogger` kept: its level and message, with its fields spread in. */
+export type CapturedLine = { level: string; msg: string } & Record<string, unknown>
+
+/** A logger that keeps every line (its children too), as the JSON log would write them. */
+export function capturingLogger(): { logger: Logger; lines: CapturedLine[] } {
+  const lines: CapturedLine[] = []
+  const make = (bound: Record<string, unknown>): Logger => {
+    const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, ...bound, ...fields })
+    return { enabled: () => true, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (fields) => make({ ...bound, ...fields }) }
+  }
+  return { logger: make({}), lines }
 }

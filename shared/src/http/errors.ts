@@ -22,6 +22,9 @@ export const requestIdOf = (request: Request) => requests.get(request)?.id ?? 'u
 
 const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
+/** Paths polled by machines: their successful requests are logged at debug, not info. */
+const POLLED_PATHS = /^\/(health|metrics)(\/|$)/
+
 type PathItem = PropertyKey | { key: unknown }
 
 /** Field errors from a standard-schema (valibot) failure: each issue's dotted path and message. */
@@ -108,14 +111,20 @@ export function problemHandling(logger: Logger, options: { observe?: ObserveRequ
       const ms = meta ? performance.now() - meta.start : undefined
       if (observe && ms !== undefined) observe(request.method, route || 'unmatched', status, ms / 1000)
       if (!info) return
-      logger.info('request', {
+      const path = new URL(request.url).pathname
+      // Probes and scrapes (/health every few seconds, /metrics) only at debug while they answer 2xx.
+      const routine = status < 300 && POLLED_PATHS.test(path)
+      if (routine && !logger.enabled('debug')) return
+      const fields = {
         request_id: meta?.id,
         method: request.method,
-        path: new URL(request.url).pathname,
+        path,
         status,
         duration_ms: ms === undefined ? undefined : Math.round(ms * 100) / 100,
         ...(meta?.problem ? { problem: meta.problem } : {}),
-      })
+      }
+      if (routine) logger.debug('request', fields)
+      else logger.info('request', fields)
     })
 
   function toProblemResponse(

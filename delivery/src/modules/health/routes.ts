@@ -9,6 +9,8 @@ export const HealthSchema = v.object({
   status: v.literal('ok'),
   /** Seconds since the oldest webhook event still waiting for delivery was written; null when none waits. */
   oldest_pending_webhook_age_seconds: v.nullable(v.number()),
+  /** Seconds between status ticks (absent when this process runs no tick). */
+  tick_seconds: v.optional(v.number()),
 })
 export const LiveSchema = v.object({ status: v.literal('ok') })
 
@@ -16,14 +18,18 @@ export const LiveSchema = v.object({ status: v.literal('ok') })
  * GET /health (readiness): 200 with the outbox lag when the database answers, else 503
  * `database-unavailable`. GET /health/live (liveness): 200 while the process serves, no database.
  */
-export function healthRoutes(db: DeliveryDb) {
+export function healthRoutes(db: DeliveryDb, options: { tickSeconds?: number } = {}) {
   return new Elysia({ name: 'health' })
     .get(
       '/health',
       async () => {
         try {
           const stats = await pendingWebhookStats(db)
-          return { status: 'ok' as const, oldest_pending_webhook_age_seconds: stats.oldestAgeSeconds }
+          return {
+            status: 'ok' as const,
+            oldest_pending_webhook_age_seconds: stats.oldestAgeSeconds,
+            ...(options.tickSeconds !== undefined && { tick_seconds: options.tickSeconds }),
+          }
         } catch {
           throw new HttpProblem(503, 'database-unavailable', 'The database does not answer', {}, {
             'retry-after': String(DATABASE_RETRY_AFTER_SECONDS),
@@ -35,7 +41,7 @@ export function healthRoutes(db: DeliveryDb) {
           tags: ['health'],
           summary: 'Readiness: the database answers',
           description:
-            '200 with the age in seconds of the oldest webhook event waiting for delivery (null when none) when the database answers; 503 `database-unavailable` otherwise.',
+            '200 with the age in seconds of the oldest webhook event waiting for delivery (null when none) and the tick interval when the database answers; 503 `database-unavailable` otherwise.',
         },
         response: { 200: HealthSchema, 503: ProblemSchema },
       },

@@ -1,10 +1,40 @@
 import { cron } from '@elysiajs/cron'
 import type { Logger } from '@logistics/shared'
-import { errorFields, outageTracker } from '@logistics/shared/db-errors'
+import { type OutageTracker, errorFields, outageTracker } from '@logistics/shared/db-errors'
 import type { DeliveryDb } from '../../db'
 import { advanceDeliveries } from './tick'
 
 export const TICK_JOB = 'statusTick'
+
+/**
+ * One scheduled tick and its log line: a tick that moved something is news (info); an idle or
+ * skipped one is not (debug), so a quiet service prints nothing every interval.
+ */
+export async function scheduledTick(
+  db: DeliveryDb,
+  seconds: number,
+  logger: Logger,
+  onTick?: () => void,
+  options: {
+    /** Called after each tick that ran (metrics). */
+    onTickRan?: (seconds: number, moved: number) => void
+    /** Logs a database outage once when it starts and once when it ends. */
+    outage?: OutageTracker
+  } = {},
+) {
+  try {
+    const started = performance.now()
+    const result = await advanceDeliveries(db, { minGapMs: (seconds * 1000) / 2 })
+    options.outage?.succeeded()
+    if (result.ran) options.onTickRan?.((performance.now() - started) / 1000, result.moved)
+    if (result.ran && result.moved > 0) logger.info('tick', { moved: result.moved, webhook_events: result.events })
+    else if (result.ran) logger.debug('tick', { moved: 0 })
+    else logger.debug('tick skipped', { reason: result.reason })
+    if (result.ran && result.events > 0) onTick?.()
+  } catch (error) {
+    if (!options.outage?.failed(error)) logger.error('tick failed', { error: errorFields(error) })
+  }
+}
 
 /**
  * The cron job that fires the tick every `seconds`. Ticks closer than half an interval to the last
@@ -26,18 +56,6 @@ export function statusTickCron(
     pattern: aligned ? `*/${seconds} * * * * *` : '* * * * * *',
     ...(aligned ? {} : { interval: seconds }),
     protect: true,
-    async run() {
-      try {
-        const started = performance.now()
-        const result = await advanceDeliveries(db, { minGapMs: (seconds * 1000) / 2 })
-        outage.succeeded()
-        if (result.ran) onTickRan?.((performance.now() - started) / 1000, result.moved)
-        if (result.ran) logger.info('tick', { moved: result.moved, webhook_events: result.events })
-        else logger.debug('tick skipped', { reason: result.reason })
-        if (result.ran && result.events > 0) onTick?.()
-      } catch (error) {
-        if (!outage.failed(error)) logger.error('tick failed', { error: errorFields(error) })
-      }
-    },
+    run: () => scheduledTick(db, seconds, logger, onTick, { onTickRan, outage }),
   })
 }

@@ -54,3 +54,6 @@ export const SellerSchema = v.object({
 export type SellerJson = v.InferOutput<typeof SellerSchema>
 
 export const CreatedSellerSchema = v.object({ ...SellerSchema.entries, users: v.array(UserSchema) })
+
+/** `{id}` and `{user_id}` of a seller user: anything but UUIDs answers 404. */
+export const SellerUserParamsSchema = v.object({ id: v.pipe(v.string(), v.uuid()), user_id: v.pipe(v.string(), v.uuid()) })

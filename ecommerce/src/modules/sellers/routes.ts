@@ -9,12 +9,14 @@ import {
   CreateSellerRequestSchema,
   CreatedSellerSchema,
   SellerSchema,
+  SellerUserParamsSchema,
   UpdateSellerRequestSchema,
 } from './model'
 import {
   addSellerUser,
   createSeller,
   deleteSeller,
+  getSellerUser,
   getVisibleSeller,
   listSellerUsers,
   listSellers,
@@ -117,5 +119,19 @@ export const sellersRoutes = (deps: AppDeps) =>
         query: PaginationQuerySchema,
         response: { 200: listOf(UserSchema), ...problems(401, 403, 404, 422) },
         detail: { tags, summary: "List a seller's users (admin; the seller's Seller Administrator Users)" },
+      },
+    )
+    .get(
+      '/sellers/:id/users/:user_id',
+      ({ params, user }) => getSellerUser(deps.db, user, params.id, params.user_id),
+      {
+        role: ['admin', 'seller'],
+        params: SellerUserParamsSchema,
+        response: { 200: UserSchema, ...problems(401, 403, 404) },
+        detail: {
+          tags,
+          summary: "View a seller user (admin; the seller's Seller Administrator Users)",
+          description: "Where `POST /sellers/{id}/users` points its `Location`. A user of another seller, or no user, answers 404.",
+        },
       },
     )

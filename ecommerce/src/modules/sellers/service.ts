@@ -143,6 +143,17 @@ export async function addSellerUser(
   return toUserJson(created)
 }
 
+/** One user of the seller (who may see it: as for the list); a user of another seller, or none, is 404. */
+export async function getSellerUser(db: DbOrTx, user: CurrentUser, sellerId: string, userId: string): Promise<UserJson> {
+  await assertManagesUsers(db, user, sellerId)
+  const [row] = await db
+    .select()
+    .from(users)
+    .where(and(eq(users.id, userId), eq(users.sellerId, sellerId)))
+  if (!row) throw notFound('No such user of this seller')
+  return toUserJson(row)
+}
+
 export async function listSellerUsers(
   db: DbOrTx,
   user: CurrentUser,
