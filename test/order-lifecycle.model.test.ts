@@ -20,14 +20,13 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { onRealPostgres } from '@logistics/shared/testing'
+import { onRealPostgres, testOnPostgres } from '@logistics/shared/testing'
 import { type Fault, type System, createSystem } from './in-process'
 
 const NUM_RUNS = Number(process.env.MODEL_RUNS ?? 25)
 const INITIAL_STOCK = 8
 
-if (!onRealPostgres)
-  console.log('order-lifecycle.model.test.ts: skipped on PGlite: it needs concurrent transactions, which PGlite runs one at a time (set TEST_DATABASE_URL)')
+// Needs concurrent transactions, which PGlite runs one at a time: PostgreSQL only.
 
 type Op =
   | { kind: 'buy'; customer: number; qty: number; confirm: boolean }
@@ -177,8 +176,8 @@ afterAll(async () => {
   await sys?.close()
 }, 60_000)
 
-describe.skipIf(!onRealPostgres)('order lifecycle model (real PostgreSQL)', () => {
-  test(
+describe('order lifecycle model', () => {
+  testOnPostgres(
     'random concurrent interleavings keep stock, deliveries and histories consistent',
     async () => {
       let runNo = 0

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { and, eq, inArray } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
-import { onRealPostgres } from '@logistics/shared/testing'
+import { onRealPostgres, testOnPostgres } from '@logistics/shared/testing'
 import { type DeliveryDb, schema } from '../src/db'
 import { deliveries, trackingEvents, webhookEvents } from '../src/db/schema'
 import { TRACKING_NUMBER_PATTERN } from '../src/modules/deliveries/tracking-number'
@@ -224,7 +224,7 @@ describe('withdrawing (DELETE) only before pick-up', () => {
     expect(pending).toHaveLength(0)
   })
 
-  test.skipIf(!onRealPostgres)('real PostgreSQL: DELETEs racing the tick: each parcel is either withdrawn or moved, never both', async () => {
+  testOnPostgres('DELETEs racing the tick: each parcel is either withdrawn or moved, never both', async () => {
     await t.call('POST', '/webhooks', { body: { url: 'http://shop.test/race-hook' } })
     const numbers: string[] = []
     for (let i = 0; i < 60; i++) numbers.push((await t.call('POST', '/deliveries', { body: deliveryBody() })).json.tracking_number)

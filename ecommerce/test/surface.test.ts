@@ -29,7 +29,7 @@ function bodyRouteHeaders(route: OpenApiRoute): Record<string, string> | null {
 }
 
 surfaceTests({
-  context: () => ({ app: h.app, routes, pathValues: { id: crypto.randomUUID() }, bodyRouteHeaders }),
+  context: () => ({ app: h.app, routes, pathValues: { id: crypto.randomUUID(), user_id: crypto.randomUUID() }, bodyRouteHeaders }),
 })
 
 describe('ecommerce surface', () => {
