@@ -10,6 +10,7 @@ import { deliveryWebhooksRoutes } from './modules/delivery-webhooks/routes'
 import { healthRoutes } from './modules/health/routes'
 import { ordersRoutes } from './modules/orders/routes'
 import { productsRoutes } from './modules/products/routes'
+import { idempotencyCleanupCron } from './modules/purchases/cron'
 import { purchasesRoutes } from './modules/purchases/routes'
 import { sellersRoutes } from './modules/sellers/routes'
 import { usersRoutes } from './modules/users/routes'
@@ -22,6 +23,8 @@ export type CreateAppOptions = {
   deliveryClient?: DeliveryClient
   /** argon2id costs; Bun's defaults unless given (tests pass cheap ones). */
   passwordHashing?: PasswordHashing
+  /** Run the hourly clean-up of expired idempotency keys (the server does; tests call it directly). */
+  housekeeping?: boolean
 }
 
 export function defaultDeliveryClient(config: Config, logger: Logger): DeliveryClient {
@@ -42,7 +45,7 @@ export function createApp(options: CreateAppOptions) {
     deliveryClient: options.deliveryClient ?? defaultDeliveryClient(options.config, options.logger),
     passwordHashing: options.passwordHashing ?? {},
   }
-  return new Elysia()
+  const app = new Elysia()
     .use(problemHandling(deps.logger))
     .use(
       apiDocs({
@@ -71,6 +74,7 @@ export function createApp(options: CreateAppOptions) {
     .use(purchasesRoutes(deps))
     .use(ordersRoutes(deps))
     .use(deliveryWebhooksRoutes(deps))
+  return options.housekeeping ? app.use(idempotencyCleanupCron(deps.db, deps.logger)) : app
 }
 
 export type App = ReturnType<typeof createApp>

@@ -23,7 +23,7 @@ if (admin.created) logger.info('administrator created', { email: config.ADMIN_EM
 else if (admin.role !== 'admin') logger.warn('ADMIN_EMAIL belongs to a non-admin user; no administrator bootstrapped', { email: config.ADMIN_EMAIL })
 
 const deliveryClient = defaultDeliveryClient(config, logger)
-const app = createApp({ db: database.db, config, logger, deliveryClient })
+const app = createApp({ db: database.db, config, logger, deliveryClient, housekeeping: true })
 const server = serveApp(app, config.PORT)
 logger.info('ecommerce listening', { port: server.port, database: database.kind, delivery_api_url: config.DELIVERY_API_URL })
 
