@@ -38,13 +38,22 @@ rows.push({
   target: 'ratio ≥ 0.9',
   met: shop.product_read.ratio >= 0.9 && shop.product_read.app.errors === 0,
 })
+const purchaseValue = `${shop.purchase.app.rps}/s p99 ${shop.purchase.app.p99} ms, stock exact: ${shop.purchase.stock_exact}`
 rows.push({
   figure: 'POST /purchases, 2 lines/2 sellers, 32 clients, hot products',
-  value: `${shop.purchase.app.rps}/s p99 ${shop.purchase.app.p99} ms, stock exact: ${shop.purchase.stock_exact}`,
-  baseline: `${shop.purchase.baseline.rps}/s p99 ${shop.purchase.baseline.p99} ms (same transaction, driver alone)`,
+  value: purchaseValue,
+  baseline: `${shop.purchase.one_statement.rps}/s p99 ${shop.purchase.one_statement.p99} ms (the whole purchase as ONE statement, driver alone)`,
+  ratio: String(shop.purchase.ratio_one_statement),
+  target: 'ratio ≥ 0.5, p99 < 50 ms, stock exact',
+  met: shop.purchase.ratio_one_statement >= 0.5 && shop.purchase.app.p99 < 50 && shop.purchase.stock_exact && shop.purchase.app.errors === 0,
+})
+rows.push({
+  figure: 'POST /purchases, same load, against the 5-statement transaction',
+  value: purchaseValue,
+  baseline: `${shop.purchase.baseline.rps}/s p99 ${shop.purchase.baseline.p99} ms (the transaction statement for statement, driver alone)`,
   ratio: String(shop.purchase.ratio),
   target: 'ratio ≥ 0.5, p99 < 50 ms, stock exact',
-  met: shop.purchase.ratio >= 0.5 && shop.purchase.app.p99 < 50 && shop.purchase.stock_exact,
+  met: shop.purchase.ratio >= 0.5 && shop.purchase.app.p99 < 50 && shop.purchase.stock_exact && shop.purchase.app.errors === 0,
 })
 
 console.log('bench: one tick over 100 000 open deliveries…')

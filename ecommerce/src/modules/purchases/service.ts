@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { and, asc, eq, lt, sql } from 'drizzle-orm'
 import { HttpProblem, conflict, notFound, unprocessable } from '@logistics/shared'
-import { queryRows } from '@logistics/shared/db'
+import { pgErrorCode, pgErrorDetail, queryRows } from '@logistics/shared/db'
 import type { DbOrTx, EcommerceDb } from '../../context'
 import { idempotencyKeys, orders, purchases } from '../../db/schema'
 import type { CurrentUser } from '../auth/model'
@@ -79,121 +79,63 @@ export async function deleteExpiredIdempotencyKeys(db: DbOrTx, now = new Date())
   return rows.length
 }
 
-type Outcome = {
-  /** Every line, with what the catalogue says of its product (`available` null: not in the catalogue). */
-  lines: { product_id: string; requested: number; available: number | null; sku: string | null; name: string | null; seller_id: string | null }[]
-  has_address: boolean
-  /** Null unless the purchase was made. */
-  purchase: { id: string; created_at: string } | null
-  orders: Record<string, string | null>[] | null
-  taken: number
-}
+/** What `place_purchase` answers (see its migration, 0002_place_purchase_function.sql). */
+type Placed =
+  | { unknown: string[] }
+  | { no_address: true }
+  | {
+      purchase: { id: string; created_at: string }
+      orders: Record<string, string | null>[]
+      lines: { product_id: string; quantity: number; sku: string; name: string; seller_id: string }[]
+    }
 
-const json = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T
+/** SQLSTATE of `place_purchase` when a line is short; DETAIL lists the short lines as JSON. */
+const INSUFFICIENT_STOCK = 'LS409'
 
 /**
- * The purchase as ONE statement: the hot product rows are locked (in id order: no deadlocks)
- * from the moment this statement reaches them until its commit, with no round trip in between.
- * It locks the lines' products, checks the verdict (every product in the catalogue, enough of
- * each, a shipping address), and only when the verdict is yes inserts the purchase, one order per
- * seller with its snapshots, the items and the history, and takes the stock. `FOR NO KEY UPDATE`:
- * the foreign-key checks of other purchases' items (`FOR KEY SHARE`) do not wait on it.
- * On a no, nothing was written: the answer tells which lines are unknown or short.
+ * The purchase in ONE round trip: the `place_purchase` SQL function checks the catalogue and the
+ * address, inserts the purchase, one order per seller with its snapshots, the items and the
+ * history, and takes the stock last, in product id order. The hot product rows are thus locked
+ * only from its stock updates to the commit, with no network round trip in between (without an
+ * idempotency key the call is its own transaction). Any short line rolls everything back.
  */
-function purchaseStatement(customerId: string, lines: Line[]) {
-  const wanted = JSON.stringify(lines.map((l) => ({ product_id: l.productId, quantity: l.quantity })))
-  return sql`
-    with wanted as (
-      select * from jsonb_to_recordset(${wanted}::jsonb) as w(product_id uuid, quantity integer)
-    ),
-    buyer as (
-      select name, shipping_address from users where id = ${customerId} and shipping_address is not null
-    ),
-    locked as (
-      select p.id, p.seller_id, p.sku, p.name, p.quantity, s.warehouse_address
-      from products p join sellers s on s.id = p.seller_id
-      where p.id in (select product_id from wanted)
-        and p.deleted_at is null and s.deleted_at is null and s.warehouse_address is not null
-      order by p.id
-      for no key update of p
-    ),
-    verdict as (
-      select exists (select 1 from buyer)
-        and (select count(*) from locked) = (select count(*) from wanted)
-        and not exists (select 1 from locked l join wanted w on w.product_id = l.id where l.quantity < w.quantity) as ok
-    ),
-    new_purchase as (
-      insert into purchases (customer_id) select ${customerId} from verdict where ok
-      returning id, created_at
-    ),
-    new_orders as (
-      insert into orders (purchase_id, seller_id, customer_id, status, delivery_name, delivery_address, origin_address)
-      select np.id, s.seller_id, ${customerId}, 'created', b.name, b.shipping_address, s.warehouse_address
-      from new_purchase np cross join buyer b cross join (select distinct seller_id, warehouse_address from locked) s
-      returning *
-    ),
-    new_items as (
-      insert into order_items (order_id, product_id, sku, name, quantity)
-      select o.id, l.id, l.sku, l.name, w.quantity
-      from new_orders o join locked l on l.seller_id = o.seller_id join wanted w on w.product_id = l.id
-    ),
-    new_events as (
-      insert into order_events (order_id, status, actor_id) select id, 'created', ${customerId} from new_orders
-    ),
-    taken as (
-      update products p set quantity = p.quantity - w.quantity, updated_at = now()
-      from wanted w, verdict v
-      where p.id = w.product_id and v.ok
-      returning p.id
-    )
-    select
-      (select json_agg(json_build_object('product_id', w.product_id, 'requested', w.quantity, 'available', l.quantity,
-                                         'sku', l.sku, 'name', l.name, 'seller_id', l.seller_id))
-         from wanted w left join locked l on l.id = w.product_id) as lines,
-      exists (select 1 from buyer) as has_address,
-      (select row_to_json(np) from new_purchase np) as purchase,
-      (select json_agg(o) from new_orders o) as orders,
-      (select count(*) from taken)::int as taken`
-}
-
 async function buy(db: DbOrTx, customer: CurrentUser, lines: Line[]): Promise<PurchaseJson> {
-  const [row] = await queryRows<Outcome>(db, purchaseStatement(customer.id, lines))
-  const outcome = { ...row!, lines: json<Outcome['lines']>(row!.lines), purchase: json<Outcome['purchase']>(row!.purchase), orders: json<Outcome['orders']>(row!.orders) }
-
-  const unknown = outcome.lines.filter((l) => l.available === null)
-  if (unknown.length > 0)
-    throw unprocessable(
-      unknown.map((l) => ({ path: 'items', message: `product ${l.product_id} is not in the catalogue` })),
-      `Unknown products: ${unknown.map((l) => l.product_id).join(', ')}`,
-    )
-  if (!outcome.has_address)
-    throw unprocessable([{ path: 'shipping_address', message: 'the customer has no shipping address' }], 'No shipping address')
-  const short = outcome.lines
-    .filter((l) => l.available! < l.requested)
-    .map((l) => ({ product_id: l.product_id, sku: l.sku!, requested: l.requested, available: l.available! }))
-  if (short.length > 0)
+  const wanted = JSON.stringify(lines.map((l) => ({ product_id: l.productId, quantity: l.quantity })))
+  let placed: Placed
+  try {
+    const [row] = await queryRows<{ placed: Placed | string }>(db, sql`select place_purchase(${customer.id}, ${wanted}::jsonb) as placed`)
+    placed = (typeof row!.placed === 'string' ? JSON.parse(row!.placed) : row!.placed) as Placed
+  } catch (error) {
+    if (pgErrorCode(error) !== INSUFFICIENT_STOCK) throw error
+    const short = JSON.parse(pgErrorDetail(error) ?? '[]') as { product_id: string; sku: string; requested: number; available: number }[]
     throw conflict(
       'insufficient-stock',
       `Not enough stock for ${short.map((s) => `${s.sku} (requested ${s.requested}, available ${s.available})`).join(', ')}; nothing was bought`,
       { products: short },
     )
-  if (!outcome.purchase || !outcome.orders || outcome.taken !== lines.length)
-    throw new Error(`purchase statement made no purchase (taken ${outcome.taken} of ${lines.length} lines)`)
+  }
+  if ('unknown' in placed)
+    throw unprocessable(
+      placed.unknown.map((id) => ({ path: 'items', message: `product ${id} is not in the catalogue` })),
+      `Unknown products: ${placed.unknown.join(', ')}`,
+    )
+  if ('no_address' in placed)
+    throw unprocessable([{ path: 'shipping_address', message: 'the customer has no shipping address' }], 'No shipping address')
 
-  const created = outcome.orders.map(orderRow).sort((a, b) => (a.sellerId < b.sellerId ? -1 : 1))
+  const created = placed.orders.map(orderRow)
   const orderOf = new Map(created.map((o) => [o.sellerId, o.id]))
-  const items = outcome.lines
-    .map((l) => ({ orderId: orderOf.get(l.seller_id!)!, productId: l.product_id, sku: l.sku!, name: l.name!, quantity: l.requested }))
+  const items = placed.lines
+    .map((l) => ({ orderId: orderOf.get(l.seller_id)!, productId: l.product_id, sku: l.sku, name: l.name, quantity: l.quantity }))
     .sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0))
   return {
-    id: outcome.purchase.id,
+    id: placed.purchase.id,
     customer_id: customer.id,
     orders: created.map((o) => toOrderJson(o, items)),
-    created_at: iso(new Date(outcome.purchase.created_at)),
+    created_at: iso(new Date(placed.purchase.created_at)),
   }
 }
 
-/** An orders row as `row_to_json` wrote it, as drizzle would have read it. */
+/** An orders row as `to_jsonb` wrote it, as drizzle would have read it. */
 function orderRow(o: Record<string, string | null>): typeof orders.$inferSelect {
   return {
     id: o.id!,
