@@ -184,8 +184,9 @@ export const listOf = <T extends v.GenericSchema>(item: T) =>
     total: v.pipe(
       v.number(),
       v.description(
-        `How many rows match: exact up to ${TOTAL_EXACT_UP_TO}; above that, PostgreSQL's planner estimate (never below ${TOTAL_EXACT_UP_TO + 1}), ` +
-          'so that counting stays cheap at millions of rows. Page with `next_cursor` rather than trusting `total` at volume.',
+        `How many rows match, kept cheap at millions of rows: exact up to ${TOTAL_EXACT_UP_TO}; above that (or when PostgreSQL's planner ` +
+          `expects more than ${10 * TOTAL_EXACT_UP_TO}), the planner's estimate, never below ${TOTAL_EXACT_UP_TO + 1}. ` +
+          'Page with `next_cursor` rather than by `total` at volume.',
       ),
     ),
     limit: v.number(),

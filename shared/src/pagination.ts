@@ -63,8 +63,10 @@ function decodeCursor(cursor: string, kinds: Kind[]): string[] {
 }
 
 /**
- * One page of a list. `rows` runs the page query (select the given `key` too); `counted` is the
- * select of every matching row (for `total`, any columns: it is capped, then estimated).
+ * One page of a list. `rows` runs the page query (select the given `key` too); `counted` builds the
+ * select of every matching row (any columns), for `total`: the planner's estimate when it expects
+ * more than ESTIMATE_TRUSTED_ABOVE rows, otherwise an exact count capped at TOTAL_EXACT_UP_TO
+ * (then the estimate, never below the cap); a list that fits on its first page counts itself.
  */
 export async function paginate<R extends { key: string }>(
   db: Db<any>,
@@ -96,27 +98,33 @@ export async function paginate<R extends { key: string }>(
     bound = keyset.direction === 'desc' ? sql`(${left}) < (${right})` : sql`(${left}) > (${right})`
   }
   const orderBy = keyset.columns.map((c) => (keyset.direction === 'desc' ? desc(c) : asc(c)))
-  const [fetched, total] = await Promise.all([
+  const [fetched, estimate] = await Promise.all([
     spec.rows({ key, where: and(spec.where, bound), orderBy, limit: page.limit + 1, offset: page.offset }),
-    countCapped(db, () => spec.counted(spec.where)),
+    estimateRows(db, spec.counted(spec.where)),
   ])
   const rows = fetched.slice(0, page.limit)
   const next_cursor = fetched.length > page.limit ? encodeCursor(rows.at(-1)!.key) : null
+  let total: number
+  if (page.offset === 0 && page.cursor === undefined && next_cursor === null) total = rows.length // the whole list is this page
+  else if (estimate > ESTIMATE_TRUSTED_ABOVE) total = estimate
+  else total = await countCapped(db, spec.counted(spec.where), estimate)
   return { rows, meta: { total, limit: page.limit, offset: page.offset, next_cursor } }
 }
 
-/**
- * `count(*)` over at most TOTAL_EXACT_UP_TO + 1 rows (an index-only scan of a few thousand
- * entries); past that, the planner's row estimate for the query (no scan at all).
- */
-async function countCapped(db: Db<any>, matching: () => PgSelect): Promise<number> {
-  const capped = matching().limit(TOTAL_EXACT_UP_TO + 1).as('capped')
-  const [row] = await db.select({ n: count() }).from(capped)
-  const n = row?.n ?? 0
-  if (n <= TOTAL_EXACT_UP_TO) return n
-  const [plan] = await queryRows<Record<string, unknown>>(db, sql`explain (format json) select 1 from ${matching().as('matching')}`)
+/** Planner estimates above this are answered as they are, without counting. */
+export const ESTIMATE_TRUSTED_ABOVE = 10 * TOTAL_EXACT_UP_TO
+
+/** The planner's row estimate for the query: planning only, no scan. */
+async function estimateRows(db: Db<any>, matching: PgSelect): Promise<number> {
+  const [plan] = await queryRows<Record<string, unknown>>(db, sql`explain (format json) select 1 from ${matching.as('matching')}`)
   const json = Object.values(plan ?? {})[0]
   const parsed = (typeof json === 'string' ? JSON.parse(json) : json) as { Plan?: { 'Plan Rows'?: number } }[]
-  const estimate = Math.round(parsed?.[0]?.Plan?.['Plan Rows'] ?? 0)
-  return Math.max(TOTAL_EXACT_UP_TO + 1, estimate)
+  return Math.round(parsed?.[0]?.Plan?.['Plan Rows'] ?? 0)
+}
+
+/** `count(*)` over at most TOTAL_EXACT_UP_TO + 1 rows (an index-only scan of a few thousand entries at most). */
+async function countCapped(db: Db<any>, matching: PgSelect, estimate: number): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(matching.limit(TOTAL_EXACT_UP_TO + 1).as('capped'))
+  const n = row?.n ?? 0
+  return n <= TOTAL_EXACT_UP_TO ? n : Math.max(TOTAL_EXACT_UP_TO + 1, estimate)
 }
