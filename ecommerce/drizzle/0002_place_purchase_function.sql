@@ -4,9 +4,9 @@
 -- { "purchase": row, "orders": [rows], "lines": [{ product_id, sku, name, seller_id, quantity }] }.
 -- When any line is short it raises SQLSTATE LS409 with the short lines as JSON in DETAIL, so the
 -- whole purchase rolls back: nothing changes.
--- The stock is taken LAST, line by line in product id order (every buyer locks in the same order:
--- no deadlocks): the hot product rows stay locked only from those updates to the commit, with no
--- network round trip in between.
+-- The stock is taken after the purchase and its orders are written, line by line in product id
+-- order (every buyer locks in the same order: no deadlocks): the hot product rows stay locked only
+-- from those updates to the commit, with no network round trip in between.
 CREATE OR REPLACE FUNCTION place_purchase(p_customer uuid, p_lines jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -36,24 +36,19 @@ BEGIN
     RETURN jsonb_build_object('no_address', true);
   END IF;
 
-  -- The purchase, one order per seller with its snapshots, the items, the history.
+  -- The purchase and one order per seller with its snapshots.
   INSERT INTO purchases (customer_id) VALUES (p_customer) RETURNING * INTO v_purchase;
-  WITH line AS (
-    SELECT * FROM jsonb_to_recordset(v_lines)
-      AS l(product_id uuid, quantity integer, sku text, name text, seller_id uuid, origin_address text)
-  ), new_orders AS (
+  WITH new_orders AS (
     INSERT INTO orders (purchase_id, seller_id, customer_id, status, delivery_name, delivery_address, origin_address)
-    SELECT DISTINCT v_purchase.id, seller_id, p_customer, 'created', v_name, v_address, origin_address FROM line
+    SELECT DISTINCT v_purchase.id, l.seller_id, p_customer, 'created', v_name, v_address, l.origin_address
+      FROM jsonb_to_recordset(v_lines) AS l(seller_id uuid, origin_address text)
     RETURNING *
-  ), new_items AS (
-    INSERT INTO order_items (order_id, product_id, sku, name, quantity)
-    SELECT o.id, l.product_id, l.sku, l.name, l.quantity FROM new_orders o JOIN line l ON l.seller_id = o.seller_id
-  ), new_events AS (
-    INSERT INTO order_events (order_id, status, actor_id) SELECT id, 'created', p_customer FROM new_orders
   )
   SELECT jsonb_agg(to_jsonb(o) ORDER BY o.seller_id) INTO v_orders FROM new_orders o;
 
-  -- The stock, last, in product id order.
+  -- The stock, in product id order. From here to the commit the product rows are locked; the
+  -- items are inserted after, so their foreign-key checks find the rows locked by this very
+  -- transaction (no multixact of concurrent key-share lockers on the hot rows).
   FOR v_line IN SELECT * FROM jsonb_to_recordset(p_lines) AS w(product_id uuid, quantity integer) ORDER BY product_id LOOP
     UPDATE products SET quantity = quantity - v_line.quantity, updated_at = now()
      WHERE id = v_line.product_id AND quantity >= v_line.quantity AND deleted_at IS NULL;
@@ -67,6 +62,17 @@ BEGIN
   IF jsonb_array_length(v_short) > 0 THEN
     RAISE EXCEPTION 'insufficient-stock' USING ERRCODE = 'LS409', DETAIL = v_short::text;
   END IF;
+
+  -- The items and the history.
+  WITH o AS (
+    SELECT * FROM jsonb_to_recordset(v_orders) AS o(id uuid, seller_id uuid)
+  ), new_items AS (
+    INSERT INTO order_items (order_id, product_id, sku, name, quantity)
+    SELECT o.id, l.product_id, l.sku, l.name, l.quantity
+      FROM jsonb_to_recordset(v_lines) AS l(product_id uuid, quantity integer, sku text, name text, seller_id uuid)
+      JOIN o ON o.seller_id = l.seller_id
+  )
+  INSERT INTO order_events (order_id, status, actor_id) SELECT id, 'created', p_customer FROM o;
 
   RETURN jsonb_build_object('purchase', to_jsonb(v_purchase), 'orders', v_orders, 'lines', v_lines);
 END
