@@ -3,6 +3,7 @@
  * `postgres` driver's tagged templates and nothing else (no framework, no auth, no validation).
  *   GET  /products/:id  the catalogue's primary-key query
  *   POST /purchases     the purchase transaction, statement for statement (customer id in a header)
+ *   POST /purchases-one-statement  the whole purchase as ONE statement (a CTE), no transaction block
  * DATABASE_URL and PORT from the environment; prints the port when it listens.
  */
 import postgres from 'postgres'
@@ -49,6 +50,57 @@ async function purchase(customerId: string, items: Line[]) {
   })
 }
 
+/**
+ * The same purchase as ONE statement (autocommit: no BEGIN/COMMIT round trips), the stock taken
+ * last: the inserts first (the update's InitPlan waits for them), then the lines' products are
+ * locked in id order and their stock taken. A short line fails the statement (division by zero in
+ * the final check), so nothing is kept: the bench never runs short.
+ */
+async function purchaseOneStatement(customerId: string, items: Line[]) {
+  const wanted = JSON.stringify([...items].sort((a, b) => (a.product_id < b.product_id ? -1 : 1)))
+  const [row] = await sql`
+    with wanted as (
+      select * from jsonb_to_recordset(${wanted}::text::jsonb) as w(product_id uuid, quantity integer)
+    ),
+    buyer as (select name, shipping_address from users where id = ${customerId}),
+    catalogue as (
+      select p.id, p.seller_id, p.sku, p.name, s.warehouse_address
+      from products p join sellers s on s.id = p.seller_id
+      where p.id in (select product_id from wanted)
+    ),
+    new_purchase as (insert into purchases (customer_id) values (${customerId}) returning id, created_at),
+    new_orders as (
+      insert into orders (purchase_id, seller_id, customer_id, status, delivery_name, delivery_address, origin_address)
+      select np.id, c.seller_id, ${customerId}, 'created', b.name, b.shipping_address, c.warehouse_address
+      from new_purchase np cross join buyer b cross join (select distinct seller_id, warehouse_address from catalogue) c
+      returning *
+    ),
+    new_items as (
+      insert into order_items (order_id, product_id, sku, name, quantity)
+      select o.id, c.id, c.sku, c.name, w.quantity
+      from new_orders o join catalogue c on c.seller_id = o.seller_id join wanted w on w.product_id = c.id
+      returning *
+    ),
+    new_events as (
+      insert into order_events (order_id, status, actor_id) select id, 'created', ${customerId} from new_orders returning id
+    ),
+    taken as (
+      update products p set quantity = p.quantity - w.quantity, updated_at = now()
+      from wanted w,
+        (select id from products
+          where id in (select product_id from wanted)
+            and (select count(*) from new_items) + (select count(*) from new_events) > 0
+          order by id for no key update) lk
+      where p.id = w.product_id and p.id = lk.id and p.quantity >= w.quantity
+      returning p.id
+    )
+    select (select row_to_json(np) from new_purchase np) as purchase,
+           (select json_agg(o) from new_orders o) as orders,
+           (select json_agg(i) from new_items i) as items,
+           1 / ((select count(*) from taken) = (select count(*) from wanted))::int as all_taken`
+  return { id: row!.purchase.id, customer_id: customerId, orders: row!.orders, items: row!.items, created_at: row!.purchase.created_at }
+}
+
 const server = Bun.serve({
   port: Number(process.env.PORT ?? 0),
   async fetch(req) {
@@ -60,10 +112,11 @@ const server = Bun.serve({
         where p.id = ${product[1]!} and p.deleted_at is null and s.deleted_at is null`
       return row ? Response.json(row) : new Response(null, { status: 404 })
     }
-    if (req.method === 'POST' && url.pathname === '/purchases') {
+    if (req.method === 'POST' && (url.pathname === '/purchases' || url.pathname === '/purchases-one-statement')) {
       try {
         const body = (await req.json()) as { items: Line[] }
-        return Response.json(await purchase(req.headers.get('x-customer-id')!, body.items), { status: 201 })
+        const buy = url.pathname === '/purchases' ? purchase : purchaseOneStatement
+        return Response.json(await buy(req.headers.get('x-customer-id')!, body.items), { status: 201 })
       } catch (error) {
         return new Response(String(error), { status: (error as { status?: number }).status ?? 500 })
       }

@@ -78,6 +78,7 @@ export async function benchWebhooks(events = 20_000, replicas = 1) {
       await w.stdout.getReader().read() // "ready"
       workers.push(w)
     }
+    const cpu0 = workers.map((w) => cpuSeconds(w.pid))
     const t0 = performance.now()
     await client.unsafe(`
       insert into webhook_events (subscription_id, delivery_id, payload)
@@ -93,7 +94,19 @@ export async function benchWebhooks(events = 20_000, replicas = 1) {
       await Bun.sleep(50)
     }
     const seconds = (performance.now() - t0) / 1000
-    return { events, replicas, seconds: Math.round(seconds * 100) / 100, per_second: Math.round(events / seconds) }
+    const cpu = workers.reduce((sum, w, i) => sum + cpuSeconds(w.pid) - cpu0[i]!, 0)
+    const stats = (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as { received: number; distinct: number }
+    return {
+      events,
+      replicas,
+      seconds: Math.round(seconds * 100) / 100,
+      per_second: Math.round(events / seconds),
+      /** CPU seconds all replicas used meanwhile, and events delivered per replica CPU second. */
+      cpu_seconds: Math.round(cpu * 100) / 100,
+      per_cpu_second: Math.round(events / cpu),
+      received: stats.received,
+      exactly_once: stats.received === events && stats.distinct === events,
+    }
   } finally {
     for (const w of workers) w.kill('SIGTERM')
     await Promise.all(workers.map((w) => Promise.race([w.exited, Bun.sleep(5000)])))
@@ -102,6 +115,13 @@ export async function benchWebhooks(events = 20_000, replicas = 1) {
     await database.close()
     await target.drop()
   }
+}
+
+/** User + system CPU seconds a process has used so far (Linux /proc; clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8') as string
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
 /** Start-to-healthy and idle RSS of a service process. */

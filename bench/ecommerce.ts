@@ -52,11 +52,11 @@ export async function benchEcommerce(options: { durationMs: number; customers: n
     const appRead = await read(service.url)
     const baseRead = await read(baseUrl)
 
-    const buy = (url: string, auth: boolean) =>
+    const buy = (url: string, auth: boolean, path = '/purchases') =>
       load({
         requests: customers.map((c) => ({
           method: 'POST',
-          url: `${url}/purchases`,
+          url: `${url}${path}`,
           headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${c.token}` } : { 'x-customer-id': c.id }) },
           body: purchaseBody,
         })),
@@ -66,6 +66,7 @@ export async function benchEcommerce(options: { durationMs: number; customers: n
       })
     const appBuy = await buy(service.url, true)
     const baseBuy = await buy(baseUrl, false)
+    const oneBuy = await buy(baseUrl, false, '/purchases-one-statement')
 
     // Every 201 took exactly one unit of each of the two products (warm-up included).
     const purchases = (await sql<{ n: number }[]>`select count(*)::int as n from purchases`)[0]!.n
@@ -75,7 +76,16 @@ export async function benchEcommerce(options: { durationMs: number; customers: n
 
     return {
       product_read: { app: appRead, baseline: baseRead, ratio: ratio(appRead.rps, baseRead.rps) },
-      purchase: { app: appBuy, baseline: baseBuy, ratio: ratio(appBuy.rps, baseBuy.rps), stock_exact: stockExact, purchases, orders },
+      purchase: {
+        app: appBuy,
+        baseline: baseBuy,
+        ratio: ratio(appBuy.rps, baseBuy.rps),
+        one_statement: oneBuy,
+        ratio_one_statement: ratio(appBuy.rps, oneBuy.rps),
+        stock_exact: stockExact,
+        purchases,
+        orders,
+      },
     }
   } finally {
     baseline.kill()

@@ -15,6 +15,7 @@ import { healthRoutes } from './modules/health/routes'
 import { type EcommerceMetrics, createEcommerceMetrics } from './modules/metrics/service'
 import { ordersRoutes } from './modules/orders/routes'
 import { productsRoutes } from './modules/products/routes'
+import { idempotencyCleanupCron } from './modules/purchases/cron'
 import { purchasesRoutes } from './modules/purchases/routes'
 import { sellersRoutes } from './modules/sellers/routes'
 import { usersRoutes } from './modules/users/routes'
@@ -32,6 +33,8 @@ export type CreateAppOptions = {
   webhookRegistration?: AppDeps['webhookRegistration']
   /** This app's metrics (index.ts shares them with the webhook registration); a new set when omitted. */
   metrics?: EcommerceMetrics
+  /** Run the hourly clean-up of expired idempotency keys (the server does; tests call it directly). */
+  housekeeping?: boolean
 }
 
 export function defaultDeliveryClient(config: Config, logger: Logger): DeliveryClient {
@@ -56,7 +59,7 @@ export function createApp(options: CreateAppOptions) {
     metrics,
   }
   const demo = demoLogin(deps.config)
-  return new Elysia()
+  const app = new Elysia()
     .use(securityHeaders())
     .use(methodNotAllowed)
     .use(problemHandling(deps.logger, { observe: metrics.observeRequest }))
@@ -96,6 +99,7 @@ export function createApp(options: CreateAppOptions) {
     .use(purchasesRoutes(deps))
     .use(ordersRoutes(deps))
     .use(deliveryWebhooksRoutes(deps))
+  return options.housekeeping ? app.use(idempotencyCleanupCron(deps.db, deps.logger)) : app
 }
 
 export type App = ReturnType<typeof createApp>

@@ -41,7 +41,7 @@ const registration = startWebhookRegistration({
   secret: config.WEBHOOK_SECRET,
   logger,
 })
-const app = createApp({ db: database.db, config, logger, deliveryClient, metrics, webhookRegistration: registration })
+const app = createApp({ db: database.db, config, logger, deliveryClient, metrics, webhookRegistration: registration, housekeeping: true })
 const server = serveApp(app, config.PORT)
 // Elysia's `server` (the login throttle asks it for the client's socket address) is set by app.listen;
 // serveApp serves through app.handle, so hand it the server here.

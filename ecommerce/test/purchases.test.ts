@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { eq } from 'drizzle-orm'
-import { orders, purchases } from '../src/db/schema'
+import { and, eq } from 'drizzle-orm'
+import { idempotencyKeys, orders, purchases } from '../src/db/schema'
+import { deleteExpiredIdempotencyKeys } from '../src/modules/purchases/service'
 import { createHarness, type Harness, testOnPostgres } from './helpers'
 
 let h: Harness
@@ -74,13 +75,17 @@ describe('buying', () => {
     expect(r.status).toBe(409)
     expect(r.body.code).toBe('insufficient-stock')
     expect(r.body.type).toBe('/problems/insufficient-stock')
+    // each short product named the way the shopper knows it: by its sku (and its id)
     expect(r.body.products).toEqual(
       expect.arrayContaining([
-        { product_id: few.id, requested: 3, available: 2 },
-        { product_id: none.id, requested: 1, available: 0 },
+        { product_id: few.id, sku: 'F-1', requested: 3, available: 2 },
+        { product_id: none.id, sku: 'N-1', requested: 1, available: 0 },
       ]),
     )
     expect(r.body.products).toHaveLength(2)
+    expect(r.body.detail).toContain('F-1 (requested 3, available 2)')
+    expect(r.body.detail).toContain('N-1 (requested 1, available 0)')
+    expect(r.body.detail).not.toContain('P-1')
     expect(await h.stock(plenty.id)).toBe(100)
     expect(await h.stock(few.id)).toBe(2)
     expect(await h.db.select().from(purchases).where(eq(purchases.customerId, c.id))).toHaveLength(0)
@@ -172,6 +177,51 @@ describe('Idempotency-Key', () => {
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(201))
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1)
     expect(await h.stock(p.id)).toBe(99)
+  })
+})
+
+describe('Idempotency-Key expiry (24 h)', () => {
+  const age = (customerId: string, key: string, hours: number) =>
+    h.db
+      .update(idempotencyKeys)
+      .set({ createdAt: new Date(Date.now() - hours * 3600_000) })
+      .where(and(eq(idempotencyKeys.customerId, customerId), eq(idempotencyKeys.key, key)))
+
+  test('a key older than 24 h is treated as new: the same key buys again, even with another body', async () => {
+    const s = await h.seller('Expire', admin)
+    const p = await h.product(s.token, 'E-1', 10)
+    const c = await h.customer()
+    const key = { 'idempotency-key': 'old-key' }
+    const first = await h.buy(c.token, [{ product_id: p.id, quantity: 1 }], key)
+    expect(first.status).toBe(201)
+    await age(c.id, 'old-key', 23)
+    const replay = await h.buy(c.token, [{ product_id: p.id, quantity: 1 }], key)
+    expect(replay.body.id).toBe(first.body.id) // still remembered at 23 h
+    await age(c.id, 'old-key', 25)
+    const again = await h.buy(c.token, [{ product_id: p.id, quantity: 2 }], key)
+    expect(again.status).toBe(201)
+    expect(again.headers.get('idempotent-replayed')).toBeNull()
+    expect(again.body.id).not.toBe(first.body.id)
+    expect(await h.stock(p.id)).toBe(7)
+    // and the renewed key now replays the new purchase
+    const replay2 = await h.buy(c.token, [{ product_id: p.id, quantity: 2 }], key)
+    expect(replay2.body.id).toBe(again.body.id)
+    expect(await h.stock(p.id)).toBe(7)
+  })
+
+  test('the clean-up deletes the expired keys only', async () => {
+    const s = await h.seller('Sweep', admin)
+    const p = await h.product(s.token, 'SW-1', 10)
+    const c = await h.customer()
+    await h.buy(c.token, [{ product_id: p.id, quantity: 1 }], { 'idempotency-key': 'stale' })
+    await h.buy(c.token, [{ product_id: p.id, quantity: 1 }], { 'idempotency-key': 'fresh' })
+    await age(c.id, 'stale', 24.5)
+    expect(await deleteExpiredIdempotencyKeys(h.db)).toBeGreaterThanOrEqual(1)
+    const left = await h.db.select({ key: idempotencyKeys.key }).from(idempotencyKeys).where(eq(idempotencyKeys.customerId, c.id))
+    expect(left.map((k) => k.key)).toEqual(['fresh'])
+    // with an injected clock 25 h later, the fresh one goes too
+    expect(await deleteExpiredIdempotencyKeys(h.db, new Date(Date.now() + 25 * 3600_000))).toBeGreaterThanOrEqual(1)
+    expect(await h.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.customerId, c.id))).toHaveLength(0)
   })
 })
 

@@ -144,7 +144,11 @@ export const ProblemSchema = v.object({
   errors: v.optional(v.array(v.object({ path: v.string(), message: v.string() }))),
 })
 
-/** `?limit=&offset=` of every list: limit 1..100 (default 20), offset ≥ 0 (default 0). */
+/**
+ * `?limit=&offset=&cursor=` of every list: limit 1..100 (default 20), offset ≥ 0 (default 0), and
+ * the opaque `cursor` a previous page answered as `next_cursor` (keyset paging: constant time at
+ * any depth; the offset then counts from the cursor). A cursor that is not one of ours answers 422.
+ */
 const wholeNumber = (name: string, min: number, max: number, fallback: number) =>
   v.optional(
     v.pipe(
@@ -160,11 +164,37 @@ const wholeNumber = (name: string, min: number, max: number, fallback: number) =
 export const PaginationQuerySchema = v.object({
   limit: wholeNumber('limit', 1, 100, 20),
   offset: wholeNumber('offset', 0, 1_000_000_000, 0),
+  cursor: v.optional(
+    v.pipe(
+      v.string(),
+      v.maxLength(200, 'cursor must be at most 200 characters'),
+      v.description('Opaque: the `next_cursor` of the previous page. Constant time at any depth.'),
+    ),
+  ),
 })
 export type Pagination = v.InferOutput<typeof PaginationQuerySchema>
 
-/** The list envelope `{ data, total, limit, offset }`. */
-export const listOf = <T extends v.GenericSchema>(item: T) =>
-  v.object({ data: v.array(item), total: v.number(), limit: v.number(), offset: v.number() })
+/** Above this many matching rows a list's `total` is the planner's estimate (see `listOf`). */
+export const TOTAL_EXACT_UP_TO = 10_000
 
-export type ListEnvelope<T> = { data: T[]; total: number; limit: number; offset: number }
+/** The list envelope `{ data, total, limit, offset, next_cursor }`. */
+export const listOf = <T extends v.GenericSchema>(item: T) =>
+  v.object({
+    data: v.array(item),
+    total: v.pipe(
+      v.number(),
+      v.description(
+        `How many rows match, kept cheap at millions of rows: exact up to ${TOTAL_EXACT_UP_TO}; above that (or when PostgreSQL's planner ` +
+          `expects more than ${10 * TOTAL_EXACT_UP_TO}), the planner's estimate, never below ${TOTAL_EXACT_UP_TO + 1}. ` +
+          'Page with `next_cursor` rather than by `total` at volume.',
+      ),
+    ),
+    limit: v.number(),
+    offset: v.number(),
+    next_cursor: v.pipe(
+      v.nullable(v.string()),
+      v.description('Pass as `?cursor=` for the next page (same filters); null on the last page.'),
+    ),
+  })
+
+export type ListEnvelope<T> = { data: T[]; total: number; limit: number; offset: number; next_cursor: string | null }

@@ -234,6 +234,17 @@ export function pgErrorCode(error: unknown): string | undefined {
   return undefined
 }
 
+/** The DETAIL of a failed query's error (both drivers: `detail`), through drizzle's wrapping. */
+export function pgErrorDetail(error: unknown): string | undefined {
+  let e: unknown = error
+  for (let i = 0; i < 4 && e && typeof e === 'object'; i++) {
+    const detail = (e as { detail?: unknown }).detail
+    if (typeof detail === 'string') return detail
+    e = (e as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
 /** The constraint a failed query violated (postgres-js: `constraint_name`; PGlite: `constraint`). */
 export function pgConstraint(error: unknown): string | undefined {
   let e: unknown = error

@@ -336,12 +336,21 @@ export const brokenPagination = (name: 'limit' | 'offset') =>
     fc.integer({ min: 200, max: 2_000 }).map((n) => '9'.repeat(n)),
   )
 
+/** `cursor` values that are not a cursor of the list: junk text, truncated or foreign base64url. */
+export const brokenCursor = () =>
+  fc.oneof(
+    fc.constantFrom('', ' ', 'x', '!!', '%00', 'AAAA', 'null', '..%2F..', 'x'.repeat(201)),
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }).map(encodeURIComponent),
+    fc.string({ minLength: 1, maxLength: 60 }).map((s) => Buffer.from(s).toString('base64url')),
+  )
+
 /**
  * A query-string value that the parameter's schema refuses: for an enum, anything not listed;
  * for a UUID, anything that is not one.
  */
 export function brokenQueryValue(parameter: OpenApiParameter): fc.Arbitrary<string> {
   if (parameter.name === 'limit' || parameter.name === 'offset') return brokenPagination(parameter.name)
+  if (parameter.name === 'cursor') return brokenCursor()
   const schema = parameter.schema ?? {}
   const allowed = new Set<string>([...(schema.enum ?? []), ...((schema.anyOf ?? []) as any[]).flatMap((s) => s.enum ?? (s.const !== undefined ? [s.const] : []))].map(String))
   if (allowed.size === 0 && schema.format !== 'uuid')

@@ -38,9 +38,10 @@ export const deliveries = pgTable(
   },
   (t) => [
     uniqueIndex('deliveries_client_order_uq').on(t.clientId, t.foreignOrderId),
-    index('deliveries_client_created_idx').on(t.clientId, t.createdAt),
+    index('deliveries_client_created_idx').on(t.clientId, t.createdAt, t.id),
     // No index on status: the tick rewrites it on every open row, and an index on it would rule
     // out HOT updates (see the 0001 migration's fillfactor). The tick scans the table anyway.
+    // So `GET /deliveries?status=` walks the client's (created_at, id) index and filters.
   ],
 )
 
@@ -84,7 +85,10 @@ export const webhookSubscriptions = pgTable(
     previousSecretExpiresAt: ts('previous_secret_expires_at'),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('webhook_subscriptions_client_url_uq').on(t.clientId, t.url)],
+  (t) => [
+    uniqueIndex('webhook_subscriptions_client_url_uq').on(t.clientId, t.url),
+    index('webhook_subscriptions_client_created_idx').on(t.clientId, t.createdAt, t.id),
+  ],
 )
 
 /**

@@ -20,7 +20,9 @@ const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' 
 export type Role = 'admin' | 'seller' | 'customer'
 
 /** Sellers are soft-deleted: their orders keep their history. */
-export const sellers = pgTable('sellers', {
+export const sellers = pgTable(
+  'sellers',
+  {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull(),
   description: text('description').notNull(),
@@ -28,7 +30,10 @@ export const sellers = pgTable('sellers', {
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
   deletedAt: ts('deleted_at'),
-})
+  },
+  // Lists are keyset-paged on (created_at, id): every list's index ends with those two columns.
+  (t) => [index('sellers_created_idx').on(t.createdAt, t.id).where(sql`${t.deletedAt} is null`)],
+)
 
 /** Every account: marketplace admins, seller users and customers. Emails are stored lowercased. */
 export const users = pgTable(
@@ -47,7 +52,7 @@ export const users = pgTable(
   },
   (t) => [
     uniqueIndex('users_email_uq').on(t.email),
-    index('users_seller_idx').on(t.sellerId, t.createdAt),
+    index('users_seller_idx').on(t.sellerId, t.createdAt, t.id),
     check('users_role_ck', sql`${t.role} in ('admin', 'seller', 'customer')`),
     check('users_seller_ck', sql`(${t.role} = 'seller') = (${t.sellerId} is not null)`),
   ],
@@ -90,8 +95,8 @@ export const products = pgTable(
   },
   (t) => [
     uniqueIndex('products_seller_sku_uq').on(t.sellerId, t.sku).where(sql`${t.deletedAt} is null`),
-    index('products_catalogue_idx').on(t.createdAt).where(sql`${t.deletedAt} is null`),
-    index('products_seller_idx').on(t.sellerId, t.createdAt),
+    index('products_catalogue_idx').on(t.createdAt, t.id).where(sql`${t.deletedAt} is null`),
+    index('products_seller_idx').on(t.sellerId, t.createdAt, t.id),
     check('products_quantity_ck', sql`${t.quantity} >= 0`),
   ],
 )
@@ -142,10 +147,15 @@ export const orders = pgTable(
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [
-    index('orders_seller_idx').on(t.sellerId, t.createdAt),
-    index('orders_customer_idx').on(t.customerId, t.createdAt),
+    // GET /orders for a seller, a customer, an admin, each with or without ?status=: one index
+    // range scan in (created_at, id) order whatever the depth (a customer's orders are few: its
+    // status filter reads them all).
+    index('orders_seller_idx').on(t.sellerId, t.createdAt, t.id),
+    index('orders_seller_status_idx').on(t.sellerId, t.status, t.createdAt, t.id),
+    index('orders_customer_idx').on(t.customerId, t.createdAt, t.id),
     index('orders_purchase_idx').on(t.purchaseId),
-    index('orders_created_idx').on(t.createdAt),
+    index('orders_created_idx').on(t.createdAt, t.id),
+    index('orders_status_idx').on(t.status, t.createdAt, t.id),
     check('orders_status_ck', sql`${t.status} in ('created', 'confirmed', 'dispatched', 'delivered', 'cancelled')`),
   ],
 )
@@ -194,7 +204,7 @@ export const idempotencyKeys = pgTable(
     response: jsonb('response').notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.customerId, t.key] })],
+  (t) => [primaryKey({ columns: [t.customerId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
 )
 
 /** `webhook-id`s already received from the delivery service: a repeated event changes nothing. */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { and, count, desc, eq, sql } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
+import { paginate } from '@logistics/shared/pagination'
 import {
   type CreateDeliveryRequest,
   type Delivery,
@@ -111,11 +112,14 @@ export async function listDeliveries(
   query: Pagination & { status?: DeliveryStatus },
 ): Promise<ListEnvelope<Delivery>> {
   const where = and(eq(deliveries.clientId, clientId), query.status ? eq(deliveries.status, query.status) : undefined)
-  const [rows, [total]] = await Promise.all([
-    db.select().from(deliveries).where(where).orderBy(desc(deliveries.createdAt), desc(deliveries.id)).limit(query.limit).offset(query.offset),
-    db.select({ n: count() }).from(deliveries).where(where),
-  ])
-  return { data: rows.map(toDelivery), total: total?.n ?? 0, limit: query.limit, offset: query.offset }
+  const { rows, meta } = await paginate(db, {
+    page: query,
+    keyset: { columns: [deliveries.createdAt, deliveries.id], direction: 'desc' },
+    where,
+    rows: (q) => db.select({ delivery: deliveries, key: q.key }).from(deliveries).where(q.where).orderBy(...q.orderBy).limit(q.limit).offset(q.offset),
+    counted: (w) => db.select({ id: deliveries.id }).from(deliveries).where(w).$dynamic(),
+  })
+  return { data: rows.map((r) => toDelivery(r.delivery)), ...meta }
 }
 
 export async function findDelivery(db: DeliveryDb, clientId: string, trackingNumber: string): Promise<DeliveryRow> {

@@ -1,4 +1,5 @@
-import { and, count, desc, eq, ne, sql } from 'drizzle-orm'
+import { and, eq, ne, sql } from 'drizzle-orm'
+import { paginate } from '@logistics/shared/pagination'
 import { type ListEnvelope, type Pagination, conflict, generateWebhookSecret, notFound } from '@logistics/shared'
 import { queryRows } from '@logistics/shared/db'
 import type { DeliveryDb } from '../../db'
@@ -57,16 +58,15 @@ export async function registerWebhook(
 
 export async function listWebhooks(db: DeliveryDb, clientId: string, page: Pagination): Promise<ListEnvelope<Omit<Webhook, 'secret'>>> {
   const where = eq(webhookSubscriptions.clientId, clientId)
-  const [rows, [total]] = await Promise.all([
-    db.select().from(webhookSubscriptions).where(where).orderBy(desc(webhookSubscriptions.createdAt)).limit(page.limit).offset(page.offset),
-    db.select({ n: count() }).from(webhookSubscriptions).where(where),
-  ])
-  return {
-    data: rows.map((r) => ({ id: r.id, url: r.url, created_at: r.createdAt.toISOString() })),
-    total: total?.n ?? 0,
-    limit: page.limit,
-    offset: page.offset,
-  }
+  const { rows, meta } = await paginate(db, {
+    page,
+    keyset: { columns: [webhookSubscriptions.createdAt, webhookSubscriptions.id], direction: 'desc' },
+    where,
+    rows: (q) =>
+      db.select({ r: webhookSubscriptions, key: q.key }).from(webhookSubscriptions).where(q.where).orderBy(...q.orderBy).limit(q.limit).offset(q.offset),
+    counted: (w) => db.select({ id: webhookSubscriptions.id }).from(webhookSubscriptions).where(w).$dynamic(),
+  })
+  return { data: rows.map(({ r }) => ({ id: r.id, url: r.url, created_at: r.createdAt.toISOString() })), ...meta }
 }
 
 export async function findWebhook(db: DeliveryDb, clientId: string, id: string): Promise<Webhook> {
@@ -94,12 +94,15 @@ export async function deleteWebhook(db: DeliveryDb, clientId: string, id: string
 export async function listAttempts(db: DeliveryDb, clientId: string, id: string, page: Pagination) {
   await findWebhook(db, clientId, id)
   const where = eq(webhookAttempts.subscriptionId, id)
-  const [rows, [total]] = await Promise.all([
-    db.select().from(webhookAttempts).where(where).orderBy(desc(webhookAttempts.id)).limit(page.limit).offset(page.offset),
-    db.select({ n: count() }).from(webhookAttempts).where(where),
-  ])
+  const { rows, meta } = await paginate(db, {
+    page,
+    keyset: { columns: [webhookAttempts.id], direction: 'desc' },
+    where,
+    rows: (q) => db.select({ r: webhookAttempts, key: q.key }).from(webhookAttempts).where(q.where).orderBy(...q.orderBy).limit(q.limit).offset(q.offset),
+    counted: (w) => db.select({ id: webhookAttempts.id }).from(webhookAttempts).where(w).$dynamic(),
+  })
   return {
-    data: rows.map((r) => ({
+    data: rows.map(({ r }) => ({
       id: r.id,
       event_id: r.eventId,
       status_code: r.statusCode,
@@ -107,9 +110,7 @@ export async function listAttempts(db: DeliveryDb, clientId: string, id: string,
       duration_ms: r.durationMs,
       attempted_at: r.attemptedAt.toISOString(),
     })),
-    total: total?.n ?? 0,
-    limit: page.limit,
-    offset: page.offset,
+    ...meta,
   }
 }
 

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, not, sql } from 'drizzle-orm'
+import { and, asc, eq, inArray, not, sql } from 'drizzle-orm'
 import type { SQL } from 'drizzle-orm'
 import {
   type CreateDeliveryInput,
@@ -11,6 +11,7 @@ import {
   forbidden,
   notFound,
 } from '@logistics/shared'
+import { paginate } from '@logistics/shared/pagination'
 import type { DbOrTx, EcommerceDb, Tx } from '../../context'
 import { orderEvents, orderItems, orders, products } from '../../db/schema'
 import type { CurrentUser } from '../auth/model'
@@ -21,7 +22,25 @@ import type { OrderJson } from './model'
 type OrderRow = typeof orders.$inferSelect
 type ItemRow = typeof orderItems.$inferSelect
 
-export function toOrderJson(o: OrderRow, items: ItemRow[]): OrderJson {
+/** The columns an order's JSON shows (not the internal dispatch and cancel bookkeeping). */
+export type OrderView = Pick<
+  OrderRow,
+  | 'id'
+  | 'purchaseId'
+  | 'sellerId'
+  | 'customerId'
+  | 'status'
+  | 'deliveryName'
+  | 'deliveryAddress'
+  | 'originAddress'
+  | 'trackingNumber'
+  | 'deliveryStatus'
+  | 'deliveryStatusAt'
+  | 'createdAt'
+  | 'updatedAt'
+>
+
+export function toOrderJson(o: OrderView, items: ItemRow[]): OrderJson {
   return {
     id: o.id,
     purchase_id: o.purchaseId,
@@ -72,11 +91,14 @@ export async function listOrders(
   query: Pagination & { status?: OrderStatus },
 ): Promise<ListEnvelope<OrderJson>> {
   const where = and(visibleTo(user), query.status ? eq(orders.status, query.status) : undefined)
-  const [rows, [total]] = await Promise.all([
-    db.select().from(orders).where(where).orderBy(desc(orders.createdAt), desc(orders.id)).limit(query.limit).offset(query.offset),
-    db.select({ n: count() }).from(orders).where(where),
-  ])
-  return { data: await withItems(db, rows), total: total!.n, limit: query.limit, offset: query.offset }
+  const { rows, meta } = await paginate(db, {
+    page: query,
+    keyset: { columns: [orders.createdAt, orders.id], direction: 'desc' },
+    where,
+    rows: (q) => db.select({ order: orders, key: q.key }).from(orders).where(q.where).orderBy(...q.orderBy).limit(q.limit).offset(q.offset),
+    counted: (w) => db.select({ id: orders.id }).from(orders).where(w).$dynamic(),
+  })
+  return { data: await withItems(db, rows.map((r) => r.order)), ...meta }
 }
 
 /** The order when `user` may see it; 404 otherwise (never another's data). */

@@ -1,5 +1,6 @@
-import { and, count, desc, eq, isNull, sql } from 'drizzle-orm'
+import { and, eq, isNull, sql } from 'drizzle-orm'
 import { oncePerDb } from '@logistics/shared/db'
+import { paginate } from '@logistics/shared/pagination'
 import { conflict, notFound } from '@logistics/shared'
 import type { ListEnvelope, Pagination } from '@logistics/shared'
 import type { DbOrTx } from '../../context'
@@ -31,18 +32,22 @@ export async function listProducts(
   query: Pagination & { seller_id?: string },
 ): Promise<ListEnvelope<ProductJson>> {
   const where = query.seller_id ? and(inCatalogue, eq(products.sellerId, query.seller_id)) : inCatalogue
-  const [rows, [total]] = await Promise.all([
-    db
-      .select({ p: products })
-      .from(products)
-      .innerJoin(sellers, eq(sellers.id, products.sellerId))
-      .where(where)
-      .orderBy(desc(products.createdAt), desc(products.id))
-      .limit(query.limit)
-      .offset(query.offset),
-    db.select({ n: count() }).from(products).innerJoin(sellers, eq(sellers.id, products.sellerId)).where(where),
-  ])
-  return { data: rows.map((r) => toProductJson(r.p)), total: total!.n, limit: query.limit, offset: query.offset }
+  const { rows, meta } = await paginate(db, {
+    page: query,
+    keyset: { columns: [products.createdAt, products.id], direction: 'desc' },
+    where,
+    rows: (q) =>
+      db
+        .select({ p: products, key: q.key })
+        .from(products)
+        .innerJoin(sellers, eq(sellers.id, products.sellerId))
+        .where(q.where)
+        .orderBy(...q.orderBy)
+        .limit(q.limit)
+        .offset(q.offset),
+    counted: (w) => db.select({ id: products.id }).from(products).innerJoin(sellers, eq(sellers.id, products.sellerId)).where(w).$dynamic(),
+  })
+  return { data: rows.map((r) => toProductJson(r.p)), ...meta }
 }
 
 const productById = oncePerDb((db: DbOrTx) =>

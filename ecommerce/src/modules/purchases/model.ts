@@ -41,6 +41,11 @@ export const InsufficientStockSchema = v.object({
   status: v.number(),
   detail: v.string(),
   code: v.string(),
-  /** With `insufficient-stock`: each short product. */
-  products: v.optional(v.array(v.object({ product_id: v.string(), requested: v.number(), available: v.number() }))),
+  /** With `insufficient-stock`: each short product, by its sku (as the shopper knows it) and id. */
+  products: v.optional(
+    v.pipe(
+      v.array(v.object({ product_id: v.string(), sku: v.string(), requested: v.number(), available: v.number() })),
+      v.description('With `insufficient-stock`: each short product (sku and id), the quantity asked for and the quantity in stock'),
+    ),
+  ),
 })

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto'
-import { and, asc, eq, inArray, sql } from 'drizzle-orm'
+import { and, asc, eq, lt, sql } from 'drizzle-orm'
 import { HttpProblem, conflict, notFound, unprocessable } from '@logistics/shared'
-import type { DbOrTx, EcommerceDb, Tx } from '../../context'
-import { idempotencyKeys, orderEvents, orderItems, orders, products, purchases, sellers, users } from '../../db/schema'
+import { pgErrorCode, pgErrorDetail, queryRows } from '@logistics/shared/db'
+import type { DbOrTx, EcommerceDb } from '../../context'
+import { idempotencyKeys, orders, purchases } from '../../db/schema'
 import type { CurrentUser } from '../auth/model'
 import { iso } from '../common'
-import { toOrderJson, withItems } from '../orders/service'
+import { type OrderView, toOrderJson, withItems } from '../orders/service'
 import type { PurchaseJson, PurchaseRequest } from './model'
 
 type Line = { productId: string; quantity: number }
@@ -21,129 +22,135 @@ const requestHash = (lines: Line[]) => createHash('sha256').update(JSON.stringif
 
 export type PurchaseResult = { status: 201; body: PurchaseJson; replayed: boolean }
 
+/** How long an `Idempotency-Key` is remembered; an older key counts as new. */
+export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000
+
 /**
- * One purchase, one transaction: every line's stock is taken with a guarded update; if any line
- * is short, nothing changes (409 `insufficient-stock` naming each short product). One order per
- * seller, with snapshots of the product, the customer's address and the seller's warehouse.
- * With an idempotency key, a retry returns the first answer instead of buying twice.
+ * One purchase, all or nothing: if any line is short, nothing changes (409 `insufficient-stock`
+ * naming each short product by sku and id). One order per seller, with snapshots of the product,
+ * the customer's address and the seller's warehouse. Without an idempotency key the purchase is
+ * ONE statement (see `buy`). With a key, the key is claimed in the same transaction, so a retry
+ * returns the first answer instead of buying twice; a key older than 24 h is treated as new.
  */
 export async function purchase(
   db: EcommerceDb,
   customer: CurrentUser,
   input: PurchaseRequest,
   idempotencyKey?: string,
+  options: { now?: Date } = {},
 ): Promise<PurchaseResult> {
   const lines = mergeLines(input.items)
+  if (idempotencyKey === undefined) return { status: 201, body: await buy(db, customer, lines), replayed: false }
   const hash = requestHash(lines)
+  const now = options.now ?? new Date()
+  const expired = new Date(now.getTime() - IDEMPOTENCY_KEY_TTL_MS)
+  const thisKey = and(eq(idempotencyKeys.customerId, customer.id), eq(idempotencyKeys.key, idempotencyKey))
   return db.transaction(async (tx) => {
-    if (idempotencyKey !== undefined) {
-      // A concurrent request with the same key waits here until the first one commits or rolls back.
-      const [claimed] = await tx
-        .insert(idempotencyKeys)
-        .values({ customerId: customer.id, key: idempotencyKey, requestHash: hash, statusCode: 0, response: {} })
-        .onConflictDoNothing()
-        .returning({ key: idempotencyKeys.key })
-      if (!claimed) {
-        const [stored] = await tx
-          .select()
-          .from(idempotencyKeys)
-          .where(and(eq(idempotencyKeys.customerId, customer.id), eq(idempotencyKeys.key, idempotencyKey)))
-        if (!stored) throw new HttpProblem(409, 'idempotency-key-in-use', 'A request with this Idempotency-Key is in progress; retry')
-        if (stored.requestHash !== hash)
-          throw conflict('idempotency-key-reused', 'This Idempotency-Key was used for a different purchase')
-        return { status: 201, body: stored.response as PurchaseJson, replayed: true }
-      }
+    // A concurrent request with the same key waits here until the first one commits or rolls back.
+    // An expired key is claimed again, as if new.
+    const [claimed] = await tx
+      .insert(idempotencyKeys)
+      .values({ customerId: customer.id, key: idempotencyKey, requestHash: hash, statusCode: 0, response: {}, createdAt: now })
+      .onConflictDoUpdate({
+        target: [idempotencyKeys.customerId, idempotencyKeys.key],
+        set: { requestHash: hash, statusCode: 0, response: {}, createdAt: now },
+        setWhere: lt(idempotencyKeys.createdAt, expired),
+      })
+      .returning({ key: idempotencyKeys.key })
+    if (!claimed) {
+      const [stored] = await tx.select().from(idempotencyKeys).where(thisKey)
+      if (!stored) throw new HttpProblem(409, 'idempotency-key-in-use', 'A request with this Idempotency-Key is in progress; retry')
+      if (stored.requestHash !== hash)
+        throw conflict('idempotency-key-reused', 'This Idempotency-Key was used for a different purchase')
+      return { status: 201, body: stored.response as PurchaseJson, replayed: true }
     }
     const body = await buy(tx, customer, lines)
-    if (idempotencyKey !== undefined)
-      await tx
-        .update(idempotencyKeys)
-        .set({ statusCode: 201, response: body })
-        .where(and(eq(idempotencyKeys.customerId, customer.id), eq(idempotencyKeys.key, idempotencyKey)))
+    await tx.update(idempotencyKeys).set({ statusCode: 201, response: body }).where(thisKey)
     return { status: 201, body, replayed: false }
   })
 }
 
-async function buy(tx: Tx, customer: CurrentUser, lines: Line[]): Promise<PurchaseJson> {
-  const ids = lines.map((l) => l.productId)
-  const found = await tx
-    .select({ product: products, warehouseAddress: sellers.warehouseAddress, sellerDeleted: sellers.deletedAt })
-    .from(products)
-    .innerJoin(sellers, eq(sellers.id, products.sellerId))
-    .where(inArray(products.id, ids))
-  const byId = new Map(found.map((f) => [f.product.id, f]))
-  const unknown = lines.filter((l) => {
-    const f = byId.get(l.productId)
-    return !f || f.product.deletedAt !== null || f.sellerDeleted !== null || !f.warehouseAddress
-  })
-  if (unknown.length > 0)
-    throw unprocessable(
-      unknown.map((l) => ({ path: 'items', message: `product ${l.productId} is not in the catalogue` })),
-      `Unknown products: ${unknown.map((l) => l.productId).join(', ')}`,
-    )
+/** Forgets the idempotency keys older than 24 h (the periodic clean-up; by the created_at index). */
+export async function deleteExpiredIdempotencyKeys(db: DbOrTx, now = new Date()): Promise<number> {
+  const rows = await db
+    .delete(idempotencyKeys)
+    .where(lt(idempotencyKeys.createdAt, new Date(now.getTime() - IDEMPOTENCY_KEY_TTL_MS)))
+    .returning({ key: idempotencyKeys.key })
+  return rows.length
+}
 
-  const [buyer] = await tx
-    .select({ name: users.name, shippingAddress: users.shippingAddress })
-    .from(users)
-    .where(eq(users.id, customer.id))
-  if (!buyer) throw notFound('No such customer')
-  if (!buyer.shippingAddress)
-    throw unprocessable([{ path: 'shipping_address', message: 'the customer has no shipping address' }], 'No shipping address')
-
-  // The rows first, the stock last: the product rows stay locked only from the stock update to
-  // the commit, so buyers of the same hot products wait on each other as briefly as possible.
-  const [purchaseRow] = await tx.insert(purchases).values({ customerId: customer.id }).returning()
-  const bySeller = Map.groupBy(lines, (line) => byId.get(line.productId)!.product.sellerId)
-  const sellerIds = [...bySeller.keys()].sort()
-  const created = await tx
-    .insert(orders)
-    .values(
-      sellerIds.map((sellerId) => ({
-        purchaseId: purchaseRow!.id,
-        sellerId,
-        customerId: customer.id,
-        status: 'created' as const,
-        deliveryName: buyer.name,
-        deliveryAddress: buyer.shippingAddress!,
-        originAddress: byId.get(bySeller.get(sellerId)![0]!.productId)!.warehouseAddress!,
-      })),
-    )
-    .returning()
-  const orderOf = new Map(created.map((o) => [o.sellerId, o]))
-  const items = lines.map((line) => {
-    const p = byId.get(line.productId)!.product
-    return { orderId: orderOf.get(p.sellerId)!.id, productId: p.id, sku: p.sku, name: p.name, quantity: line.quantity }
-  })
-  await tx.insert(orderItems).values(items)
-  await tx.insert(orderEvents).values(created.map((o) => ({ orderId: o.id, status: 'created' as const, actorId: customer.id })))
-
-  // Guarded stock updates in product id order (consistent lock order: no deadlocks). Any short
-  // line rolls the whole transaction back.
-  const short: { product_id: string; requested: number; available: number }[] = []
-  for (const line of lines) {
-    const [taken] = await tx
-      .update(products)
-      .set({ quantity: sql`${products.quantity} - ${line.quantity}`, updatedAt: new Date() })
-      .where(and(eq(products.id, line.productId), sql`${products.quantity} >= ${line.quantity}`, sql`${products.deletedAt} is null`))
-      .returning({ id: products.id })
-    if (!taken) {
-      const [now] = await tx.select({ quantity: products.quantity }).from(products).where(eq(products.id, line.productId))
-      short.push({ product_id: line.productId, requested: line.quantity, available: now?.quantity ?? 0 })
+/** What `place_purchase` answers (see its migration, 0002_place_purchase_function.sql). */
+type Placed =
+  | { unknown: string[] }
+  | { no_address: true }
+  | {
+      purchase: { id: string; created_at: string }
+      orders: Record<string, string | null>[]
+      lines: { product_id: string; quantity: number; sku: string; name: string; seller_id: string }[]
     }
-  }
-  if (short.length > 0)
+
+/** SQLSTATE of `place_purchase` when a line is short; DETAIL lists the short lines as JSON. */
+const INSUFFICIENT_STOCK = 'LS409'
+
+/**
+ * The purchase in ONE round trip: the `place_purchase` SQL function checks the catalogue and the
+ * address, inserts the purchase, one order per seller with its snapshots, the items and the
+ * history, and takes the stock last, in product id order. The hot product rows are thus locked
+ * only from its stock updates to the commit, with no network round trip in between (without an
+ * idempotency key the call is its own transaction). Any short line rolls everything back.
+ */
+async function buy(db: DbOrTx, customer: CurrentUser, lines: Line[]): Promise<PurchaseJson> {
+  const wanted = JSON.stringify(lines.map((l) => ({ product_id: l.productId, quantity: l.quantity })))
+  let placed: Placed
+  try {
+    const [row] = await queryRows<{ placed: Placed | string }>(db, sql`select place_purchase(${customer.id}, ${wanted}::jsonb) as placed`)
+    placed = (typeof row!.placed === 'string' ? JSON.parse(row!.placed) : row!.placed) as Placed
+  } catch (error) {
+    if (pgErrorCode(error) !== INSUFFICIENT_STOCK) throw error
+    const short = JSON.parse(pgErrorDetail(error) ?? '[]') as { product_id: string; sku: string; requested: number; available: number }[]
     throw conflict(
       'insufficient-stock',
-      `Not enough stock for ${short.map((s) => `${s.product_id} (requested ${s.requested}, available ${s.available})`).join(', ')}; nothing was bought`,
+      `Not enough stock for ${short.map((s) => `${s.sku} (requested ${s.requested}, available ${s.available})`).join(', ')}; nothing was bought`,
       { products: short },
     )
+  }
+  if ('unknown' in placed)
+    throw unprocessable(
+      placed.unknown.map((id) => ({ path: 'items', message: `product ${id} is not in the catalogue` })),
+      `Unknown products: ${placed.unknown.join(', ')}`,
+    )
+  if ('no_address' in placed)
+    throw unprocessable([{ path: 'shipping_address', message: 'the customer has no shipping address' }], 'No shipping address')
 
-  const sortedItems = [...items].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0))
+  const created = placed.orders.map(orderRow)
+  const orderOf = new Map(created.map((o) => [o.sellerId, o.id]))
+  const items = placed.lines
+    .map((l) => ({ orderId: orderOf.get(l.seller_id)!, productId: l.product_id, sku: l.sku, name: l.name, quantity: l.quantity }))
+    .sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0))
   return {
-    id: purchaseRow!.id,
+    id: placed.purchase.id,
     customer_id: customer.id,
-    orders: created.sort((a, b) => (a.sellerId < b.sellerId ? -1 : 1)).map((o) => toOrderJson(o, sortedItems)),
-    created_at: iso(purchaseRow!.createdAt),
+    orders: created.map((o) => toOrderJson(o, items)),
+    created_at: iso(new Date(placed.purchase.created_at)),
+  }
+}
+
+/** An orders row as `to_jsonb` wrote it, as drizzle would have read it. */
+function orderRow(o: Record<string, string | null>): OrderView {
+  return {
+    id: o.id!,
+    purchaseId: o.purchase_id!,
+    sellerId: o.seller_id!,
+    customerId: o.customer_id!,
+    status: o.status as typeof orders.$inferSelect.status,
+    deliveryName: o.delivery_name!,
+    deliveryAddress: o.delivery_address!,
+    originAddress: o.origin_address!,
+    trackingNumber: o.tracking_number ?? null,
+    deliveryStatus: (o.delivery_status ?? null) as typeof orders.$inferSelect.deliveryStatus,
+    deliveryStatusAt: o.delivery_status_at ? new Date(o.delivery_status_at) : null,
+    createdAt: new Date(o.created_at!),
+    updatedAt: new Date(o.updated_at!),
   }
 }
 

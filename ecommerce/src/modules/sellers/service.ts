@@ -1,4 +1,5 @@
-import { and, count, desc, eq, isNull } from 'drizzle-orm'
+import { and, eq, isNull } from 'drizzle-orm'
+import { paginate } from '@logistics/shared/pagination'
 import { conflict, forbidden, notFound } from '@logistics/shared'
 import type { ListEnvelope, Pagination } from '@logistics/shared'
 import type { DbOrTx, EcommerceDb, PasswordHashing } from '../../context'
@@ -71,11 +72,14 @@ export async function getVisibleSeller(db: DbOrTx, user: CurrentUser, id: string
 export async function listSellers(db: DbOrTx, user: CurrentUser, page: Pagination): Promise<ListEnvelope<SellerJson>> {
   const where =
     user.role === 'admin' ? isNull(sellers.deletedAt) : and(isNull(sellers.deletedAt), eq(sellers.id, user.sellerId!))
-  const [rows, [total]] = await Promise.all([
-    db.select().from(sellers).where(where).orderBy(desc(sellers.createdAt), desc(sellers.id)).limit(page.limit).offset(page.offset),
-    db.select({ n: count() }).from(sellers).where(where),
-  ])
-  return { data: rows.map(toSellerJson), total: total!.n, limit: page.limit, offset: page.offset }
+  const { rows, meta } = await paginate(db, {
+    page,
+    keyset: { columns: [sellers.createdAt, sellers.id], direction: 'desc' },
+    where,
+    rows: (q) => db.select({ seller: sellers, key: q.key }).from(sellers).where(q.where).orderBy(...q.orderBy).limit(q.limit).offset(q.offset),
+    counted: (w) => db.select({ id: sellers.id }).from(sellers).where(w).$dynamic(),
+  })
+  return { data: rows.map((r) => toSellerJson(r.seller)), ...meta }
 }
 
 export async function updateSeller(
@@ -162,9 +166,12 @@ export async function listSellerUsers(
 ): Promise<ListEnvelope<UserJson>> {
   await assertManagesUsers(db, user, sellerId)
   const where = eq(users.sellerId, sellerId)
-  const [rows, [total]] = await Promise.all([
-    db.select().from(users).where(where).orderBy(users.createdAt, users.id).limit(page.limit).offset(page.offset),
-    db.select({ n: count() }).from(users).where(where),
-  ])
-  return { data: rows.map(toUserJson), total: total!.n, limit: page.limit, offset: page.offset }
+  const { rows, meta } = await paginate(db, {
+    page,
+    keyset: { columns: [users.createdAt, users.id], direction: 'asc' },
+    where,
+    rows: (q) => db.select({ user: users, key: q.key }).from(users).where(q.where).orderBy(...q.orderBy).limit(q.limit).offset(q.offset),
+    counted: (w) => db.select({ id: users.id }).from(users).where(w).$dynamic(),
+  })
+  return { data: rows.map((r) => toUserJson(r.user)), ...meta }
 }
