@@ -10,6 +10,8 @@ import { eq } from 'drizzle-orm'
 import { freePort, startService } from '../../scripts/services'
 import { apiClients } from '../src/db/schema'
 import { findClientByKey, provisionApiClients } from '../src/modules/auth/service'
+import { createDispatcher } from '../src/modules/webhooks/dispatcher'
+import { silentLogger } from '@logistics/shared'
 import { deliveryBody, KEY_A, KEY_B, setupDelivery } from './helpers'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'delivery-clients-'))
@@ -31,6 +33,31 @@ describe('API clients follow DELIVERY_API_KEYS', () => {
       expect(await provisionApiClients(t.db, [['a', KEY_A], ['b', KEY_B]])).toEqual([])
       expect(await findClientByKey(t.db, KEY_B)).toEqual(b)
     } finally {
+      await t.close()
+    }
+  })
+
+  test("a disabled client's webhooks are held, not sent, and go out once it is named again", async () => {
+    const t = await setupDelivery()
+    const received: string[] = []
+    const server = Bun.serve({
+      port: 0,
+      fetch: (req) => {
+        received.push(req.headers.get('webhook-id')!)
+        return new Response(null, { status: 204 })
+      },
+    })
+    try {
+      expect((await t.call('POST', '/webhooks', { key: KEY_B, body: { url: `http://127.0.0.1:${server.port}/b` } })).status).toBe(201)
+      expect((await t.call('POST', '/deliveries', { key: KEY_B, body: deliveryBody() })).status).toBe(201)
+      await provisionApiClients(t.db, [['a', KEY_A]])
+      await createDispatcher(t.db, silentLogger).runOnce()
+      expect(received).toEqual([])
+      await provisionApiClients(t.db, [['a', KEY_A], ['b', KEY_B]])
+      await createDispatcher(t.db, silentLogger).runOnce()
+      expect(received).toHaveLength(1) // the new delivery's first status, held while b was disabled
+    } finally {
+      server.stop(true)
       await t.close()
     }
   })

@@ -60,7 +60,8 @@ export function backoffMs(attempts: number, base: number, max: number, random: (
 /**
  * Claims due events with `FOR UPDATE SKIP LOCKED` (replicas share the work, none takes the same
  * event), only the oldest pending event of each (subscription, delivery) pair so one delivery's
- * events arrive in order, and leases them by pushing `next_attempt_at` forward.
+ * events arrive in order, and leases them by pushing `next_attempt_at` forward. A disabled API
+ * client's events are not claimed (held, not dropped).
  */
 async function claim(db: DeliveryDb, limit: number, now: Date, leaseMs: number): Promise<ClaimedEvent[]> {
   const nowIso = now.toISOString()
@@ -74,6 +75,11 @@ async function claim(db: DeliveryDb, limit: number, now: Date, leaseMs: number):
           select 1 from webhook_events p
           where p.subscription_id = e.subscription_id and p.delivery_id = e.delivery_id
             and p.state = 'pending' and p.seq < e.seq
+        )
+        -- A client left out of DELIVERY_API_KEYS is disabled: its events wait until it is named again.
+        and not exists (
+          select 1 from webhook_subscriptions ds join api_clients c on c.id = ds.client_id
+          where ds.id = e.subscription_id and c.disabled_at is not null
         )
       order by e.next_attempt_at
       -- A literal, not a parameter: with a parameter, the prepared statement's generic plan cannot
