@@ -278,13 +278,15 @@ over 1 MB, 415 body not sent as \`application/json\`, 422 invalid fields, 429 to
 \`Retry-After\`), 502/503/504 the other service failed (nothing changed); 503 \`database-unavailable\` with
 \`Retry-After\` while the database is unreachable.
 
-**Lists.** Lists take \`limit\` (default 20, max 100) and \`offset\` and answer \`{ data, total, limit, offset }\`.
-Where a list also takes an opaque \`cursor\`, it answers \`next_cursor\` (null on the last page) for paging through
-large collections in constant time: pass it back unchanged.
+**Lists.** Every list takes \`limit\` (default 20, max 100), \`offset\` and \`cursor\`, and answers \`{ data, total,
+limit, offset, next_cursor }\`. Pass \`next_cursor\` back unchanged as \`?cursor=\` (same filters) for the next page:
+constant time at any depth, no row skipped or repeated while rows are added; it is null on the last page, and a
+cursor that is not one of the list's answers 422. \`total\` is exact up to 10 000 matching rows, above that
+PostgreSQL's estimate (never below 10 001): page by cursor, not by \`total\`.
 
 **Idempotency.** \`POST /deliveries\` is idempotent per API client on \`order.foreign_order_id\` (the same order
 again answers 200 with the existing delivery; another body for it answers 409). \`POST /purchases\` honours an
-\`Idempotency-Key\` header (the same key and body answer the first result again). The webhook receiver applies
+\`Idempotency-Key\` header for 24 h (the same key and body answer the first result again; an older key counts as new). The webhook receiver applies
 each \`webhook-id\` once.
 
 **Delivery statuses.** \`READY_FOR_PICK_UP → IN_ORIGIN → IN_ROUTE_OF_DELIVERY → (50 % NOT_DELIVERED | 50 %
@@ -309,9 +311,11 @@ webhook-signature: v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<
   "data": { "tracking_number", "foreign_order_id", "status", "previous_status", "date" } }
 \`\`\`
 
-The key is the base64-decoded part of the secret after \`whsec_\`. Any 2xx acknowledges the event; anything else
+The key is the base64-decoded part of the secret after \`whsec_\`. For 24 h after a secret rotation (the same url
+registered again with another secret) the header carries two signatures, \`v1,<new> v1,<old>\`: accept either.
+Any 2xx acknowledges the event; anything else
 (3xx included: redirects are not followed), a timeout or a refused connection is retried with exponential
-backoff and jitter for up to 24 h. Delivery is at least once: a receiver keeps the \`webhook-id\`s it has applied
+backoff and jitter for up to 24 h (then given up; \`POST /webhooks/{id}/recover\` re-queues it). Delivery is at least once: a receiver keeps the \`webhook-id\`s it has applied
 and ignores a repeat (ecommerce does), and should refuse a timestamp more than 5 minutes from its clock. Every
 attempt is listed by \`GET /webhooks/{id}/attempts\`. Any Standard Webhooks library verifies the signature, e.g.
 \`new Webhook(secret).verify(body, headers)\` with the \`standardwebhooks\` npm package.
@@ -328,18 +332,22 @@ Read once at start-up and validated; a bad value stops the service with one line
 | \`DATABASE_URL\` | both | unset | unset: embedded PGlite under \`./.data/<service>\`; \`memory://\`: in-memory PGlite; \`postgres://…\`: a PostgreSQL server |
 | \`DATABASE_CONNECT_TIMEOUT_SECONDS\` | both | 30 | how long start-up waits for the database before it exits 1 with a one-line reason |
 | \`LOG_LEVEL\` | both | \`info\` | \`debug\`, \`info\`, \`warn\`, \`error\`, \`silent\` |
-| \`METRICS_TOKEN\` | both | unset | bearer token for \`GET /metrics\` (without it, metrics are open in development and off in production) |
-| \`NODE_ENV\` | both | | \`production\` refuses development secrets and keys, naming them |
-| \`STATUS_TICK_SECONDS\` | delivery | 30 | seconds between status ticks |
+| \`LOG_FORMAT\` | both | pretty at a terminal, else \`json\` | \`pretty\` (readable lines) or \`json\`; always JSON in production |
+| \`METRICS_TOKEN\` | both | unset | bearer token for \`GET /metrics\`, 16 characters or more (without it, metrics are open in development and off in production) |
+| \`NODE_ENV\` | both | \`development\` | \`production\` (any case) refuses development secrets and weak ones (JWT_SECRET under 32 characters, API keys under 24, ADMIN_PASSWORD under 12, or with fewer than 10 different characters of two kinds), naming them; it also turns on the webhook SSRF checks |
+| \`STATUS_TICK_SECONDS\` | delivery | 30 | seconds between status ticks (1–86 400) |
 | \`DELIVERY_API_KEYS\` | delivery | a development key | comma-separated \`name:key\` pairs: the whole list of API clients, provisioned at start-up (a client left out is refused from the next start, its data kept) |
 | \`WEBHOOK_ALLOWED_HOSTS\` | delivery | empty | host names, IPs or CIDR ranges that webhook URLs may target in production although private (Compose: \`ecommerce\`) |
 | \`WEBHOOK_LEASE_SECONDS\`, \`WEBHOOK_TIMEOUT_SECONDS\` | delivery | 60, 10 | how long a replica owns a claimed webhook event; the timeout of one webhook POST (the lease must be longer) |
 | \`DELIVERY_API_URL\`, \`DELIVERY_API_KEY\` | ecommerce | \`http://localhost:3001\`, the development key | the delivery service and ecommerce's key on it |
-| \`DELIVERY_TIMEOUT_MS\` | ecommerce | 5000 | timeout of one call to the delivery service |
+| \`DELIVERY_TIMEOUT_MS\` | ecommerce | 5000 | timeout of one call to the delivery service (a dispatch claims its order for 3 × this + 5 s) |
 | \`PUBLIC_URL\` | ecommerce | \`http://localhost:3000\` | ecommerce registers \`PUBLIC_URL/webhooks/delivery\` on the delivery service at start-up |
 | \`WEBHOOK_SECRET\` | ecommerce | a development secret | the secret of that webhook: \`whsec_\` + base64 of 24–64 random bytes (checked at start-up) |
-| \`JWT_SECRET\`, \`JWT_EXPIRES_IN\` | ecommerce | development value, 3600 | token signing key and lifetime (s) |
-| \`ADMIN_EMAIL\`, \`ADMIN_PASSWORD\` | ecommerce | \`admin@example.com\`, a development password | the first administrator, created at start-up if missing |
+| \`JWT_SECRET\`, \`JWT_EXPIRES_IN\` | ecommerce | development value, 3600 | token signing key (16 characters or more; 32 in production) and lifetime (s) |
+| \`ADMIN_EMAIL\`, \`ADMIN_PASSWORD\` | ecommerce | \`admin@example.com\`, a development password | the first administrator, created at start-up if missing; the password follows the user password rule (in production 12 characters; an administrator still on the development password gets \`ADMIN_PASSWORD\` at start-up) |
+| \`LOGIN_MAX_FAILURES\`, \`LOGIN_MAX_FAILURES_PER_ADDRESS\` | ecommerce | 5, 50 | failed logins per account / per client address within the window before a lock (429 with \`Retry-After\`) |
+| \`LOGIN_WINDOW_SECONDS\`, \`LOGIN_LOCK_SECONDS\` | ecommerce | 900, 60 | the counting window; the first lock (each next one doubles, up to 1 h) |
+| \`TRUST_PROXY_HOPS\` | ecommerce | 0 | reverse proxies in front that append to \`X-Forwarded-For\` (0: the socket address is the client, the header is ignored) |
 `
 
 export async function renderApi(docs?: { delivery: OpenApi; ecommerce: OpenApi }): Promise<string> {
