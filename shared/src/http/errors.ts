@@ -13,6 +13,10 @@ type RequestMeta = { id: string; start: number; status?: number; problem?: strin
 /** Seconds a client is asked to wait (`Retry-After`) when the database is unavailable. */
 export const DATABASE_RETRY_AFTER_SECONDS = 5
 
+/** 503 `database-unavailable` with `Retry-After`: the database does not answer; the client retries shortly. */
+export const databaseUnavailable = (detail = 'The database is unavailable; retry shortly') =>
+  new HttpProblem(503, 'database-unavailable', detail, {}, { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) })
+
 /** Called once per answered request (metrics): `route` is the route template, `unmatched` for no route. */
 export type ObserveRequest = (method: string, route: string, status: number, seconds: number) => void
 const requests = new WeakMap<Request, RequestMeta>()
