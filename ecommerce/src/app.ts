@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { type Logger, isProduction } from '@logistics/shared'
 import { jsonBody } from '@logistics/shared/http/body'
-import { problemHandling } from '@logistics/shared/http/errors'
+import { httpBasics } from '@logistics/shared/http/basics'
 import { securityHeaders } from '@logistics/shared/http/headers'
 import { methodNotAllowed } from '@logistics/shared/http/methods'
 import { apiDocs } from '@logistics/shared/http/openapi'
@@ -59,7 +59,7 @@ export function createApp(options: CreateAppDeps) {
   return new Elysia()
     .use(securityHeaders())
     .use(methodNotAllowed)
-    .use(problemHandling(deps.logger, { observe: metrics.observeRequest }))
+    .use(httpBasics(deps.logger, { observe: metrics.observeRequest }))
     .use(jsonBody())
     .use(
       apiDocs({

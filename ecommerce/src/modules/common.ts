@@ -2,7 +2,7 @@ import * as v from 'valibot'
 import { ProblemSchema } from '@logistics/shared'
 import { pgErrorCode } from '@logistics/shared/db'
 
-/** `{id}` path parameters: anything but a UUID answers 404 (problemHandling maps params errors). */
+/** `{id}` path parameters: anything but a UUID answers 404 (problemErrors maps params errors). */
 export const IdParamsSchema = v.object({ id: v.pipe(v.string(), v.uuid()) })
 
 export const text = (label: string, max: number) =>

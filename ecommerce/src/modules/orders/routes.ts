@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
 import { TrackingResponseSchema, listOf } from '@logistics/shared'
-import { requestIdOf } from '@logistics/shared/http/errors'
+import { requestIdOf } from '@logistics/shared/http/request-id'
 import type { AppDeps } from '../../context'
 import { authPlugin } from '../auth/plugin'
 import { IdParamsSchema, problems } from '../common'
