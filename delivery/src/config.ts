@@ -1,8 +1,8 @@
 import * as v from 'valibot'
-import { ConfigError, DatabaseConnectTimeoutSchema, LOG_FORMATS, PortSchema, envInteger, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { ConfigError, DEV_DELIVERY_API_KEY, DatabaseConnectTimeoutSchema, LOG_FORMATS, PortSchema, envInteger, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 import { parseAllowedHosts } from './modules/webhooks/destination'
 
-export const DEV_API_KEYS = 'ecommerce:dev-delivery-key-change-me'
+export const DEV_API_KEYS = `ecommerce:${DEV_DELIVERY_API_KEY}`
 
 const ConfigSchema = v.object({
   PORT: PortSchema(3001),
@@ -51,7 +51,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     {
       name: 'DELIVERY_API_KEYS',
       value: env.DELIVERY_API_KEYS,
-      devValues: ['dev-delivery-key-change-me'],
+      devValues: [DEV_DELIVERY_API_KEY],
       minLength: 24,
       values: parseApiKeys(config.DELIVERY_API_KEYS).map(([, key]) => key),
     },

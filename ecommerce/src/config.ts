@@ -1,9 +1,8 @@
 import * as v from 'valibot'
-import { ConfigError, DatabaseConnectTimeoutSchema, LOG_FORMATS, PortSchema, WebhookSecretSchema, envInteger, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { ConfigError, DEV_DELIVERY_API_KEY, DatabaseConnectTimeoutSchema, LOG_FORMATS, PortSchema, WebhookSecretSchema, envInteger, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 import type { LogLevel } from '@logistics/shared'
 import { passwordWeakness } from './modules/auth/password-policy'
 
-export const DEV_DELIVERY_API_KEY = 'dev-delivery-key-change-me'
 export const DEV_WEBHOOK_SECRET = 'whsec_' + Buffer.from('development-webhook-secret-change-me').toString('base64')
 export const DEV_JWT_SECRET = 'development-jwt-secret-change-me'
 export const DEV_ADMIN_PASSWORD = 'admin-password-change-me'

@@ -48,6 +48,9 @@ export const DatabaseConnectTimeoutSchema = envInteger(30, {
   range: 'must be at most 3600 seconds',
 })
 
+/** The delivery API key of the development setup (both services' defaults); refused in production. */
+export const DEV_DELIVERY_API_KEY = 'dev-delivery-key-change-me'
+
 /** True when NODE_ENV says production, whatever its case or surrounding blanks (`Production`, ` PRODUCTION`). */
 export const isProduction = (env: { readonly NODE_ENV?: string } = process.env) =>
   env.NODE_ENV?.trim().toLowerCase() === 'production'

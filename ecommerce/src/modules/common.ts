@@ -5,14 +5,6 @@ import { pgErrorCode } from '@logistics/shared/db'
 /** `{id}` path parameters: anything but a UUID answers 404 (problemErrors maps params errors). */
 export const IdParamsSchema = v.object({ id: v.pipe(v.string(), v.uuid()) })
 
-export const text = (label: string, max: number) =>
-  v.pipe(
-    v.string(`${label} must be a string`),
-    v.trim(),
-    v.minLength(1, `${label} must not be empty`),
-    v.maxLength(max, `${label} must be at most ${max} characters`),
-  )
-
 export const iso = (d: Date) => d.toISOString()
 
 export const isUniqueViolation = (error: unknown) => pgErrorCode(error) === '23505'
