@@ -6,6 +6,10 @@ import { DeliveryStatusSchema } from './statuses'
  * serves validation, the TypeScript types (`v.InferOutput`) and the OpenAPI document.
  */
 
+/** A UUID (any case), valibot's rule. */
+export const UuidSchema = v.pipe(v.string(), v.uuid())
+export const isUuid = (value: string) => v.is(UuidSchema, value)
+
 /** A required text field: trimmed, 1 to `max` characters, messages naming `label`. */
 export const text = (label: string, max: number) =>
   v.pipe(
