@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { PaginationQuerySchema, UuidSchema, WebhookSecretSchema } from '@logistics/shared'
+import { UuidSchema, WebhookSecretSchema } from '@logistics/shared'
 
 export const RegisterWebhookSchema = v.object({
   url: v.pipe(
@@ -32,8 +32,6 @@ export const AttemptSchema = v.object({
   duration_ms: v.number(),
   attempted_at: v.string(),
 })
-
-export const AttemptsQuery = PaginationQuerySchema
 
 /** `2026-02-31…` passes the ISO pattern and `Date` rolls it over to March: refuse it. */
 const existingDay = (iso: string) => {
