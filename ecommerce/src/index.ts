@@ -1,10 +1,8 @@
-import { join } from 'node:path'
 import { configOrExit, createLogger, databaseOrExit, isProduction, onShutdown } from '@logistics/shared'
-import { openDatabase } from '@logistics/shared/db'
 import { serveApp } from '@logistics/shared/http/serve'
 import { createApp, defaultDeliveryClient } from './app'
 import { DEV_ADMIN_PASSWORD, loadConfig } from './config'
-import * as schema from './db/schema'
+import { openEcommerceDatabase } from './db'
 import { ensureAdmin, retireDevelopmentPasswords } from './modules/auth/service'
 import { createEcommerceMetrics } from './modules/metrics/service'
 import { startWorkers } from './workers'
@@ -13,11 +11,7 @@ const config = configOrExit('ecommerce', loadConfig)
 const logger = createLogger('ecommerce', config.LOG_LEVEL, { format: config.LOG_FORMAT, production: isProduction(config) })
 
 const database = await databaseOrExit('ecommerce', () =>
-  openDatabase({
-    url: config.DATABASE_URL,
-    service: 'ecommerce',
-    schema,
-    migrationsFolder: join(import.meta.dir, '../drizzle'),
+  openEcommerceDatabase(config.DATABASE_URL, {
     connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
     onConnectRetry: (info) => logger.warn('database not reachable yet; retrying', info),
   }),
