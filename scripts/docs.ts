@@ -16,6 +16,7 @@ import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core'
 import { silentLogger } from '@logistics/shared'
 import { openDatabase } from '@logistics/shared/db'
 import { createApp as createDeliveryApp } from '../delivery/src/app'
+import { loadConfig as loadDeliveryConfig } from '../delivery/src/config'
 import { openDeliveryDatabase, schema as deliverySchema } from '../delivery/src/db'
 import { createApp as createEcommerceApp } from '../ecommerce/src/app'
 import { loadConfig as loadEcommerceConfig } from '../ecommerce/src/config'
@@ -71,7 +72,12 @@ export async function openApiDocuments(): Promise<{ delivery: OpenApi; ecommerce
   })
   try {
     const apps = {
-      delivery: createDeliveryApp({ db: deliveryDb.db, logger: silentLogger }),
+      // A key of its own: the development key would show on the page (as it does on a development server).
+      delivery: createDeliveryApp({
+        db: deliveryDb.db,
+        config: loadDeliveryConfig({ DELIVERY_API_KEYS: 'docs:a-key-the-docs-never-show', LOG_LEVEL: 'silent' }),
+        logger: silentLogger,
+      }),
       ecommerce: createEcommerceApp({
         db: ecommerceDb.db,
         config: loadEcommerceConfig({ DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),

@@ -104,5 +104,3 @@ export async function startService(
   }
 }
 
-/** Environment defaults shared by dev, demo and the tests. */
-export const DEV_API_KEY = 'dev-delivery-key-change-me'

@@ -1,55 +1,53 @@
 import { Elysia } from 'elysia'
-import { type Logger } from '@logistics/shared'
+import { type Logger, isProduction } from '@logistics/shared'
 import { jsonBody } from '@logistics/shared/http/body'
-import { problemHandling } from '@logistics/shared/http/errors'
+import { httpBasics } from '@logistics/shared/http/basics'
 import { securityHeaders } from '@logistics/shared/http/headers'
 import { methodNotAllowed } from '@logistics/shared/http/methods'
 import { apiDocs } from '@logistics/shared/http/openapi'
-import { type MetricsAccess, metricsRoutes } from '@logistics/shared/metrics'
+import { metricsRoutes } from '@logistics/shared/metrics'
+import type { DeliveryConfig } from './config'
 import type { DeliveryDb } from './db'
 import { deliveryRoutes } from './modules/deliveries/routes'
 import { healthRoutes } from './modules/health/routes'
 import { type DeliveryMetrics, createDeliveryMetrics } from './modules/metrics/service'
 import { trackingRoutes } from './modules/tracking/routes'
-import { statusTickCron } from './modules/transitions/cron'
-import type { DestinationPolicy } from './modules/webhooks/destination'
+import { type DestinationPolicy, webhookDestinations } from './modules/webhooks/destination'
 import { webhookRoutes } from './modules/webhooks/routes'
-import { requestExamples } from './openapi-examples'
+import { developmentApiKey, requestExamples } from './openapi-examples'
 
-export type DeliveryAppDeps = {
+export type CreateAppDeps = {
   db: DeliveryDb
+  config: DeliveryConfig
   logger: Logger
-  /** Seconds between status ticks; omit to run no cron (tests call the tick directly). */
-  tickSeconds?: number
-  /** Called after a tick that wrote webhook events (wakes the dispatcher). */
-  onTick?: () => void
-  /** Where webhook URLs may point (production refuses private hosts); development rules when omitted. */
-  webhookDestinations?: DestinationPolicy
-  /** An API key to show on the Swagger page (index.ts passes the development key, outside production). */
-  docsApiKey?: string
-  /** This app's metrics (index.ts shares them with the dispatcher); a new set when omitted. */
+  /** This app's metrics (index.ts shares them with the workers); a new set when omitted. */
   metrics?: DeliveryMetrics
-  /** Who may read GET /metrics (`METRICS_TOKEN`); open when omitted (development). */
-  metricsAccess?: MetricsAccess
+  /** Where webhook URLs may point; from NODE_ENV and WEBHOOK_ALLOWED_HOSTS when omitted (tests inject DNS). */
+  webhookDestinations?: DestinationPolicy
+  /** The interval of the status tick this process runs (`workers.ts`), told by GET /health; absent: no tick. */
+  tickSeconds?: number
 }
 
 /** The delivery service as an Elysia app, without a port: `index.ts` listens, tests call `handle`. */
-export function createApp(deps: DeliveryAppDeps) {
+export function createApp(deps: CreateAppDeps) {
+  const { config } = deps
   const metrics = deps.metrics ?? createDeliveryMetrics(deps.db)
-  const app = new Elysia()
+  // The development API key on the Swagger page, outside production only.
+  const docsApiKey = developmentApiKey(config)
+  return new Elysia()
     .use(securityHeaders())
     .use(methodNotAllowed)
-    .use(problemHandling(deps.logger, { observe: metrics.observeRequest }))
+    .use(httpBasics(deps.logger, { observe: metrics.observeRequest }))
     .use(jsonBody())
     .use(
       apiDocs({
         title: 'Delivery service',
         description:
           'Shipping & tracking: deliveries with tracking numbers, a status that moves one step every tick, tracking history and signed webhooks. Authenticate with `Authorization: Bearer <api key>`.' +
-          (deps.docsApiKey ? ` In this development setup the API key \`${deps.docsApiKey}\` works (Authorize).` : ''),
+          (docsApiKey ? ` In this development setup the API key \`${docsApiKey}\` works (Authorize).` : ''),
         version: '1.0.0',
-        bearerDescription: deps.docsApiKey
-          ? `Your API key. In this development setup the key \`${deps.docsApiKey}\` works.`
+        bearerDescription: docsApiKey
+          ? `Your API key. In this development setup the key \`${docsApiKey}\` works.`
           : 'Your API key (DELIVERY_API_KEYS provisions clients).',
         examples: requestExamples,
         tags: [
@@ -61,12 +59,8 @@ export function createApp(deps: DeliveryAppDeps) {
       }),
     )
     .use(healthRoutes(deps.db, { tickSeconds: deps.tickSeconds }))
-    .use(metricsRoutes(metrics.registry, deps.metricsAccess ?? {}))
+    .use(metricsRoutes(metrics.registry, { token: config.METRICS_TOKEN, production: isProduction(config) }))
     .use(deliveryRoutes(deps.db))
     .use(trackingRoutes(deps.db))
-    .use(webhookRoutes(deps.db, deps.webhookDestinations))
-  if (deps.tickSeconds !== undefined) app.use(statusTickCron(deps.db, deps.tickSeconds, deps.logger, deps.onTick, metrics.tick))
-  return app
+    .use(webhookRoutes(deps.db, deps.webhookDestinations ?? webhookDestinations(config)))
 }
-
-export type DeliveryApp = ReturnType<typeof createApp>

@@ -1,17 +1,14 @@
 import * as v from 'valibot'
-import { ConfigError, DatabaseConnectTimeoutSchema, LOG_FORMATS, PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { ConfigError, DEV_DELIVERY_API_KEY, DatabaseConnectTimeoutSchema, LOG_FORMATS, PortSchema, envInteger, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 import { parseAllowedHosts } from './modules/webhooks/destination'
 
-export const DEV_API_KEYS = 'ecommerce:dev-delivery-key-change-me'
+export const DEV_API_KEYS = `ecommerce:${DEV_DELIVERY_API_KEY}`
 
 const ConfigSchema = v.object({
   PORT: PortSchema(3001),
   DATABASE_URL: v.optional(v.string()),
   DATABASE_CONNECT_TIMEOUT_SECONDS: DatabaseConnectTimeoutSchema,
-  STATUS_TICK_SECONDS: v.optional(
-    v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of seconds'), v.transform(Number), v.minValue(1), v.maxValue(86_400)),
-    '30',
-  ),
+  STATUS_TICK_SECONDS: envInteger(30, { min: 1, max: 86_400, format: 'must be a whole number of seconds' }),
   DELIVERY_API_KEYS: v.optional(
     v.pipe(
       v.string(),
@@ -20,15 +17,9 @@ const ConfigSchema = v.object({
     DEV_API_KEYS,
   ),
   /** How long a claimed webhook event stays with one replica before another may send it (crash recovery). */
-  WEBHOOK_LEASE_SECONDS: v.optional(
-    v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of seconds'), v.transform(Number), v.minValue(1), v.maxValue(3600)),
-    '60',
-  ),
+  WEBHOOK_LEASE_SECONDS: envInteger(60, { min: 1, max: 3600, format: 'must be a whole number of seconds' }),
   /** Timeout of one webhook POST. */
-  WEBHOOK_TIMEOUT_SECONDS: v.optional(
-    v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of seconds'), v.transform(Number), v.minValue(1), v.maxValue(120)),
-    '10',
-  ),
+  WEBHOOK_TIMEOUT_SECONDS: envInteger(10, { min: 1, max: 120, format: 'must be a whole number of seconds' }),
   /** Host names, IPs and CIDR ranges webhook URLs may target in production although private. */
   WEBHOOK_ALLOWED_HOSTS: v.optional(
     v.pipe(
@@ -60,7 +51,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     {
       name: 'DELIVERY_API_KEYS',
       value: env.DELIVERY_API_KEYS,
-      devValues: ['dev-delivery-key-change-me'],
+      devValues: [DEV_DELIVERY_API_KEY],
       minLength: 24,
       values: parseApiKeys(config.DELIVERY_API_KEYS).map(([, key]) => key),
     },

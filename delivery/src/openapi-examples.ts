@@ -1,11 +1,10 @@
-import { DEV_API_KEYS, type DeliveryConfig, parseApiKeys } from './config'
-
-const DEV_API_KEY = parseApiKeys(DEV_API_KEYS)[0]![1]
+import { DEV_DELIVERY_API_KEY, isProduction } from '@logistics/shared'
+import { type DeliveryConfig, parseApiKeys } from './config'
 
 /** The development API key while it works here (never with NODE_ENV=production), to show on the Swagger page. */
 export function developmentApiKey(config: Pick<DeliveryConfig, 'NODE_ENV' | 'DELIVERY_API_KEYS'>): string | undefined {
-  if ((config.NODE_ENV ?? '').trim().toLowerCase() === 'production') return undefined
-  return parseApiKeys(config.DELIVERY_API_KEYS).some(([, key]) => key === DEV_API_KEY) ? DEV_API_KEY : undefined
+  if (isProduction(config)) return undefined
+  return parseApiKeys(config.DELIVERY_API_KEYS).some(([, key]) => key === DEV_DELIVERY_API_KEY) ? DEV_DELIVERY_API_KEY : undefined
 }
 
 /** Example request bodies of the Swagger page, by `METHOD /path`. */

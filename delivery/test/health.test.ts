@@ -2,8 +2,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { silentLogger } from '@logistics/shared'
 import { callApp } from '@logistics/shared/testing'
 import { createApp } from '../src/app'
-import { TICK_JOB } from '../src/modules/transitions/cron'
-import { type DeliveryTestContext, setupDelivery } from './helpers'
+import { type DeliveryTestContext, setupDelivery, testConfig } from './helpers'
 
 let t: DeliveryTestContext
 beforeAll(async () => {
@@ -12,14 +11,10 @@ beforeAll(async () => {
 afterAll(() => t.close())
 
 test('GET /health tells the tick interval (how long a delivery takes: bun run demo reads it)', async () => {
-  const app = createApp({ db: t.db, logger: silentLogger, tickSeconds: 3600 })
-  try {
-    const res = await callApp(app, 'GET', '/health')
-    expect(res.status).toBe(200)
-    expect(res.json).toMatchObject({ status: 'ok', tick_seconds: 3600 })
-  } finally {
-    ;(app.store as { cron?: Record<string, { stop(): void }> }).cron?.[TICK_JOB]?.stop()
-  }
+  const app = createApp({ db: t.db, config: testConfig(), logger: silentLogger, tickSeconds: 3600 })
+  const res = await callApp(app, 'GET', '/health')
+  expect(res.status).toBe(200)
+  expect(res.json).toMatchObject({ status: 'ok', tick_seconds: 3600 })
   // An app that runs no tick (the tests' own) says nothing about one.
   expect((await t.call('GET', '/health')).json.tick_seconds).toBeUndefined()
 })

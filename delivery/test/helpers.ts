@@ -1,11 +1,17 @@
 import { silentLogger } from '@logistics/shared'
 import { callApp, createTestDatabase } from '@logistics/shared/testing'
 import { createApp } from '../src/app'
+import { type DeliveryConfig, loadConfig } from '../src/config'
 import { type DeliveryDb, migrationsFolder, schema } from '../src/db'
 import { provisionApiClients } from '../src/modules/auth/service'
 
 export const KEY_A = 'test-key-client-a'
 export const KEY_B = 'test-key-client-b'
+
+/** The configuration of a test app: the test clients' keys (not the development key), no tick. */
+export function testConfig(overrides: Record<string, string> = {}): DeliveryConfig {
+  return loadConfig({ DELIVERY_API_KEYS: `a:${KEY_A},b:${KEY_B}`, LOG_LEVEL: 'silent', ...overrides })
+}
 
 /** A delivery app on a fresh test database with two API clients, `a` and `b`. */
 export async function setupDelivery() {
@@ -15,7 +21,7 @@ export async function setupDelivery() {
     ['a', KEY_A],
     ['b', KEY_B],
   ])
-  const app = createApp({ db, logger: silentLogger })
+  const app = createApp({ db, config: testConfig(), logger: silentLogger })
   async function call(method: string, path: string, options: { key?: string | null; body?: unknown; raw?: string } = {}) {
     const key = options.key === undefined ? KEY_A : options.key
     const headers: Record<string, string> = key === null ? {} : { authorization: `Bearer ${key}` }

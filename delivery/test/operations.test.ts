@@ -7,15 +7,16 @@ import { asc, eq, sql } from 'drizzle-orm'
 import type { Logger } from '@logistics/shared'
 import { callApp, capturingLogger, createTestDatabase } from '@logistics/shared/testing'
 import { createApp } from '../src/app'
+import type { DeliveryConfig } from '../src/config'
 import { type DeliveryDb, migrationsFolder, schema } from '../src/db'
 import { webhookEvents } from '../src/db/schema'
 import { provisionApiClients } from '../src/modules/auth/service'
 import { createDeliveryMetrics } from '../src/modules/metrics/service'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
 import { createDispatcher } from '../src/modules/webhooks/dispatcher'
-import { KEY_A, KEY_B, deliveryBody } from './helpers'
+import { KEY_A, KEY_B, deliveryBody, testConfig } from './helpers'
 
-async function setup(options: { metricsAccess?: { token?: string; production?: boolean } } = {}) {
+async function setup(options: { config?: DeliveryConfig } = {}) {
   const database = await createTestDatabase({ service: 'delivery', schema, migrationsFolder })
   const db = database.db as DeliveryDb
   await provisionApiClients(db, [
@@ -24,7 +25,7 @@ async function setup(options: { metricsAccess?: { token?: string; production?: b
   ])
   const { logger, lines } = capturingLogger()
   const metrics = createDeliveryMetrics(db)
-  const app = createApp({ db, logger, metrics, metricsAccess: options.metricsAccess })
+  const app = createApp({ db, config: options.config ?? testConfig(), logger, metrics })
   const call = (method: string, path: string, o: { key?: string | null; body?: unknown; headers?: Record<string, string> } = {}) => {
     const key = o.key === undefined ? KEY_A : o.key
     return callApp(app, method, path, { headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...o.headers }, body: o.body })
@@ -103,7 +104,7 @@ describe('health', () => {
 describe('metrics', () => {
   test('Prometheus text with route templates, tick-free outbox gauges and attempts by outcome; one registry per app', async () => {
     const t = await setup()
-    const other = createApp({ db: t.db, logger: t.logger }) // a second app in one process: no "already registered"
+    const other = createApp({ db: t.db, config: testConfig(), logger: t.logger }) // a second app in one process: no "already registered"
     expect((await callApp(other, 'GET', '/metrics')).status).toBe(200)
     const created = await t.call('POST', '/deliveries', { body: deliveryBody() })
     for (let i = 0; i < 3; i++) await t.call('GET', `/deliveries/${created.json.tracking_number}`)
@@ -138,7 +139,7 @@ describe('metrics', () => {
   })
 
   test('METRICS_TOKEN: 401 problem+json without it or with a wrong one; production without a token: 404', async () => {
-    const t = await setup({ metricsAccess: { token: 'metrics-token-0123456789', production: true } })
+    const t = await setup({ config: { ...testConfig({ METRICS_TOKEN: 'metrics-token-0123456789' }), NODE_ENV: 'production' } })
     for (const authorization of [undefined, 'Bearer wrong-token-0123456789', 'Basic bWV0cmljcw==']) {
       const r = await t.call('GET', '/metrics', { key: null, headers: authorization ? { authorization } : {} })
       expect(r.status).toBe(401)
@@ -147,7 +148,7 @@ describe('metrics', () => {
     const ok = await t.call('GET', '/metrics', { key: null, headers: { authorization: 'Bearer metrics-token-0123456789' } })
     expect(ok.status).toBe(200)
     expect(ok.text).toContain('http_request_duration_seconds')
-    const off = createApp({ db: t.db, logger: t.logger, metricsAccess: { production: true } })
+    const off = createApp({ db: t.db, config: { ...testConfig(), NODE_ENV: 'production' }, logger: t.logger })
     const r = await callApp(off, 'GET', '/metrics')
     expect(r.status).toBe(404)
     expect(r.headers.get('content-type')).toContain('application/problem+json')

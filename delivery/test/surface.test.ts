@@ -54,7 +54,7 @@ describe('delivery surface', () => {
     expect(developmentApiKey({ NODE_ENV: 'Production', DELIVERY_API_KEYS: DEV_API_KEYS })).toBeUndefined()
     expect(developmentApiKey(loadConfig({ DELIVERY_API_KEYS: 'shop:a-real-key-of-this-shop' }))).toBeUndefined()
 
-    const dev = createApp({ db: ctx.db, logger: silentLogger, docsApiKey: 'dev-delivery-key-change-me' })
+    const dev = createApp({ db: ctx.db, config: loadConfig({}), logger: silentLogger })
     const devDoc = (await openApiRoutes(dev)).doc
     expect(devDoc.info.description).toContain('dev-delivery-key-change-me')
     expect(devDoc.components.securitySchemes.bearer.description).toContain('dev-delivery-key-change-me')

@@ -18,7 +18,7 @@ import {
   parseAllowedHosts,
 } from '../src/modules/webhooks/destination'
 import { createDispatcher } from '../src/modules/webhooks/dispatcher'
-import { type DeliveryTestContext, KEY_A, deliveryBody, setupDelivery } from './helpers'
+import { type DeliveryTestContext, KEY_A, deliveryBody, setupDelivery, testConfig } from './helpers'
 
 /** A made-up DNS: names under .test resolve as listed here, anything else does not exist. */
 const zone: Record<string, string[]> = {
@@ -61,7 +61,7 @@ afterEach(() => {
 
 /** The delivery app on the test database with the given webhook destination policy. */
 function appWith(policy: DestinationPolicy) {
-  const app = createApp({ db: t.db, logger: silentLogger, webhookDestinations: policy })
+  const app = createApp({ db: t.db, config: testConfig(), logger: silentLogger, webhookDestinations: policy })
   return (url: string) =>
     callApp(app, 'POST', '/webhooks', { headers: { authorization: `Bearer ${KEY_A}` }, body: { url } })
 }

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
-import type { Logger } from '@logistics/shared'
+import { type Logger, isProduction } from '@logistics/shared'
 import { jsonBody } from '@logistics/shared/http/body'
-import { problemHandling } from '@logistics/shared/http/errors'
+import { httpBasics } from '@logistics/shared/http/basics'
 import { securityHeaders } from '@logistics/shared/http/headers'
 import { methodNotAllowed } from '@logistics/shared/http/methods'
 import { apiDocs } from '@logistics/shared/http/openapi'
@@ -15,13 +15,12 @@ import { healthRoutes } from './modules/health/routes'
 import { type EcommerceMetrics, createEcommerceMetrics } from './modules/metrics/service'
 import { ordersRoutes } from './modules/orders/routes'
 import { productsRoutes } from './modules/products/routes'
-import { idempotencyCleanupCron } from './modules/purchases/cron'
 import { purchasesRoutes } from './modules/purchases/routes'
 import { sellersRoutes } from './modules/sellers/routes'
 import { usersRoutes } from './modules/users/routes'
 import { demoLogin, requestExamples } from './openapi-examples'
 
-export type CreateAppOptions = {
+export type CreateAppDeps = {
   db: EcommerceDb
   config: Config
   logger: Logger
@@ -29,12 +28,10 @@ export type CreateAppOptions = {
   deliveryClient?: DeliveryClient
   /** argon2id costs; Bun's defaults unless given (tests pass cheap ones). */
   passwordHashing?: PasswordHashing
-  /** The start-up webhook registration, whose state GET /health reports. */
+  /** The webhook registration this process runs (`workers.ts`), whose state GET /health reports. */
   webhookRegistration?: AppDeps['webhookRegistration']
-  /** This app's metrics (index.ts shares them with the webhook registration); a new set when omitted. */
+  /** This app's metrics (index.ts shares them with the workers); a new set when omitted. */
   metrics?: EcommerceMetrics
-  /** Run the hourly clean-up of expired idempotency keys (the server does; tests call it directly). */
-  housekeeping?: boolean
 }
 
 export function defaultDeliveryClient(config: Config, logger: Logger): DeliveryClient {
@@ -47,7 +44,7 @@ export function defaultDeliveryClient(config: Config, logger: Logger): DeliveryC
 }
 
 /** The ecommerce HTTP app, without a listening port (tests call `app.handle`). */
-export function createApp(options: CreateAppOptions) {
+export function createApp(options: CreateAppDeps) {
   const metrics = options.metrics ?? createEcommerceMetrics()
   const deps: AppDeps = {
     db: options.db,
@@ -59,10 +56,10 @@ export function createApp(options: CreateAppOptions) {
     metrics,
   }
   const demo = demoLogin(deps.config)
-  const app = new Elysia()
+  return new Elysia()
     .use(securityHeaders())
     .use(methodNotAllowed)
-    .use(problemHandling(deps.logger, { observe: metrics.observeRequest }))
+    .use(httpBasics(deps.logger, { observe: metrics.observeRequest }))
     .use(jsonBody())
     .use(
       apiDocs({
@@ -89,7 +86,7 @@ export function createApp(options: CreateAppOptions) {
     .use(
       metricsRoutes(metrics.registry, {
         token: options.config.METRICS_TOKEN,
-        production: options.config.NODE_ENV.trim().toLowerCase() === 'production',
+        production: isProduction(options.config),
       }),
     )
     .use(authRoutes(deps))
@@ -99,7 +96,4 @@ export function createApp(options: CreateAppOptions) {
     .use(purchasesRoutes(deps))
     .use(ordersRoutes(deps))
     .use(deliveryWebhooksRoutes(deps))
-  return options.housekeeping ? app.use(idempotencyCleanupCron(deps.db, deps.logger)) : app
 }
-
-export type App = ReturnType<typeof createApp>

@@ -1,9 +1,8 @@
 import * as v from 'valibot'
-import { ConfigError, DatabaseConnectTimeoutSchema, LOG_FORMATS, PortSchema, WebhookSecretSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { ConfigError, DEV_DELIVERY_API_KEY, DatabaseConnectTimeoutSchema, LOG_FORMATS, PortSchema, WebhookSecretSchema, envInteger, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 import type { LogLevel } from '@logistics/shared'
 import { passwordWeakness } from './modules/auth/password-policy'
 
-export const DEV_DELIVERY_API_KEY = 'dev-delivery-key-change-me'
 export const DEV_WEBHOOK_SECRET = 'whsec_' + Buffer.from('development-webhook-secret-change-me').toString('base64')
 export const DEV_JWT_SECRET = 'development-jwt-secret-change-me'
 export const DEV_ADMIN_PASSWORD = 'admin-password-change-me'
@@ -20,12 +19,6 @@ const url = (fallback: string) =>
 
 const str = (fallback: string, min = 1) => v.optional(v.pipe(v.string(), v.minLength(min, `must be at least ${min} characters`)), fallback)
 
-const positiveInt = (fallback: number, max = 10_000_000) =>
-  v.optional(
-    v.pipe(v.string(), v.regex(/^\d{1,9}$/, 'must be a whole number'), v.transform(Number), v.minValue(1), v.maxValue(max)),
-    String(fallback),
-  )
-
 export const ConfigSchema = v.object({
   NODE_ENV: v.optional(v.string(), 'development'),
   PORT: PortSchema(3000),
@@ -34,33 +27,30 @@ export const ConfigSchema = v.object({
   DELIVERY_API_URL: url('http://localhost:3001'),
   DELIVERY_API_KEY: str(DEV_DELIVERY_API_KEY),
   /** Per-attempt timeout of calls to the delivery service. */
-  DELIVERY_TIMEOUT_MS: positiveInt(5000, 120_000),
+  DELIVERY_TIMEOUT_MS: envInteger(5000, { min: 1, max: 120_000 }),
   PUBLIC_URL: url('http://localhost:3000'),
   /** Checked with the delivery service's rule for a given webhook secret (a refusal there would stop tracking). */
   WEBHOOK_SECRET: v.optional(WebhookSecretSchema, DEV_WEBHOOK_SECRET),
   JWT_SECRET: str(DEV_JWT_SECRET, 16),
   /** Lifetime of an access token in seconds. */
-  JWT_EXPIRES_IN: positiveInt(3600, 30 * 24 * 3600),
+  JWT_EXPIRES_IN: envInteger(3600, { min: 1, max: 30 * 24 * 3600 }),
   ADMIN_EMAIL: v.optional(v.pipe(v.string(), v.trim(), v.toLowerCase(), v.email('must be an email address')), 'admin@example.com'),
   ADMIN_PASSWORD: str(DEV_ADMIN_PASSWORD, 8),
   /** Bearer token for GET /metrics; without it /metrics is open in development and not served in production. */
   METRICS_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, 'must be at least 16 characters'))),
   LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent'] satisfies LogLevel[]), 'info'),
   /** Failed logins of one account within LOGIN_WINDOW_SECONDS before it is locked. */
-  LOGIN_MAX_FAILURES: positiveInt(5, 1000),
+  LOGIN_MAX_FAILURES: envInteger(5, { min: 1, max: 1000 }),
   /** Failed logins from one client address (an IPv6 /64) within the window before it is locked. */
-  LOGIN_MAX_FAILURES_PER_ADDRESS: positiveInt(50, 100_000),
-  LOGIN_WINDOW_SECONDS: positiveInt(900, 86_400),
+  LOGIN_MAX_FAILURES_PER_ADDRESS: envInteger(50, { min: 1, max: 100_000 }),
+  LOGIN_WINDOW_SECONDS: envInteger(900, { min: 1, max: 86_400 }),
   /** The first lock; each next lock of the same account or address lasts twice as long, up to an hour (or this, if longer). */
-  LOGIN_LOCK_SECONDS: positiveInt(60, 86_400),
+  LOGIN_LOCK_SECONDS: envInteger(60, { min: 1, max: 86_400 }),
   /**
    * How many reverse proxies in front of the service append the client address to X-Forwarded-For.
    * 0 (default): the socket address is the client (the header is ignored: anyone could forge it).
    */
-  TRUST_PROXY_HOPS: v.optional(
-    v.pipe(v.string(), v.regex(/^\d{1,2}$/, 'must be a whole number of proxies (0 when none)'), v.transform(Number)),
-    '0',
-  ),
+  TRUST_PROXY_HOPS: envInteger(0, { max: 99, format: 'must be a whole number of proxies (0 when none)' }),
   /** `json` or `pretty` (readable lines); default: pretty at a terminal, else JSON; always JSON in production. */
   LOG_FORMAT: v.optional(v.picklist(LOG_FORMATS)),
 })

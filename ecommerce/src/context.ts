@@ -1,12 +1,11 @@
 import type { Logger } from '@logistics/shared'
-import type { Db } from '@logistics/shared/db'
 import type { Config } from './config'
-import type * as schema from './db/schema'
+import type { EcommerceDb } from './db'
 import type { DeliveryClient } from './modules/delivery-client/service'
 import type { WebhookRegistrationStatus } from './modules/delivery-webhooks/service'
 import type { EcommerceMetrics } from './modules/metrics/service'
 
-export type EcommerceDb = Db<typeof schema>
+export type { EcommerceDb }
 
 /** argon2id cost parameters (Bun.password defaults when unset; tests use cheap ones). */
 export type PasswordHashing = { memoryCost?: number; timeCost?: number }

@@ -1,23 +1,17 @@
-import { join } from 'node:path'
 import { configOrExit, createLogger, databaseOrExit, isProduction, onShutdown } from '@logistics/shared'
-import { openDatabase } from '@logistics/shared/db'
 import { serveApp } from '@logistics/shared/http/serve'
 import { createApp, defaultDeliveryClient } from './app'
 import { DEV_ADMIN_PASSWORD, loadConfig } from './config'
-import * as schema from './db/schema'
+import { openEcommerceDatabase } from './db'
 import { ensureAdmin, retireDevelopmentPasswords } from './modules/auth/service'
-import { startWebhookRegistration } from './modules/delivery-webhooks/service'
 import { createEcommerceMetrics } from './modules/metrics/service'
+import { startWorkers } from './workers'
 
 const config = configOrExit('ecommerce', loadConfig)
-const logger = createLogger('ecommerce', config.LOG_LEVEL, { format: config.LOG_FORMAT, production: isProduction(process.env) })
+const logger = createLogger('ecommerce', config.LOG_LEVEL, { format: config.LOG_FORMAT, production: isProduction(config) })
 
 const database = await databaseOrExit('ecommerce', () =>
-  openDatabase({
-    url: config.DATABASE_URL,
-    service: 'ecommerce',
-    schema,
-    migrationsFolder: join(import.meta.dir, '../drizzle'),
+  openEcommerceDatabase(config.DATABASE_URL, {
     connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
     onConnectRetry: (info) => logger.warn('database not reachable yet; retrying', info),
   }),
@@ -26,7 +20,7 @@ const database = await databaseOrExit('ecommerce', () =>
 const admin = await ensureAdmin(database.db, config.ADMIN_EMAIL, config.ADMIN_PASSWORD)
 if (admin.created) logger.info('administrator created', { email: config.ADMIN_EMAIL })
 else if (admin.role !== 'admin') logger.warn('ADMIN_EMAIL belongs to a non-admin user; no administrator bootstrapped', { email: config.ADMIN_EMAIL })
-if (isProduction(process.env)) {
+if (isProduction(config)) {
   for (const change of await retireDevelopmentPasswords(database.db, config.ADMIN_EMAIL, config.ADMIN_PASSWORD, [DEV_ADMIN_PASSWORD]))
     if (change.action === 'admin-password-set') logger.warn('the administrator still had the development password; it now has ADMIN_PASSWORD', { email: change.email })
     else logger.warn('an administrator still had the development password; that password no longer works, set a new one', { email: change.email })
@@ -34,14 +28,8 @@ if (isProduction(process.env)) {
 
 const metrics = createEcommerceMetrics()
 const deliveryClient = metrics.instrumentDeliveryClient(defaultDeliveryClient(config, logger))
-// In the background (never blocks start-up); GET /health reports its state.
-const registration = startWebhookRegistration({
-  client: deliveryClient,
-  url: `${config.PUBLIC_URL}/webhooks/delivery`,
-  secret: config.WEBHOOK_SECRET,
-  logger,
-})
-const app = createApp({ db: database.db, config, logger, deliveryClient, metrics, webhookRegistration: registration, housekeeping: true })
+const workers = startWorkers({ db: database.db, config, logger, deliveryClient })
+const app = createApp({ db: database.db, config, logger, metrics, deliveryClient, webhookRegistration: workers.registration })
 const server = serveApp(app, config.PORT)
 // Elysia's `server` (the login throttle asks it for the client's socket address) is set by app.listen;
 // serveApp serves through app.handle, so hand it the server here.
@@ -49,7 +37,7 @@ app.server = server
 logger.info('ecommerce listening', { port: server.port, database: database.kind, delivery_api_url: config.DELIVERY_API_URL })
 
 onShutdown(logger, async () => {
-  registration.stop()
+  workers.stop()
   await server.stop()
   await database.close()
 })

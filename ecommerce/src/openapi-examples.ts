@@ -1,3 +1,4 @@
+import { isProduction } from '@logistics/shared'
 import { type Config, DEV_ADMIN_PASSWORD } from './config'
 
 const productId = '3f1c2a9e-5b7d-4e21-9c0a-6d8e2f4b1a73'
@@ -6,7 +7,7 @@ type DocsConfig = Pick<Config, 'NODE_ENV' | 'ADMIN_EMAIL' | 'ADMIN_PASSWORD'>
 
 /** The bootstrap admin's development login, while it works (never with NODE_ENV=production). */
 export function demoLogin(config: DocsConfig): { email: string; password: string } | undefined {
-  if (config.NODE_ENV.trim().toLowerCase() === 'production' || config.ADMIN_PASSWORD !== DEV_ADMIN_PASSWORD) return undefined
+  if (isProduction(config) || config.ADMIN_PASSWORD !== DEV_ADMIN_PASSWORD) return undefined
   return { email: config.ADMIN_EMAIL, password: DEV_ADMIN_PASSWORD }
 }
 

@@ -21,26 +21,38 @@ export class ConfigError extends Error {
   }
 }
 
-/** A port number from an environment string. */
-export const PortSchema = (fallback: number) =>
+/**
+ * The one rule for a whole number read from an environment variable: digits only (`format` says
+ * what it must be otherwise), between `min` (0 by default) and `max` (`range` is the message when
+ * outside, valibot's own when omitted), `fallback` when the variable is unset.
+ */
+export const envInteger = (fallback: number, o: { min?: number; max: number; format?: string; range?: string }) =>
   v.optional(
-    v.pipe(v.string(), v.regex(/^\d{1,5}$/, 'must be a port number'), v.transform(Number), v.minValue(0), v.maxValue(65535)),
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, o.format ?? 'must be a whole number'),
+      v.transform(Number),
+      v.minValue(o.min ?? 0, o.range),
+      v.maxValue(o.max, o.range),
+    ),
     String(fallback),
   )
 
+/** A port number from an environment string. */
+export const PortSchema = (fallback: number) => envInteger(fallback, { max: 65535, format: 'must be a port number' })
+
 /** DATABASE_CONNECT_TIMEOUT_SECONDS: how long start-up waits for the database (0–3600 s, default 30). */
-export const DatabaseConnectTimeoutSchema = v.optional(
-  v.pipe(
-    v.string(),
-    v.regex(/^\d{1,4}$/, 'must be a whole number of seconds'),
-    v.transform(Number),
-    v.maxValue(3600, 'must be at most 3600 seconds'),
-  ),
-  '30',
-)
+export const DatabaseConnectTimeoutSchema = envInteger(30, {
+  max: 3600,
+  format: 'must be a whole number of seconds',
+  range: 'must be at most 3600 seconds',
+})
+
+/** The delivery API key of the development setup (both services' defaults); refused in production. */
+export const DEV_DELIVERY_API_KEY = 'dev-delivery-key-change-me'
 
 /** True when NODE_ENV says production, whatever its case or surrounding blanks (`Production`, ` PRODUCTION`). */
-export const isProduction = (env: Record<string, string | undefined> = process.env) =>
+export const isProduction = (env: { readonly NODE_ENV?: string } = process.env) =>
   env.NODE_ENV?.trim().toLowerCase() === 'production'
 
 /** What a production secret needs beyond its length: several different characters of at least two kinds. */

@@ -6,15 +6,25 @@ import { DeliveryStatusSchema } from './statuses'
  * serves validation, the TypeScript types (`v.InferOutput`) and the OpenAPI document.
  */
 
-const text = (max: number, label: string) =>
-  v.pipe(v.string(`${label} must be a string`), v.trim(), v.minLength(1, `${label} must not be empty`), v.maxLength(max, `${label} must be at most ${max} characters`))
+/** A UUID (any case), valibot's rule. */
+export const UuidSchema = v.pipe(v.string(), v.uuid())
+export const isUuid = (value: string) => v.is(UuidSchema, value)
 
-export const ForeignOrderIdSchema = text(100, 'foreign_order_id')
-export const AddressSchema = text(500, 'address')
+/** A required text field: trimmed, 1 to `max` characters, messages naming `label`. */
+export const text = (label: string, max: number) =>
+  v.pipe(
+    v.string(`${label} must be a string`),
+    v.trim(),
+    v.minLength(1, `${label} must not be empty`),
+    v.maxLength(max, `${label} must be at most ${max} characters`),
+  )
+
+export const ForeignOrderIdSchema = text('foreign_order_id', 100)
+export const AddressSchema = text('address', 500)
 
 export const DeliveryProductSchema = v.object({
-  sku: text(64, 'sku'),
-  name: text(200, 'name'),
+  sku: text('sku', 64),
+  name: text('name', 200),
   qty: v.pipe(v.number('qty must be a number'), v.integer('qty must be a whole number'), v.minValue(1, 'qty must be at least 1'), v.maxValue(100_000, 'qty must be at most 100000')),
 })
 export type DeliveryProduct = v.InferOutput<typeof DeliveryProductSchema>
@@ -26,7 +36,7 @@ const ProductsSchema = v.pipe(
 )
 
 export const OriginSchema = v.object({ address: AddressSchema })
-export const DestinationSchema = v.object({ name: text(200, 'name'), address: AddressSchema })
+export const DestinationSchema = v.object({ name: text('name', 200), address: AddressSchema })
 
 /**
  * `order` of a create-delivery request. The first draft of the contract spelled the id
@@ -102,8 +112,8 @@ export const TrackingLookupSchema = v.pipe(
   v.object({
     foreign_order_id: v.optional(ForeignOrderIdSchema),
     foreing_order_id: v.optional(ForeignOrderIdSchema),
-    tracking_number: v.optional(text(64, 'tracking_number')),
-    trackig_number: v.optional(text(64, 'trackig_number')),
+    tracking_number: v.optional(text('tracking_number', 64)),
+    trackig_number: v.optional(text('trackig_number', 64)),
   }),
   v.check(
     (b) => [b.foreign_order_id ?? b.foreing_order_id, b.tracking_number ?? b.trackig_number].filter((x) => x !== undefined).length === 1,

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { Elysia } from 'elysia'
 import { Histogram, Registry } from 'prom-client'
-import type { ObserveRequest } from './http/errors'
+import type { ObserveRequest } from './http/access-log'
 import { valibotToJsonSchema } from './http/openapi'
 import { ProblemSchema } from './contract'
 import { HttpProblem, unauthorized } from './problem'

@@ -1,6 +1,6 @@
 import { type SQL, and, asc, count, desc, sql } from 'drizzle-orm'
 import type { PgColumn, PgSelect } from 'drizzle-orm/pg-core'
-import { type Pagination, TOTAL_EXACT_UP_TO } from './contract'
+import { type Pagination, TOTAL_EXACT_UP_TO, isUuid } from './contract'
 import { type Db, queryRows } from './db'
 import { unprocessable } from './problem'
 
@@ -29,15 +29,15 @@ export type PageQuery = {
 
 export type PageMeta = { total: number; limit: number; offset: number; next_cursor: string | null }
 
-type Kind = { text: (c: PgColumn) => SQL; cast: string; valid: RegExp }
+type Kind = { text: (c: PgColumn) => SQL; cast: string; valid: (value: string) => boolean }
 const KINDS: Record<string, Kind> = {
   timestamp: {
     text: (c) => sql`to_char(${c} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
     cast: 'timestamptz',
-    valid: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/,
+    valid: (value) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(value),
   },
-  uuid: { text: (c) => sql`${c}::text`, cast: 'uuid', valid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/ },
-  bigint: { text: (c) => sql`${c}::text`, cast: 'bigint', valid: /^\d{1,18}$/ },
+  uuid: { text: (c) => sql`${c}::text`, cast: 'uuid', valid: isUuid },
+  bigint: { text: (c) => sql`${c}::text`, cast: 'bigint', valid: (value) => /^\d{1,18}$/.test(value) },
 }
 
 function kindOf(column: PgColumn): Kind {
@@ -57,7 +57,7 @@ const encodeCursor = (key: string) => Buffer.from(key, 'utf8').toString('base64u
 function decodeCursor(cursor: string, kinds: Kind[]): string[] {
   if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw badCursor()
   const values = Buffer.from(cursor, 'base64url').toString('utf8').split(' ')
-  if (values.length !== kinds.length || values.some((value, i) => !kinds[i]!.valid.test(value))) throw badCursor()
+  if (values.length !== kinds.length || values.some((value, i) => !kinds[i]!.valid(value))) throw badCursor()
   if (kinds[0] === KINDS.timestamp && Number.isNaN(Date.parse(values[0]!))) throw badCursor()
   return values
 }

@@ -1,21 +1,19 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
+import { Webhook, WebhookVerificationError } from 'standardwebhooks'
 import * as v from 'valibot'
 
 /**
- * Standard Webhooks (https://www.standardwebhooks.com) signing: `v1,<base64 HMAC-SHA256>` over
- * `"<id>.<timestamp>.<body>"`, keyed by the bytes of the secret (`whsec_<base64>`).
+ * Standard Webhooks (https://www.standardwebhooks.com) signing and verifying, by the standard's
+ * reference library: `v1,<base64 HMAC-SHA256>` over `"<id>.<timestamp>.<body>"`, keyed by the
+ * bytes of the secret (`whsec_<base64>`). This module adds secret rotation (several signatures)
+ * and readable refusal reasons.
  */
 export const SECRET_PREFIX = 'whsec_'
+/** How far a webhook's timestamp may be from now, either way (the reference library's tolerance). */
 export const DEFAULT_TOLERANCE_SECONDS = 5 * 60
 
 export function generateWebhookSecret(): string {
   return SECRET_PREFIX + randomBytes(32).toString('base64')
-}
-
-/** The HMAC key of a secret: the base64 bytes after an optional `whsec_` prefix. */
-export function secretKey(secret: string): Buffer {
-  const raw = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret
-  return Buffer.from(raw, 'base64')
 }
 
 export const WEBHOOK_SECRET_MIN_BYTES = 24
@@ -40,9 +38,9 @@ export const WEBHOOK_SECRET_RULE = `must be whsec_ followed by the base64 of ${W
 /** The valibot schema of a webhook secret; the message names no field (the path does). */
 export const WebhookSecretSchema = v.pipe(v.string(`must be a string`), v.check(isValidWebhookSecret, WEBHOOK_SECRET_RULE))
 
+/** The `v1,…` signature of a message (the secret with or without its `whsec_` prefix). */
 export function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): string {
-  const mac = createHmac('sha256', secretKey(secret)).update(`${id}.${timestampSeconds}.${body}`).digest('base64')
-  return `v1,${mac}`
+  return new Webhook(secret).sign(id, new Date(timestampSeconds * 1000), body)
 }
 
 export type WebhookHeaders = {
@@ -67,32 +65,32 @@ export function webhookHeaders(secret: string | readonly string[], id: string, b
 
 export type VerifyResult = { ok: true } | { ok: false; reason: string }
 
+/** The reference library's refusals, in this service's words. */
+const REASONS: Record<string, string> = {
+  'Missing required headers': 'missing webhook headers',
+  'Invalid Signature Headers': 'invalid webhook-timestamp',
+  'Message timestamp too old': 'webhook-timestamp outside the tolerance',
+  'Message timestamp too new': 'webhook-timestamp outside the tolerance',
+  'No matching signature found': 'no matching signature',
+}
+
 /**
- * Checks the headers of a received webhook: all three present, timestamp within `toleranceSeconds`
- * of now (both directions, against replays), and one of the space-separated `v1,` signatures
- * matching (constant-time compare).
+ * Checks the headers of a received webhook with the reference library: all three present,
+ * timestamp within DEFAULT_TOLERANCE_SECONDS of now (both directions, against replays), and one of
+ * the space-separated `v1,` signatures matching (constant-time compare). The timestamp must be
+ * digits only (the library would read `123abc` as 123).
  */
-export function verifyWebhook(
-  secret: string,
-  headers: { get(name: string): string | null },
-  body: string,
-  options: { now?: Date; toleranceSeconds?: number } = {},
-): VerifyResult {
+export function verifyWebhook(secret: string, headers: { get(name: string): string | null }, body: string): VerifyResult {
   const id = headers.get('webhook-id')
   const timestamp = headers.get('webhook-timestamp')
   const signature = headers.get('webhook-signature')
   if (!id || !timestamp || !signature) return { ok: false, reason: 'missing webhook headers' }
   if (!/^\d+$/.test(timestamp)) return { ok: false, reason: 'invalid webhook-timestamp' }
-  const ts = Number(timestamp)
-  const now = Math.floor((options.now ?? new Date()).getTime() / 1000)
-  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS
-  if (Math.abs(now - ts) > tolerance) return { ok: false, reason: 'webhook-timestamp outside the tolerance' }
-  const expected = Buffer.from(signWebhook(secret, id, ts, body).slice(3), 'base64')
-  for (const candidate of signature.split(' ')) {
-    const [version, value] = candidate.split(',', 2)
-    if (version !== 'v1' || !value) continue
-    const given = Buffer.from(value, 'base64')
-    if (given.length === expected.length && timingSafeEqual(given, expected)) return { ok: true }
+  try {
+    new Webhook(secret).verify(body, { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature }, { jsonParse: false })
+    return { ok: true }
+  } catch (error) {
+    if (error instanceof WebhookVerificationError) return { ok: false, reason: REASONS[error.message] ?? error.message }
+    throw error
   }
-  return { ok: false, reason: 'no matching signature' }
 }

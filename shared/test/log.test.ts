@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import { problemHandling } from '../src/http/errors'
+import { httpBasics } from '../src/http/basics'
 import { type LogFormat, type LogLevel, chooseLogFormat, createLogger } from '../src/log'
 
 /** A logger writing into arrays: `out` (debug, info) and `err` (warn, error). */
@@ -75,7 +75,7 @@ describe('the access log', () => {
   const app = (level: LogLevel) => {
     const c = capture(level, { format: 'json' })
     const elysia = new Elysia()
-      .use(problemHandling(c.logger))
+      .use(httpBasics(c.logger))
       .get('/health', () => ({ status: 'ok' }))
       .get('/health/live', () => ({ status: 'ok' }))
       .get('/metrics', () => 'up 1')

@@ -2,10 +2,11 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import * as v from 'valibot'
 import { silentLogger } from '../src/log'
-import { MAX_BODY_BYTES, problemHandling } from '../src/http/errors'
+import { httpBasics } from '../src/http/basics'
+import { MAX_BODY_BYTES } from '../src/http/body-limit'
 import { serveApp } from '../src/http/serve'
 
-const app = new Elysia().use(problemHandling(silentLogger)).post('/echo', ({ body }) => ({ length: body.text.length }), {
+const app = new Elysia().use(httpBasics(silentLogger)).post('/echo', ({ body }) => ({ length: body.text.length }), {
   body: v.object({ text: v.string() }),
 })
 const server = serveApp(app, 0)

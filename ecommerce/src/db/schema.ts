@@ -14,10 +14,10 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core'
 import type { DeliveryStatus, OrderStatus } from '@logistics/shared'
+import type { Role } from '../modules/auth/model'
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
 
-export type Role = 'admin' | 'seller' | 'customer'
 
 /** Sellers are soft-deleted: their orders keep their history. */
 export const sellers = pgTable(

@@ -1,17 +1,9 @@
 import * as v from 'valibot'
-import { ProblemSchema } from '@logistics/shared'
+import { ProblemSchema, UuidSchema } from '@logistics/shared'
 import { pgErrorCode } from '@logistics/shared/db'
 
-/** `{id}` path parameters: anything but a UUID answers 404 (problemHandling maps params errors). */
-export const IdParamsSchema = v.object({ id: v.pipe(v.string(), v.uuid()) })
-
-export const text = (label: string, max: number) =>
-  v.pipe(
-    v.string(`${label} must be a string`),
-    v.trim(),
-    v.minLength(1, `${label} must not be empty`),
-    v.maxLength(max, `${label} must be at most ${max} characters`),
-  )
+/** `{id}` path parameters: anything but a UUID answers 404 (problemErrors maps params errors). */
+export const IdParamsSchema = v.object({ id: UuidSchema })
 
 export const iso = (d: Date) => d.toISOString()
 

@@ -38,7 +38,7 @@ export const bodyRefusalOf = (request: Request): HttpProblem | undefined => bodi
 
 /**
  * What a refused body becomes: no object schema accepts a symbol, so a route that takes a body
- * fails its validation, which `problemHandling` answers with the refusal (`bodyRefusalOf`).
+ * fails its validation, which `problemErrors` answers with the refusal (`bodyRefusalOf`).
  */
 export const REFUSED_BODY: unique symbol = Symbol('refused body')
 

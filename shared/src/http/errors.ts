@@ -1,29 +1,17 @@
-import { randomUUID } from 'node:crypto'
 import { Elysia } from 'elysia'
 import { errorFields, isDatabaseUnavailable } from '../db-errors'
 import type { Logger } from '../log'
 import { type FieldError, HttpProblem, problemBody, problemResponse } from '../problem'
+import { bodyTooLargeBody } from './body-limit'
 import { bodyRefusalOf } from './body'
-
-/** Bodies over this size answer 413. */
-export const MAX_BODY_BYTES = 1024 * 1024
-
-type RequestMeta = { id: string; start: number; status?: number; problem?: string }
+import { type RequestMeta, requestIdOf, requestMeta } from './request-id'
 
 /** Seconds a client is asked to wait (`Retry-After`) when the database is unavailable. */
 export const DATABASE_RETRY_AFTER_SECONDS = 5
 
-/** Called once per answered request (metrics): `route` is the route template, `unmatched` for no route. */
-export type ObserveRequest = (method: string, route: string, status: number, seconds: number) => void
-const requests = new WeakMap<Request, RequestMeta>()
-
-/** The request id of a request (accepted from `x-request-id` or generated). */
-export const requestIdOf = (request: Request) => requests.get(request)?.id ?? 'unknown'
-
-const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
-
-/** Paths polled by machines: their successful requests are logged at debug, not info. */
-const POLLED_PATHS = /^\/(health|metrics)(\/|$)/
+/** 503 `database-unavailable` with `Retry-After`: the database does not answer; the client retries shortly. */
+export const databaseUnavailable = (detail = 'The database is unavailable; retry shortly') =>
+  new HttpProblem(503, 'database-unavailable', detail, {}, { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) })
 
 type PathItem = PropertyKey | { key: unknown }
 
@@ -49,83 +37,20 @@ function validationIssues(error: { validator?: any; value?: unknown }) {
   return result instanceof Promise ? [] : (result.issues ?? [])
 }
 
-/** Dotted paths of the strings (keys or values) in `value` that contain U+0000. */
-export function nulPaths(value: unknown, path = '', depth = 0): string[] {
-  if (typeof value === 'string') return value.includes('\u0000') ? [path] : []
-  if (value === null || typeof value !== 'object' || depth > 64) return []
-  const found: string[] = []
-  for (const [key, item] of Object.entries(value)) {
-    const at = path ? `${path}.${key}` : key
-    if (key.includes('\u0000')) found.push(at)
-    found.push(...nulPaths(item, at, depth + 1))
-  }
-  return found
-}
-
 /**
- * Request ids, the one-line-a-request log, the body size limit and one onError that maps every
- * failure to problem+json: malformed JSON 400, invalid fields 422 (with `errors`), unknown route or
- * path parameter 404, body over 1 MB 413, thrown HttpProblems as they say, anything else 500 with no
- * detail but the request id (the stack goes to the log).
+ * One onError that maps every failure to problem+json: malformed JSON 400, invalid fields 422
+ * (with `errors`), unknown route or path parameter 404, body over 1 MB 413, thrown HttpProblems as
+ * they say, an unavailable database 503, anything else 500 with no detail but the request id (the
+ * stack goes to the log). After `requestIds`.
  */
-export function problemHandling(logger: Logger, options: { observe?: ObserveRequest } = {}) {
-  const observe = options.observe
-  return new Elysia({ name: 'problem-handling' })
-    .onRequest(({ request, set }) => {
-      const given = request.headers.get('x-request-id')
-      const id = given && VALID_REQUEST_ID.test(given) ? given : randomUUID()
-      const meta: RequestMeta = { id, start: performance.now() }
-      requests.set(request, meta)
-      set.headers['x-request-id'] = id
-      const length = request.headers.get('content-length')
-      if (length && Number(length) > MAX_BODY_BYTES) {
-        meta.status = 413
-        return problemResponse(problemBody(413, 'body-too-large', `The body must be at most ${MAX_BODY_BYTES} bytes`), {
-          'x-request-id': id,
-        })
-      }
-    })
-    // Postgres text and jsonb cannot hold U+0000: a NUL reaching a query fails it (a 500). Refuse it
-    // up front, in any path parameter (404, like other bad ids), query value or JSON body field (422).
-    .onTransform({ as: 'global' }, ({ params, query, body }) => {
-      if (nulPaths(params).length > 0) throw new HttpProblem(404, 'not-found', 'No such resource')
-      const errors = [...nulPaths(query, 'query'), ...(typeof body === 'object' ? nulPaths(body) : [])].map((path) => ({
-        path: path || '(root)',
-        message: 'must not contain the character U+0000',
-      }))
-      if (errors.length > 0) throw new HttpProblem(422, 'validation-failed', 'The request has invalid fields', { errors })
-    })
-    .onError({ as: 'global' }, ({ code, error, request, route }) => {
-      const id = requestIdOf(request)
-      const meta = requests.get(request)
-      const response = toProblemResponse(code, error, request, id, route, meta)
-      if (meta) meta.status = response.status
-      return response
-    })
-    .onAfterResponse({ as: 'global' }, ({ request, set, responseValue, route }) => {
-      const info = logger.enabled('info')
-      if (!info && !observe) return
-      const meta = requests.get(request)
-      const status =
-        meta?.status ?? (responseValue instanceof Response ? responseValue.status : typeof set.status === 'number' ? set.status : 200)
-      const ms = meta ? performance.now() - meta.start : undefined
-      if (observe && ms !== undefined) observe(request.method, route || 'unmatched', status, ms / 1000)
-      if (!info) return
-      const path = new URL(request.url).pathname
-      // Probes and scrapes (/health every few seconds, /metrics) only at debug while they answer 2xx.
-      const routine = status < 300 && POLLED_PATHS.test(path)
-      if (routine && !logger.enabled('debug')) return
-      const fields = {
-        request_id: meta?.id,
-        method: request.method,
-        path,
-        status,
-        duration_ms: ms === undefined ? undefined : Math.round(ms * 100) / 100,
-        ...(meta?.problem ? { problem: meta.problem } : {}),
-      }
-      if (routine) logger.debug('request', fields)
-      else logger.info('request', fields)
-    })
+export function problemErrors(logger: Logger) {
+  return new Elysia({ name: 'problem-errors' }).onError({ as: 'global' }, ({ code, error, request, route }) => {
+    const id = requestIdOf(request)
+    const meta = requestMeta(request)
+    const response = toProblemResponse(code, error, request, id, route, meta)
+    if (meta) meta.status = response.status
+    return response
+  })
 
   function toProblemResponse(
     code: string | number,
@@ -157,14 +82,12 @@ export function problemHandling(logger: Logger, options: { observe?: ObserveRequ
       if (isDatabaseUnavailable(error)) {
         if (meta) meta.problem = 'database-unavailable'
         logger.debug('database unavailable', { request_id: id, method: request.method, route, ...errorFields(error), stack: undefined })
-        return problemResponse(problemBody(503, 'database-unavailable', 'The database is unavailable; retry shortly'), {
-          ...headers,
-          'retry-after': String(DATABASE_RETRY_AFTER_SECONDS),
-        })
+        const unavailable = databaseUnavailable()
+        return problemResponse(unavailable.toBody(), { ...headers, ...unavailable.headers })
       }
       const status = typeof (error as { status?: unknown })?.status === 'number' ? (error as { status: number }).status : 500
       if (status === 413)
-        return problemResponse(problemBody(413, 'body-too-large', `The body must be at most ${MAX_BODY_BYTES} bytes`), headers)
+        return problemResponse(bodyTooLargeBody(), headers)
       if (status >= 400 && status < 500 && code !== 'VALIDATION')
         return problemResponse(problemBody(status, 'request-error', (error as Error)?.message), headers)
       logger.error('unhandled error', {

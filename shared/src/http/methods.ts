@@ -1,6 +1,6 @@
 import type { Elysia } from 'elysia'
 import { problemBody, problemResponse } from '../problem'
-import { requestIdOf } from './errors'
+import { requestIdOf } from './request-id'
 
 type Route = { method: string; path: string }
 
@@ -18,7 +18,7 @@ function pathPattern(path: string): RegExp {
 /**
  * 405 for a known path asked with a method it does not have: problem+json with `Allow` listing the
  * path's methods, derived from the app's own routes (so new routes are covered). Use it on the
- * root app, before `problemHandling` (whose 404 it turns into a 405 where the path exists).
+ * root app, before `httpBasics` (whose 404 it turns into a 405 where the path exists).
  */
 export function methodNotAllowed(app: Elysia) {
   let known: { routes: number; table: { method: string; pattern: RegExp }[] } | undefined

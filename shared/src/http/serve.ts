@@ -1,11 +1,11 @@
 import type { Server } from 'bun'
-import { problemBody, problemResponse } from '../problem'
-import { MAX_BODY_BYTES } from './errors'
+import { problemResponse } from '../problem'
+import { MAX_BODY_BYTES, bodyTooLargeBody } from './body-limit'
 
 /**
  * Bun itself answers a bare, non-problem 413 for bodies over its `maxRequestBodySize`. So its cap is
  * set far above ours and the 1 MB limit is ours: a declared `content-length` over it is refused by
- * `problemHandling` before anything is read; a streamed (chunked) body is read here up to the limit
+ * `bodyLimit` before anything is read; a streamed (chunked) body is read here up to the limit
  * and refused with problem+json past it.
  */
 const TRANSPORT_CAP = 64 * MAX_BODY_BYTES
@@ -41,7 +41,7 @@ export function serveApp(app: { handle(request: Request): Response | Promise<Res
     async fetch(request) {
       if (request.body && !request.headers.has('content-length')) {
         const body = await readUpTo(request, MAX_BODY_BYTES)
-        if (!body) return problemResponse(problemBody(413, 'body-too-large', `The body must be at most ${MAX_BODY_BYTES} bytes`))
+        if (!body) return problemResponse(bodyTooLargeBody())
         request = new Request(request, { body })
       }
       return app.handle(request)

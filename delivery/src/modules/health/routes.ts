@@ -1,18 +1,9 @@
 import { Elysia } from 'elysia'
-import * as v from 'valibot'
-import { HttpProblem, ProblemSchema } from '@logistics/shared'
-import { DATABASE_RETRY_AFTER_SECONDS } from '@logistics/shared/http/errors'
+import { ProblemSchema } from '@logistics/shared'
+import { databaseUnavailable } from '@logistics/shared/http/errors'
 import type { DeliveryDb } from '../../db'
-import { pendingWebhookStats } from '../webhooks/service'
-
-export const HealthSchema = v.object({
-  status: v.literal('ok'),
-  /** Seconds since the oldest webhook event still waiting for delivery was written; null when none waits. */
-  oldest_pending_webhook_age_seconds: v.nullable(v.number()),
-  /** Seconds between status ticks (absent when this process runs no tick). */
-  tick_seconds: v.optional(v.number()),
-})
-export const LiveSchema = v.object({ status: v.literal('ok') })
+import { HealthSchema, LiveSchema } from './model'
+import { readiness } from './service'
 
 /**
  * GET /health (readiness): 200 with the outbox lag when the database answers, else 503
@@ -23,18 +14,9 @@ export function healthRoutes(db: DeliveryDb, options: { tickSeconds?: number } =
     .get(
       '/health',
       async () => {
-        try {
-          const stats = await pendingWebhookStats(db)
-          return {
-            status: 'ok' as const,
-            oldest_pending_webhook_age_seconds: stats.oldestAgeSeconds,
-            ...(options.tickSeconds !== undefined && { tick_seconds: options.tickSeconds }),
-          }
-        } catch {
-          throw new HttpProblem(503, 'database-unavailable', 'The database does not answer', {}, {
-            'retry-after': String(DATABASE_RETRY_AFTER_SECONDS),
-          })
-        }
+        const health = await readiness(db, options.tickSeconds)
+        if (!health) throw databaseUnavailable('The database does not answer')
+        return health
       },
       {
         detail: {

@@ -1,6 +1,7 @@
 import { lookup as systemLookup } from 'node:dns/promises'
 import ipaddr from 'ipaddr.js'
-import { unprocessable } from '@logistics/shared'
+import { isProduction as isProductionEnv, unprocessable } from '@logistics/shared'
+import type { DeliveryConfig } from '../../config'
 
 /**
  * Where webhooks may go (SSRF protection). In every mode a webhook URL must be http(s) without
@@ -39,7 +40,14 @@ export type DestinationPolicy = {
 export const DEVELOPMENT_DESTINATIONS: DestinationPolicy = { production: false }
 
 /** `NODE_ENV` compared case-insensitively (`Production`, ` PRODUCTION ` count too). */
-export const isProduction = (nodeEnv: string | undefined) => nodeEnv?.trim().toLowerCase() === 'production'
+/** `isProduction` of a NODE_ENV value. */
+export const isProduction = (nodeEnv: string | undefined) => isProductionEnv({ NODE_ENV: nodeEnv })
+
+/** The destination policy of a configuration: production rules when NODE_ENV says so, with WEBHOOK_ALLOWED_HOSTS. */
+export const webhookDestinations = (config: Pick<DeliveryConfig, 'NODE_ENV' | 'WEBHOOK_ALLOWED_HOSTS'>): DestinationPolicy => ({
+  production: isProductionEnv(config),
+  allowedHosts: config.WEBHOOK_ALLOWED_HOSTS,
+})
 
 /** Why a destination is refused; these are the attempt log's `error` values for it. */
 export type RefusalCategory = 'destination-not-allowed' | 'dns-failure'

@@ -115,7 +115,6 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
   let wake: (() => void) | null = null
   let loop: Promise<void> | null = null
   const pending = new Set<Promise<void>>()
-  let delivered = 0
   const outage = outageTracker(logger, 'webhook dispatcher')
 
   type Outcome = {
@@ -231,8 +230,8 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
       next_at: ok || giveUp ? null : new Date(at.getTime() + backoffMs(event.attempts, o.baseBackoffMs, o.maxBackoffMs, random)).toISOString(),
     })
     options.onAttempt?.(ok ? 'delivered' : giveUp ? 'given-up' : 'retrying')
-    if (ok) delivered++
-    else if (giveUp) logger.warn('webhook given up', { event_id: event.id, url: event.url, attempts: event.attempts, error, detail })
+    if (ok) return
+    if (giveUp) logger.warn('webhook given up', { event_id: event.id, url: event.url, attempts: event.attempts, error, detail })
     else if (error === 'destination-not-allowed') logger.warn('webhook destination refused', { event_id: event.id, url: event.url, attempts: event.attempts, detail })
     else logger.debug('webhook retry scheduled', { event_id: event.id, url: event.url, attempts: event.attempts, error, detail })
   }
@@ -314,10 +313,5 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
       await Promise.allSettled([...pending])
       await flush()
     },
-    get delivered() {
-      return delivered
-    },
   }
 }
-
-export type Dispatcher = ReturnType<typeof createDispatcher>

@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { PaginationQuerySchema, WebhookSecretSchema } from '@logistics/shared'
+import { UuidSchema, WebhookSecretSchema } from '@logistics/shared'
 
 export const RegisterWebhookSchema = v.object({
   url: v.pipe(
@@ -22,7 +22,7 @@ export type Webhook = v.InferOutput<typeof WebhookSchema>
 
 export const WebhookSummarySchema = v.omit(WebhookSchema, ['secret'])
 
-export const WebhookIdParams = v.object({ id: v.pipe(v.string(), v.uuid()) })
+export const WebhookIdParams = v.object({ id: UuidSchema })
 
 export const AttemptSchema = v.object({
   id: v.number(),
@@ -32,8 +32,6 @@ export const AttemptSchema = v.object({
   duration_ms: v.number(),
   attempted_at: v.string(),
 })
-
-export const AttemptsQuery = PaginationQuerySchema
 
 /** `2026-02-31…` passes the ISO pattern and `Date` rolls it over to March: refuse it. */
 const existingDay = (iso: string) => {

@@ -1,14 +1,14 @@
 import { Elysia } from 'elysia'
-import { NoContentSchema, ProblemSchema, listOf } from '@logistics/shared'
+import { NoContentSchema, PaginationQuerySchema, ProblemSchema, listOf } from '@logistics/shared'
 import type { DeliveryDb } from '../../db'
 import { authPlugin } from '../auth/plugin'
 import { DEVELOPMENT_DESTINATIONS, type DestinationPolicy, assertAllowedDestination } from './destination'
 import {
   AttemptSchema,
-  AttemptsQuery,
   RecoverWebhookSchema,
   RecoveredSchema,
-  RegisterWebhookSchema,   WebhookIdParams,
+  RegisterWebhookSchema,
+  WebhookIdParams,
   WebhookSchema,
   WebhookSummarySchema,
 } from './model'
@@ -44,7 +44,7 @@ export function webhookRoutes(db: DeliveryDb, destinations: DestinationPolicy = 
     )
     .get('/webhooks', ({ query, client }) => listWebhooks(db, client.id, query), {
       apiKey: true,
-      query: AttemptsQuery,
+      query: PaginationQuerySchema,
       response: { 200: listOf(WebhookSummarySchema), ...errors },
       detail: detail('List your webhooks'),
     })
@@ -65,7 +65,7 @@ export function webhookRoutes(db: DeliveryDb, destinations: DestinationPolicy = 
     .get('/webhooks/:id/attempts', ({ params, query, client }) => listAttempts(db, client.id, params.id, query), {
       apiKey: true,
       params: WebhookIdParams,
-      query: AttemptsQuery,
+      query: PaginationQuerySchema,
       response: { 200: listOf(AttemptSchema), ...errors },
       detail: detail('The delivery log of a webhook, newest attempt first'),
     })

@@ -137,7 +137,7 @@ export async function login(
 
   let user = await checkLoginPassword(found, credentials.password, deps.passwordHashing)
   // No account keeps a development password in production (see retireDevelopmentPasswords).
-  if (user && credentials.password === DEV_ADMIN_PASSWORD && isProduction({ NODE_ENV: deps.config.NODE_ENV })) user = null
+  if (user && credentials.password === DEV_ADMIN_PASSWORD && isProduction(deps.config)) user = null
   if (user) {
     await Promise.all([db.delete(t).where(eq(t.key, keys[0]!.key)), ...keys.slice(1).map((k) => release(db, k.key))])
     return user

@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 
 export const ROLES = ['admin', 'seller', 'customer'] as const
+export type Role = (typeof ROLES)[number]
 export const RoleSchema = v.picklist(ROLES)
 
 export const EmailSchema = v.pipe(
@@ -39,7 +40,7 @@ export type CurrentUser = {
   id: string
   email: string
   name: string
-  role: (typeof ROLES)[number]
+  role: Role
   sellerId: string | null
   isSellerAdmin: boolean
 }

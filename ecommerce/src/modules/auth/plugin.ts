@@ -3,10 +3,8 @@ import { Elysia } from 'elysia'
 import { forbidden, unauthorized } from '@logistics/shared'
 import { bearerAuth } from '@logistics/shared/http/openapi'
 import type { AppDeps } from '../../context'
-import type { CurrentUser, ROLES } from './model'
+import type { CurrentUser, Role } from './model'
 import { loadActiveUser } from './service'
-
-export type Role = (typeof ROLES)[number]
 
 export const jwtPlugin = (deps: AppDeps) =>
   jwt({ name: 'jwt', secret: deps.config.JWT_SECRET, exp: `${deps.config.JWT_EXPIRES_IN}s` })

@@ -1,4 +1,5 @@
 import { and, eq, isNull, or, sql } from 'drizzle-orm'
+import { isUuid } from '@logistics/shared'
 import { oncePerDb } from '@logistics/shared/db'
 import type { DbOrTx, PasswordHashing } from '../../context'
 import { sellers, users } from '../../db/schema'
@@ -131,7 +132,4 @@ export async function retireDevelopmentPasswords(
   }
   return changed
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-export const isUuid = (s: string) => UUID.test(s)
 

@@ -8,6 +8,9 @@ import type { AppDeps } from '../../context'
 import { problems } from '../common'
 import { applyDeliveryEvent } from './service'
 
+/** The raw body of a webhook: JSON holding a webhook event. */
+const WebhookEventJsonSchema = v.pipe(v.string(), v.parseJson(), WebhookEventSchema)
+
 export const deliveryWebhooksRoutes = (deps: AppDeps) =>
   new Elysia({ name: 'delivery-webhooks' }).post(
     '/webhooks/delivery',
@@ -16,15 +19,11 @@ export const deliveryWebhooksRoutes = (deps: AppDeps) =>
       const raw = rawBodyOf(request) ?? ''
       const verified = verifyWebhook(deps.config.WEBHOOK_SECRET, request.headers, raw)
       if (!verified.ok) throw unauthorized(`Invalid webhook: ${verified.reason}`, 'invalid-webhook-signature')
-      let json: unknown
-      try {
-        json = JSON.parse(raw)
-      } catch {
-        throw badRequest('The body is not valid JSON', 'malformed-body')
-      }
-      const parsed = v.safeParse(WebhookEventSchema, json)
-      if (!parsed.success)
+      const parsed = v.safeParse(WebhookEventJsonSchema, raw)
+      if (!parsed.success) {
+        if (parsed.issues[0].type === 'parse_json') throw badRequest('The body is not valid JSON', 'malformed-body')
         throw new HttpProblem(422, 'validation-failed', 'The webhook event has invalid fields', { errors: fieldErrors(parsed.issues) })
+      }
       const webhookId = request.headers.get('webhook-id')!
       const outcome = await applyDeliveryEvent(deps.db, webhookId, parsed.output, deps.logger)
       deps.metrics.deliveryEvent(outcome)

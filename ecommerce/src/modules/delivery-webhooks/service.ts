@@ -1,8 +1,7 @@
 import { eq } from 'drizzle-orm'
-import { DEFAULT_TOLERANCE_SECONDS, type DeliveryStatus, HttpProblem, type Logger, type WebhookEvent } from '@logistics/shared'
+import { DEFAULT_TOLERANCE_SECONDS, type DeliveryStatus, HttpProblem, type Logger, type WebhookEvent, isUuid } from '@logistics/shared'
 import type { EcommerceDb } from '../../context'
 import { orderEvents, orders, processedWebhooks } from '../../db/schema'
-import { isUuid } from '../auth/service'
 import type { DeliveryClient } from '../delivery-client/service'
 
 export type ApplyOutcome =

@@ -10,4 +10,6 @@ export const HealthSchema = v.object({
   /** Whether this service's webhook is registered on the delivery service (`failed`: a configuration error, see `detail`). */
   webhook_registration: v.optional(WebhookRegistrationSchema),
 })
+export type Health = v.InferOutput<typeof HealthSchema>
+
 export const LiveSchema = v.object({ status: v.literal('ok') })

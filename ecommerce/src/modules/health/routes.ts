@@ -1,9 +1,9 @@
 import { Elysia } from 'elysia'
-import { HttpProblem, ProblemSchema } from '@logistics/shared'
-import { DATABASE_RETRY_AFTER_SECONDS } from '@logistics/shared/http/errors'
+import { ProblemSchema } from '@logistics/shared'
+import { databaseUnavailable } from '@logistics/shared/http/errors'
 import type { AppDeps } from '../../context'
 import { HealthSchema, LiveSchema } from './model'
-import { checkHealth } from './service'
+import { readiness } from './service'
 
 /** GET /health (readiness: the database answers, else 503 problem+json) and GET /health/live (liveness, no database). */
 export const healthRoutes = (deps: AppDeps) =>
@@ -11,12 +11,9 @@ export const healthRoutes = (deps: AppDeps) =>
     .get(
       '/health',
       async () => {
-        if ((await checkHealth(deps.db)) !== 'ok')
-          throw new HttpProblem(503, 'database-unavailable', 'The database does not answer', {}, {
-            'retry-after': String(DATABASE_RETRY_AFTER_SECONDS),
-          })
-        const registration = deps.webhookRegistration?.status
-        return { status: 'ok' as const, ...(registration ? { webhook_registration: registration } : {}) }
+        const health = await readiness(deps)
+        if (!health) throw databaseUnavailable('The database does not answer')
+        return health
       },
       {
         response: { 200: HealthSchema, 503: ProblemSchema },

@@ -1,4 +1,10 @@
 import { pingDatabase } from '@logistics/shared/db'
-import type { DbOrTx } from '../../context'
+import type { AppDeps } from '../../context'
+import type { Health } from './model'
 
-export const checkHealth = async (db: DbOrTx) => ((await pingDatabase(db as never)) ? ('ok' as const) : ('unavailable' as const))
+/** The readiness report (with the webhook registration's state), or null when the database does not answer. */
+export async function readiness(deps: Pick<AppDeps, 'db' | 'webhookRegistration'>): Promise<Health | null> {
+  if (!(await pingDatabase(deps.db))) return null
+  const registration = deps.webhookRegistration?.status
+  return { status: 'ok', ...(registration ? { webhook_registration: registration } : {}) }
+}

@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
 import { TrackingResponseSchema, listOf } from '@logistics/shared'
-import { requestIdOf } from '@logistics/shared/http/errors'
+import { requestIdOf } from '@logistics/shared/http/request-id'
 import type { AppDeps } from '../../context'
 import { authPlugin } from '../auth/plugin'
 import { IdParamsSchema, problems } from '../common'
@@ -50,7 +50,10 @@ export const ordersRoutes = (deps: AppDeps) =>
     .post(
       '/orders/:id/dispatch',
       ({ params, request, user }) =>
-        dispatchOrder(deps.db, deps.deliveryClient, user, params.id, { requestId: requestIdOf(request) }, deps.logger, {
+        dispatchOrder(deps.db, user, params.id, {
+          client: deps.deliveryClient,
+          call: { requestId: requestIdOf(request) },
+          logger: deps.logger,
           leaseMs: dispatchLeaseMs(deps.config.DELIVERY_TIMEOUT_MS),
         }),
       {
@@ -71,7 +74,9 @@ export const ordersRoutes = (deps: AppDeps) =>
     .post(
       '/orders/:id/cancel',
       ({ params, request, user }) =>
-        cancelOrder(deps.db, deps.deliveryClient, user, params.id, { requestId: requestIdOf(request) }, {
+        cancelOrder(deps.db, user, params.id, {
+          client: deps.deliveryClient,
+          call: { requestId: requestIdOf(request) },
           leaseMs: dispatchLeaseMs(deps.config.DELIVERY_TIMEOUT_MS),
         }),
       {

@@ -166,7 +166,12 @@ export async function confirmOrder(db: EcommerceDb, user: CurrentUser, id: strin
  */
 export const dispatchLeaseMs = (deliveryTimeoutMs: number) => 3 * deliveryTimeoutMs + 5_000
 
+/** What a dispatch or a cancel needs besides the order: the delivery service and how to call it. */
 export type DispatchOptions = {
+  client: DeliveryClient
+  /** Per call to the delivery service (the request id it logs too). */
+  call?: CallOptions
+  logger?: Logger
   /** See `dispatchLeaseMs`. */
   leaseMs?: number
   /** The clock (tests). */
@@ -204,14 +209,8 @@ const inProgress = (code: string, what: string, status: OrderStatus, until: Date
  * restored in one transaction guarded on its status and on that claim. When the delivery service
  * fails (502/503/504) nothing changes here.
  */
-export async function cancelOrder(
-  db: EcommerceDb,
-  client: DeliveryClient,
-  user: CurrentUser,
-  id: string,
-  callOptions: CallOptions = {},
-  options: DispatchOptions = {},
-): Promise<OrderJson> {
+export async function cancelOrder(db: EcommerceDb, user: CurrentUser, id: string, options: DispatchOptions): Promise<OrderJson> {
+  const { client, call: callOptions = {} } = options
   if (user.role === 'seller') throw forbidden('Seller users cannot cancel orders')
   const order = await getVisibleOrder(db, user, id)
   const from: OrderStatus[] = user.role === 'admin' ? ['created', 'confirmed', 'dispatched'] : ['created', 'dispatched']
@@ -338,15 +337,8 @@ async function whyNotClaimed(
  * double click never deletes the winner's delivery. When the call fails the order stays confirmed
  * (502/503/504); after a timeout the delivery may still appear, so cancels keep waiting for a lease.
  */
-export async function dispatchOrder(
-  db: EcommerceDb,
-  client: DeliveryClient,
-  user: CurrentUser,
-  id: string,
-  callOptions: CallOptions = {},
-  logger?: Logger,
-  options: DispatchOptions = {},
-): Promise<OrderJson> {
+export async function dispatchOrder(db: EcommerceDb, user: CurrentUser, id: string, options: DispatchOptions): Promise<OrderJson> {
+  const { client, call: callOptions = {}, logger } = options
   if (user.role !== 'seller') throw forbidden('Only seller users dispatch orders')
   const clock = options.now ?? (() => new Date())
   const leaseMs = options.leaseMs ?? dispatchLeaseMs(5_000)

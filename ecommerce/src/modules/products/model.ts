@@ -1,6 +1,5 @@
 import * as v from 'valibot'
-import { PaginationQuerySchema } from '@logistics/shared'
-import { text } from '../common'
+import { PaginationQuerySchema, text } from '@logistics/shared'
 
 const Quantity = v.pipe(
   v.number('quantity must be a number'),

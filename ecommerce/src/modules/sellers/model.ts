@@ -1,7 +1,7 @@
 import * as v from 'valibot'
+import { UuidSchema, text } from '@logistics/shared'
 import { EmailSchema, PasswordSchema } from '../auth/model'
 import { strongPassword } from '../auth/password-policy'
-import { text } from '../common'
 import { UserSchema } from '../users/model'
 
 const sellerUserEntries = {
@@ -56,4 +56,4 @@ export type SellerJson = v.InferOutput<typeof SellerSchema>
 export const CreatedSellerSchema = v.object({ ...SellerSchema.entries, users: v.array(UserSchema) })
 
 /** `{id}` and `{user_id}` of a seller user: anything but UUIDs answers 404. */
-export const SellerUserParamsSchema = v.object({ id: v.pipe(v.string(), v.uuid()), user_id: v.pipe(v.string(), v.uuid()) })
+export const SellerUserParamsSchema = v.object({ id: UuidSchema, user_id: UuidSchema })

@@ -1,7 +1,7 @@
 import * as v from 'valibot'
+import { text } from '@logistics/shared'
 import { EmailSchema, PasswordSchema, RoleSchema } from '../auth/model'
 import { strongPassword } from '../auth/password-policy'
-import { text } from '../common'
 
 export const RegisterRequestSchema = v.pipe(
   v.object({

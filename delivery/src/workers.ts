@@ -1,0 +1,33 @@
+import type { Logger } from '@logistics/shared'
+import type { DeliveryConfig } from './config'
+import type { DeliveryDb } from './db'
+import type { DeliveryMetrics } from './modules/metrics/service'
+import { startStatusTick } from './modules/transitions/cron'
+import { createDispatcher } from './modules/webhooks/dispatcher'
+import { webhookDestinations } from './modules/webhooks/destination'
+
+export type WorkersDeps = { db: DeliveryDb; config: DeliveryConfig; logger: Logger; metrics: DeliveryMetrics }
+
+/**
+ * Everything the delivery service runs in the background, started and stopped together by
+ * `index.ts`: the status tick every STATUS_TICK_SECONDS and the webhook dispatcher (which a tick
+ * that wrote events wakes). Tests call `advanceDeliveries` / `scheduledTick` and `runOnce` directly.
+ */
+export function startWorkers({ db, config, logger, metrics }: WorkersDeps) {
+  const dispatcher = createDispatcher(db, logger, {
+    onAttempt: metrics.attempt,
+    leaseMs: config.WEBHOOK_LEASE_SECONDS * 1000,
+    timeoutMs: config.WEBHOOK_TIMEOUT_SECONDS * 1000,
+    destinations: webhookDestinations(config),
+  })
+  dispatcher.start()
+  const tick = startStatusTick(db, config.STATUS_TICK_SECONDS, logger, { onEvents: () => dispatcher.notify(), onTickRan: metrics.tick })
+  return {
+    tickSeconds: config.STATUS_TICK_SECONDS,
+    /** Stops the tick (waiting for a running one), then the dispatcher (waiting for the sends in flight). */
+    async stop() {
+      await tick.stop()
+      await dispatcher.stop()
+    },
+  }
+}

@@ -1,0 +1,12 @@
+import { join } from 'node:path'
+import { type Db, type OpenDatabaseOptions, openDatabase } from '@logistics/shared/db'
+import * as schema from './schema'
+
+export type EcommerceDb = Db<typeof schema>
+export const migrationsFolder = join(import.meta.dir, '../../drizzle')
+export { schema }
+
+export const openEcommerceDatabase = (
+  url: string | undefined,
+  options: Pick<OpenDatabaseOptions<typeof schema>, 'connectTimeoutSeconds' | 'onConnectRetry'> = {},
+) => openDatabase({ url, service: 'ecommerce', schema, migrationsFolder, ...options })

@@ -1,1 +1,0 @@
-export { WebhookEventSchema, type WebhookEvent } from '@logistics/shared'

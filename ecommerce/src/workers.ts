@@ -1,0 +1,32 @@
+import type { Logger } from '@logistics/shared'
+import type { Config } from './config'
+import type { EcommerceDb } from './context'
+import type { DeliveryClient } from './modules/delivery-client/service'
+import { startWebhookRegistration } from './modules/delivery-webhooks/service'
+import { startIdempotencyCleanup } from './modules/purchases/cron'
+
+export type WorkersDeps = { db: EcommerceDb; config: Config; logger: Logger; deliveryClient: DeliveryClient }
+
+/**
+ * Everything the ecommerce service runs in the background, started and stopped together by
+ * `index.ts`: the hourly clean-up of expired idempotency keys and the registration of this
+ * service's webhook on the delivery service (retried until it succeeds; never blocks start-up;
+ * GET /health reports `registration.status`). Tests call `deleteExpiredIdempotencyKeys` and
+ * `startWebhookRegistration` directly.
+ */
+export function startWorkers({ db, config, logger, deliveryClient }: WorkersDeps) {
+  const cleanup = startIdempotencyCleanup(db, logger)
+  const registration = startWebhookRegistration({
+    client: deliveryClient,
+    url: `${config.PUBLIC_URL}/webhooks/delivery`,
+    secret: config.WEBHOOK_SECRET,
+    logger,
+  })
+  return {
+    registration,
+    stop() {
+      cleanup.stop()
+      registration.stop()
+    },
+  }
+}
