@@ -49,18 +49,24 @@ function validationIssues(error: { validator?: any; value?: unknown }) {
   return result instanceof Promise ? [] : (result.issues ?? [])
 }
 
-/** Dotted paths of the strings (keys or values) in `value` that contain U+0000. */
+/**
+ * Dotted paths of the strings (keys or values) in `value` that PostgreSQL cannot store: those that
+ * contain U+0000 or an unpaired UTF-16 surrogate (`"\ud800"` is valid JSON, but jsonb refuses it
+ * and text silently turns it into U+FFFD).
+ */
 export function nulPaths(value: unknown, path = '', depth = 0): string[] {
-  if (typeof value === 'string') return value.includes('\u0000') ? [path] : []
+  if (typeof value === 'string') return notText(value) ? [path] : []
   if (value === null || typeof value !== 'object' || depth > 64) return []
   const found: string[] = []
   for (const [key, item] of Object.entries(value)) {
     const at = path ? `${path}.${key}` : key
-    if (key.includes('\u0000')) found.push(at)
+    if (notText(key)) found.push(at)
     found.push(...nulPaths(item, at, depth + 1))
   }
   return found
 }
+
+const notText = (s: string) => s.includes('\u0000') || !s.isWellFormed()
 
 /**
  * Request ids, the one-line-a-request log, the body size limit and one onError that maps every
@@ -85,13 +91,14 @@ export function problemHandling(logger: Logger, options: { observe?: ObserveRequ
         })
       }
     })
-    // Postgres text and jsonb cannot hold U+0000: a NUL reaching a query fails it (a 500). Refuse it
-    // up front, in any path parameter (404, like other bad ids), query value or JSON body field (422).
+    // Postgres text and jsonb cannot hold U+0000 (nor jsonb an unpaired surrogate): one reaching a
+    // query fails it (a 500). Refuse it up front, in any path parameter (404, like other bad ids),
+    // query value or JSON body field (422).
     .onTransform({ as: 'global' }, ({ params, query, body }) => {
       if (nulPaths(params).length > 0) throw new HttpProblem(404, 'not-found', 'No such resource')
       const errors = [...nulPaths(query, 'query'), ...(typeof body === 'object' ? nulPaths(body) : [])].map((path) => ({
         path: path || '(root)',
-        message: 'must not contain the character U+0000',
+        message: 'must not contain the character U+0000 or an unpaired surrogate (\\uD800-\\uDFFF)',
       }))
       if (errors.length > 0) throw new HttpProblem(422, 'validation-failed', 'The request has invalid fields', { errors })
     })
