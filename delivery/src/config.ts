@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { ConfigError, DatabaseConnectTimeoutSchema, LOG_FORMATS, PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { ConfigError, DatabaseConnectTimeoutSchema, LOG_FORMATS, NodeEnvSchema, PortSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 import { parseAllowedHosts } from './modules/webhooks/destination'
 
 export const DEV_API_KEYS = 'ecommerce:dev-delivery-key-change-me'
@@ -43,7 +43,7 @@ const ConfigSchema = v.object({
   LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
   /** `json` or `pretty` (readable lines); default: pretty at a terminal, else JSON; always JSON in production. */
   LOG_FORMAT: v.optional(v.picklist(LOG_FORMATS)),
-  NODE_ENV: v.optional(v.string()),
+  NODE_ENV: v.optional(NodeEnvSchema),
 })
 
 export type DeliveryConfig = v.InferOutput<typeof ConfigSchema>

@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { ConfigError, DatabaseConnectTimeoutSchema, LOG_FORMATS, PortSchema, WebhookSecretSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { ConfigError, DatabaseConnectTimeoutSchema, LOG_FORMATS, NodeEnvSchema, PortSchema, WebhookSecretSchema, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 import type { LogLevel } from '@logistics/shared'
 import { passwordWeakness } from './modules/auth/password-policy'
 
@@ -27,7 +27,7 @@ const positiveInt = (fallback: number, max = 10_000_000) =>
   )
 
 export const ConfigSchema = v.object({
-  NODE_ENV: v.optional(v.string(), 'development'),
+  NODE_ENV: v.optional(NodeEnvSchema, 'development'),
   PORT: PortSchema(3000),
   DATABASE_URL: v.optional(v.string()),
   DATABASE_CONNECT_TIMEOUT_SECONDS: DatabaseConnectTimeoutSchema,

@@ -10,7 +10,7 @@ import { startWebhookRegistration } from './modules/delivery-webhooks/service'
 import { createEcommerceMetrics } from './modules/metrics/service'
 
 const config = configOrExit('ecommerce', loadConfig)
-const logger = createLogger('ecommerce', config.LOG_LEVEL, { format: config.LOG_FORMAT, production: config.NODE_ENV === 'production' })
+const logger = createLogger('ecommerce', config.LOG_LEVEL, { format: config.LOG_FORMAT, production: isProduction({ NODE_ENV: config.NODE_ENV }) })
 
 const database = await databaseOrExit('ecommerce', () =>
   openDatabase({

@@ -39,6 +39,16 @@ export const DatabaseConnectTimeoutSchema = v.optional(
   '30',
 )
 
+/**
+ * NODE_ENV: `development`, `production` or `test`, in any case, or empty (development). Anything
+ * else (`prod`, `staging`, a typo of production) is refused: it would start with the development
+ * secrets without a word.
+ */
+export const NodeEnvSchema = v.pipe(
+  v.string(),
+  v.check((s) => ['', 'development', 'production', 'test'].includes(s.trim().toLowerCase()), 'must be development, production or test'),
+)
+
 /** True when NODE_ENV says production, whatever its case or surrounding blanks (`Production`, ` PRODUCTION`). */
 export const isProduction = (env: Record<string, string | undefined> = process.env) =>
   env.NODE_ENV?.trim().toLowerCase() === 'production'
