@@ -77,3 +77,15 @@ describe('tampered cursors', () => {
     expect((await ctx.call('GET', `/deliveries?limit=1&cursor=${first.json.next_cursor}`)).status).toBe(200)
   })
 })
+
+describe('webhook recovery dates', () => {
+  test('POST /webhooks/{id}/recover with since in year 0000 answers 422, not 500', async () => {
+    const hook = await ctx.call('POST', '/webhooks', { body: { url: 'http://127.0.0.1:9/qa-recover' } })
+    expect(hook.status).toBe(201)
+    for (const since of ['0000-01-01T00:00:00Z', '0000-12-31T23:59:59Z']) {
+      const r = await ctx.call('POST', `/webhooks/${hook.json.id}/recover`, { body: { since } })
+      expect({ since, status: r.status }).toEqual({ since, status: 422 })
+    }
+    expect((await ctx.call('POST', `/webhooks/${hook.json.id}/recover`, { body: { since: '0001-01-01T00:00:00Z' } })).status).toBe(202)
+  })
+})
