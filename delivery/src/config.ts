@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { ConfigError, DEV_DELIVERY_API_KEY, DatabaseConnectTimeoutSchema, LOG_FORMATS, PortSchema, envInteger, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { ConfigError, DEV_DELIVERY_API_KEY, DatabaseConnectTimeoutSchema, LOG_FORMATS, NodeEnvSchema, PortSchema, envInteger, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 import { parseAllowedHosts } from './modules/webhooks/destination'
 
 export const DEV_API_KEYS = `ecommerce:${DEV_DELIVERY_API_KEY}`
@@ -34,7 +34,7 @@ const ConfigSchema = v.object({
   LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
   /** `json` or `pretty` (readable lines); default: pretty at a terminal, else JSON; always JSON in production. */
   LOG_FORMAT: v.optional(v.picklist(LOG_FORMATS)),
-  NODE_ENV: v.optional(v.string()),
+  NODE_ENV: v.optional(NodeEnvSchema),
 })
 
 export type DeliveryConfig = v.InferOutput<typeof ConfigSchema>

@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { ConfigError, DEV_DELIVERY_API_KEY, DatabaseConnectTimeoutSchema, LOG_FORMATS, PortSchema, WebhookSecretSchema, envInteger, readConfig, refuseDevelopmentValues } from '@logistics/shared'
+import { ConfigError, DEV_DELIVERY_API_KEY, DatabaseConnectTimeoutSchema, LOG_FORMATS, NodeEnvSchema, PortSchema, WebhookSecretSchema, envInteger, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 import type { LogLevel } from '@logistics/shared'
 import { passwordWeakness } from './modules/auth/password-policy'
 
@@ -20,7 +20,7 @@ const url = (fallback: string) =>
 const str = (fallback: string, min = 1) => v.optional(v.pipe(v.string(), v.minLength(min, `must be at least ${min} characters`)), fallback)
 
 export const ConfigSchema = v.object({
-  NODE_ENV: v.optional(v.string(), 'development'),
+  NODE_ENV: v.optional(NodeEnvSchema, 'development'),
   PORT: PortSchema(3000),
   DATABASE_URL: v.optional(v.string()),
   DATABASE_CONNECT_TIMEOUT_SECONDS: DatabaseConnectTimeoutSchema,

@@ -51,6 +51,16 @@ export const DatabaseConnectTimeoutSchema = envInteger(30, {
 /** The delivery API key of the development setup (both services' defaults); refused in production. */
 export const DEV_DELIVERY_API_KEY = 'dev-delivery-key-change-me'
 
+/**
+ * NODE_ENV: `development`, `production` or `test`, in any case, or empty (development). Anything
+ * else (`prod`, `staging`, a typo of production) is refused: it would start with the development
+ * secrets without a word.
+ */
+export const NodeEnvSchema = v.pipe(
+  v.string(),
+  v.check((s) => ['', 'development', 'production', 'test'].includes(s.trim().toLowerCase()), 'must be development, production or test'),
+)
+
 /** True when NODE_ENV says production, whatever its case or surrounding blanks (`Production`, ` PRODUCTION`). */
 export const isProduction = (env: { readonly NODE_ENV?: string } = process.env) =>
   env.NODE_ENV?.trim().toLowerCase() === 'production'

@@ -58,8 +58,14 @@ function decodeCursor(cursor: string, kinds: Kind[]): string[] {
   if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw badCursor()
   const values = Buffer.from(cursor, 'base64url').toString('utf8').split(' ')
   if (values.length !== kinds.length || values.some((value, i) => !kinds[i]!.valid(value))) throw badCursor()
-  if (kinds[0] === KINDS.timestamp && Number.isNaN(Date.parse(values[0]!))) throw badCursor()
+  // A real calendar date PostgreSQL accepts: no February 30 (which JS rolls over), no year 0.
+  if (kinds[0] === KINDS.timestamp && !realTimestamp(values[0]!)) throw badCursor()
   return values
+}
+
+function realTimestamp(value: string): boolean {
+  const date = new Date(value)
+  return !Number.isNaN(date.getTime()) && date.getUTCFullYear() >= 1 && date.toISOString().slice(0, 19) === value.slice(0, 19)
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import { HttpProblem } from '../problem'
+import { NOT_TEXT_MESSAGE, nulPaths } from './nul-refusal'
 
 /** JSON bodies nested deeper than this (objects and arrays) are refused before they are parsed. */
 export const MAX_JSON_DEPTH = 32
@@ -70,11 +71,18 @@ export function jsonBody() {
     } else if (jsonDepthExceeds(raw)) {
       state.refusal = new HttpProblem(400, 'body-too-deep', `The JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`)
     } else {
+      let parsed: unknown
       try {
-        return JSON.parse(raw)
+        parsed = JSON.parse(raw)
       } catch {
         state.refusal = new HttpProblem(400, 'malformed-body', 'The body is not valid JSON')
+        return REFUSED_BODY
       }
+      // Text PostgreSQL cannot store (U+0000, unpaired surrogates): refused here, deferred like the
+      // rest, so a request without credentials still answers 401 first.
+      const errors = typeof parsed === 'object' ? nulPaths(parsed).map((path) => ({ path: path || '(root)', message: NOT_TEXT_MESSAGE })) : []
+      if (errors.length === 0) return parsed
+      state.refusal = new HttpProblem(422, 'validation-failed', 'The request has invalid fields', { errors })
     }
     return REFUSED_BODY
   })

@@ -4,6 +4,7 @@ import type { Logger } from '../log'
 import { type FieldError, HttpProblem, problemBody, problemResponse } from '../problem'
 import { bodyTooLargeBody } from './body-limit'
 import { bodyRefusalOf } from './body'
+import { queryRefusalOf } from './nul-refusal'
 import { type RequestMeta, requestIdOf, requestMeta } from './request-id'
 
 /** Seconds a client is asked to wait (`Retry-After`) when the database is unavailable. */
@@ -68,7 +69,7 @@ export function problemErrors(logger: Logger) {
         case 'NOT_FOUND':
           return problemResponse(problemBody(404, 'not-found', `No route for ${request.method} ${new URL(request.url).pathname}`), headers)
         case 'VALIDATION': {
-          const refusal = error.type === 'body' ? bodyRefusalOf(request) : undefined
+          const refusal = error.type === 'body' ? bodyRefusalOf(request) : error.type === 'query' ? queryRefusalOf(request) : undefined
           if (refusal) return problemResponse(refusal.toBody(), headers)
           const errors = fieldErrors(validationIssues(error))
           if (error.type === 'params')

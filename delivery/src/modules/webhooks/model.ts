@@ -46,6 +46,8 @@ export const RecoverWebhookSchema = v.object({
     v.check(existingDay, 'since must be a real calendar date'),
     v.transform((s) => new Date(s)),
     v.check((d) => !Number.isNaN(d.getTime()), 'since must be a valid date-time'),
+    // JS takes year 0000 (1 BC); PostgreSQL refuses it (a 500)
+    v.check((d) => d.getUTCFullYear() >= 1, 'since must be in year 0001 or later'),
   ),
 })
 
