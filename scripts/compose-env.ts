@@ -45,8 +45,12 @@ export function strongSecret(length = 40): string {
     const j = randomInt(i + 1)
     ;[chars[i], chars[j]] = [chars[j]!, chars[i]!]
   }
-  // Never start with '-' (some tools read it as an option).
-  if (chars[0] === '-') chars[0] = pick(UPPER)
+  // Never start with '-' (some tools read it as an option): swap it with the first other character,
+  // so every class stays present (overwriting it could drop the only symbol).
+  if (chars[0] === '-') {
+    const k = chars.findIndex((c) => c !== '-')
+    ;[chars[0], chars[k]] = [chars[k]!, chars[0]!]
+  }
   return chars.join('')
 }
 

@@ -23,7 +23,7 @@ import { isValidWebhookSecret } from '@logistics/shared'
 import { loadConfig as loadDeliveryConfig } from '../delivery/src/config'
 import { checkDestination, isProduction } from '../delivery/src/modules/webhooks/destination'
 import { loadConfig as loadEcommerceConfig } from '../ecommerce/src/config'
-import { envFromExample, isSecretName, parseEnvExample } from '../scripts/compose-env'
+import { envFromExample, isSecretName, parseEnvExample, strongSecret } from '../scripts/compose-env'
 
 const ROOT = resolve(import.meta.dir, '..')
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')
@@ -60,6 +60,8 @@ const CONTRACT_ENV: Record<'delivery' | 'ecommerce', string[]> = {
   ],
 }
 const SERVICE_PORT = { delivery: 3001, ecommerce: 3000 } as const
+/** The workspace of test helpers (@logistics/testkit): in the root package.json, never in an image. */
+const TEST_ONLY_WORKSPACE = 'testkit'
 const APP_SERVICES = ['delivery', 'ecommerce'] as const
 
 // --- compose interpolation (https://github.com/compose-spec/compose-spec/blob/main/spec.md#interpolation) ---
@@ -410,6 +412,15 @@ describe('the env file of the real compose run (scripts/compose-env.ts, used by 
     expect(generated.STATUS_TICK_SECONDS).toBe('2')
   })
 
+  test('every generated secret has each character class and never starts with "-"', () => {
+    // One draw in a few hundred used to lose its only symbol to the leading-'-' rule.
+    for (let i = 0; i < 5_000; i++) {
+      const secret = strongSecret()
+      for (const kind of [/[A-Z]/, /[a-z]/, /[0-9]/, /[-_]/]) expect(secret).toMatch(kind)
+      expect(secret.startsWith('-')).toBe(false)
+    }
+  })
+
   test("each service's own config accepts the resulting stack with NODE_ENV=production", () => {
     const stack = interpolateTree(rawCompose, generated) as unknown as Compose
     expect(loadDeliveryConfig(environmentOf(stack.services.delivery!)).STATUS_TICK_SECONDS).toBe(2)
@@ -421,7 +432,7 @@ describe('the env file of the real compose run (scripts/compose-env.ts, used by 
 
 describe('.dockerignore', () => {
   test('keeps local state and secrets out of the build context', () => {
-    for (const entry of ['**/node_modules', '**/.data', '.git', '.env', 'test-results', 'bench/results.json', '*.log'])
+    for (const entry of ['**/node_modules', '**/.data', '.git', '.env', 'test-results', 'bench/results.json', '*.log', TEST_ONLY_WORKSPACE])
       expect(dockerignore).toContain(entry)
   })
 })
@@ -477,8 +488,13 @@ for (const name of APP_SERVICES) {
       expect(installStage).not.toBe(final)
       const copiedBefore = installStage!.instructions.filter((i) => i.line < install.line).flatMap(copySources)
       const workspaces = (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces
-      for (const manifest of ['package.json', 'bun.lock', 'bunfig.toml', ...workspaces.map((w) => `${w}/package.json`)])
+      expect(workspaces).toContain(TEST_ONLY_WORKSPACE)
+      const runtimeWorkspaces = workspaces.filter((w) => w !== TEST_ONLY_WORKSPACE)
+      for (const manifest of ['package.json', 'bun.lock', 'bunfig.toml', ...runtimeWorkspaces.map((w) => `${w}/package.json`)])
         expect(copiedBefore, `${manifest} is copied before bun install`).toContain(manifest)
+      // The test-only workspace stays out of the image, manifest included: `bun install --frozen-lockfile`
+      // skips a workspace bun.lock lists but the disk lacks (`bun run compose:check` builds it for real).
+      expect(stages.flatMap((s) => s.instructions.flatMap(copySources)).filter((s) => s.startsWith(TEST_ONLY_WORKSPACE))).toEqual([])
       // The dependency patches (package.json patchedDependencies) the install applies.
       const patched = Object.values((JSON.parse(read('package.json')) as { patchedDependencies?: Record<string, string> }).patchedDependencies ?? {})
       if (patched.length > 0) expect(copiedBefore, 'patches/ is copied before bun install').toContain('patches')

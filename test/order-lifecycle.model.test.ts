@@ -20,7 +20,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { onRealPostgres, testOnPostgres } from '@logistics/shared/testing'
+import { onRealPostgres, testOnPostgres } from '@logistics/testkit/databases'
 import { type Fault, type System, createSystem } from './in-process'
 
 const NUM_RUNS = Number(process.env.MODEL_RUNS ?? 25)

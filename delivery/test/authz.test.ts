@@ -1,5 +1,6 @@
 import { afterAll, expect, test } from 'bun:test'
-import { type AuthzCase, authorizationMatrix, openApiRoutes, statuses } from '@logistics/shared/testing-openapi'
+import { authorizationMatrix, type AuthzCase, statuses } from '@logistics/testkit/authz-matrix'
+import { openApiRoutes } from '@logistics/testkit/openapi-routes'
 import { type DeliveryTestContext, KEY_A, KEY_B, deliveryBody, setupDelivery } from './helpers'
 
 /**

@@ -1,16 +1,11 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import {
-  type BodyTemplate,
-  junkInputProperty,
-  databaseFingerprint,
-  fingerprintDiff,
-  invalidRequest,
-  junkAuthorization,
-  openApiRoutes,
-  refusalViolation,
-  send,
-} from '@logistics/shared/testing-openapi'
+import { databaseFingerprint, fingerprintDiff } from '@logistics/testkit/fingerprint'
+import { type BodyTemplate, junkAuthorization } from '@logistics/testkit/generators'
+import { send } from '@logistics/testkit/http'
+import { invalidRequest, junkInputProperty } from '@logistics/testkit/junk-input'
+import { openApiRoutes } from '@logistics/testkit/openapi-routes'
+import { refusalViolation } from '@logistics/testkit/problem'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
 import { type DeliveryTestContext, KEY_A, KEY_B, deliveryBody, setupDelivery } from './helpers'
 

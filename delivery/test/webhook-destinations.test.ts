@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { silentLogger } from '@logistics/shared'
-import { callApp } from '@logistics/shared/testing'
+import { callApp } from '@logistics/testkit/http'
 import { createApp } from '../src/app'
 import { deliveries, tickState, webhookAttempts, webhookEvents, webhookSubscriptions } from '../src/db/schema'
 import { advanceDeliveries } from '../src/modules/transitions/tick'

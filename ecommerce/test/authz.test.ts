@@ -1,6 +1,7 @@
 import { afterAll, expect, test } from 'bun:test'
 import { webhookHeaders } from '@logistics/shared'
-import { type AuthzCase, authorizationMatrix, openApiRoutes, statuses } from '@logistics/shared/testing-openapi'
+import { authorizationMatrix, type AuthzCase, statuses } from '@logistics/testkit/authz-matrix'
+import { openApiRoutes } from '@logistics/testkit/openapi-routes'
 import { createHarness, createStubDelivery } from './helpers'
 
 /**

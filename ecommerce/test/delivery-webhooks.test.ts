@@ -5,7 +5,7 @@ import { type DeliveryStatus, type Logger, WebhookEventSchema, webhookHeaders } 
 import { orderEvents, orders, processedWebhooks } from '../src/db/schema'
 import { applyDeliveryEvent, supersedes } from '../src/modules/delivery-webhooks/service'
 import { createHarness, createStubDelivery, type Harness } from './helpers'
-import { capturingLogger } from '@logistics/shared/testing'
+import { capturingLogger } from '@logistics/testkit/logging'
 
 let h: Harness
 let admin: string

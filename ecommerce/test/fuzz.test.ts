@@ -2,18 +2,12 @@ import { createHmac } from 'node:crypto'
 import { afterAll, describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import { webhookHeaders } from '@logistics/shared'
-import {
-  type BodyTemplate,
-  type FuzzRequest,
-  junkInputProperty,
-  databaseFingerprint,
-  fingerprintDiff,
-  invalidRequest,
-  junkAuthorization,
-  openApiRoutes,
-  refusalViolation,
-  send,
-} from '@logistics/shared/testing-openapi'
+import { databaseFingerprint, fingerprintDiff } from '@logistics/testkit/fingerprint'
+import { type BodyTemplate, junkAuthorization } from '@logistics/testkit/generators'
+import { send } from '@logistics/testkit/http'
+import { type FuzzRequest, invalidRequest, junkInputProperty } from '@logistics/testkit/junk-input'
+import { openApiRoutes } from '@logistics/testkit/openapi-routes'
+import { refusalViolation } from '@logistics/testkit/problem'
 import { ADMIN, createHarness, createStubDelivery } from './helpers'
 
 /**

@@ -1,13 +1,14 @@
 import { join } from 'node:path'
 import { silentLogger } from '@logistics/shared'
-import { callApp, createTestDatabase, type TestDatabase } from '@logistics/shared/testing'
+import { createTestDatabase, type TestDatabase } from '@logistics/testkit/databases'
+import { callApp } from '@logistics/testkit/http'
 import { createApp } from '../src/app'
 import { type Config, loadConfig } from '../src/config'
 import * as schema from '../src/db/schema'
 import { ensureAdmin } from '../src/modules/auth/service'
 import { createDeliveryClient, type DeliveryClient } from '../src/modules/delivery-client/service'
 
-export { onRealPostgres, testOnPostgres } from '@logistics/shared/testing'
+export { onRealPostgres, testOnPostgres } from '@logistics/testkit/databases'
 
 export const migrationsFolder = join(import.meta.dir, '../drizzle')
 /** Cheap argon2id parameters: tests hash many passwords. */

@@ -1,5 +1,8 @@
+import { describe, expect, test } from 'bun:test'
 import Ajv2020 from 'ajv/dist/2020'
-import { type Answer, type HandlesRequests, type OpenApiRoute, fillPath, problemViolation, send } from './testing-openapi'
+import { type Answer, type HandlesRequests, send } from './http'
+import { fillPath, type OpenApiRoute } from './openapi-routes'
+import { problemViolation } from './problem'
 
 /**
  * The public HTTP surface of a service as bun tests, driven by its own OpenAPI document (so new
@@ -48,7 +51,6 @@ export type SurfaceOptions = {
 const secured = (route: OpenApiRoute) => Array.isArray(route.operation.security) && route.operation.security.length > 0
 
 export function surfaceTests(options: SurfaceOptions) {
-  const { test, describe, expect } = require('bun:test') as typeof import('bun:test')
 
   describe('public surface', () => {
     test('deeply nested JSON (20 000 levels, no credentials) answers a 4xx problem+json on every body route', async () => {
