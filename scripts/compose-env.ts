@@ -55,7 +55,7 @@ export function strongSecret(length = 40): string {
 }
 
 /** A fresh value shaped like the example's. */
-export function secretLike(example: string): string {
+function secretLike(example: string): string {
   if (example.startsWith('whsec_')) return `whsec_${randomBytes(32).toString('base64')}`
   return strongSecret(Math.max(40, example.length))
 }

@@ -15,16 +15,16 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { builtinModules, createRequire } from 'node:module'
+import { builtinModules } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import dockerignoreRules from '@balena/dockerignore'
+import { isValidWebhookSecret } from '@logistics/shared'
 import Ajv from 'ajv'
 import draft07 from 'ajv/dist/refs/json-schema-draft-07.json'
 import { Copy, DockerfileParser, From, type Instruction, JSONInstruction } from 'dockerfile-ast'
 import { parse as parseDotenv } from 'dotenv'
 import { parse as parseYaml } from 'yaml'
-import { isValidWebhookSecret } from '@logistics/shared'
 import { loadConfig as loadDeliveryConfig } from '../delivery/src/config'
 import { checkDestination, isProduction } from '../delivery/src/modules/webhooks/destination'
 import { loadConfig as loadEcommerceConfig } from '../ecommerce/src/config'
@@ -32,7 +32,6 @@ import { envFromExample, isSecretName, parseEnvExample, strongSecret } from '../
 
 const ROOT = resolve(import.meta.dir, '..')
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')
-const requireFromHere = createRequire(import.meta.url)
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 type Service = {
@@ -48,7 +47,16 @@ type Compose = { services: Record<string, Service>; volumes?: Record<string, unk
 
 /** The environment variables of the API contract (docs/api.md#environment), per service, plus LOG_LEVEL and NODE_ENV. */
 const CONTRACT_ENV: Record<'delivery' | 'ecommerce', string[]> = {
-  delivery: ['PORT', 'DATABASE_URL', 'STATUS_TICK_SECONDS', 'DELIVERY_API_KEYS', 'WEBHOOK_ALLOWED_HOSTS', 'METRICS_TOKEN', 'LOG_LEVEL', 'NODE_ENV'],
+  delivery: [
+    'PORT',
+    'DATABASE_URL',
+    'STATUS_TICK_SECONDS',
+    'DELIVERY_API_KEYS',
+    'WEBHOOK_ALLOWED_HOSTS',
+    'METRICS_TOKEN',
+    'LOG_LEVEL',
+    'NODE_ENV',
+  ],
   ecommerce: [
     'PORT',
     'DATABASE_URL',
@@ -183,9 +191,7 @@ const dockerignore = dockerignoreRules().add(read('.dockerignore'))
  * against it).
  */
 function composeSchemaValidator() {
-  const schema = JSON.parse(
-    readFileSync(join(dirname(requireFromHere.resolve('dclint/package.json')), 'schemas/compose.schema.json'), 'utf8'),
-  )
+  const schema = JSON.parse(readFileSync(join(dirname(require.resolve('dclint/package.json')), 'schemas/compose.schema.json'), 'utf8'))
   expect(schema.$schema).toMatch(/draft-07/)
   const ajv = new Ajv({ strict: false, allErrors: true, allowUnionTypes: true, validateFormats: false })
   ajv.addMetaSchema({ ...draft07, $id: schema.$schema })
@@ -231,7 +237,11 @@ describe('compose.yaml', () => {
   })
 
   test('.env stays out of git and out of the build context', () => {
-    expect(read('.gitignore').split('\n').map((l) => l.trim())).toContain('.env')
+    expect(
+      read('.gitignore')
+        .split('\n')
+        .map((l) => l.trim()),
+    ).toContain('.env')
     expect(dockerignore.ignores('.env')).toBe(true)
   })
 
@@ -426,7 +436,15 @@ describe('.dockerignore', () => {
     ]
     expect(excluded.filter((path) => !dockerignore.ignores(path))).toEqual([])
     // ...while what the images are built from gets through.
-    const needed = ['package.json', 'bun.lock', 'bunfig.toml', 'patches/postgres@3.4.9.patch', 'shared/src/index.ts', 'delivery/src/index.ts', 'delivery/drizzle/meta/_journal.json']
+    const needed = [
+      'package.json',
+      'bun.lock',
+      'bunfig.toml',
+      'patches/postgres@3.4.9.patch',
+      'shared/src/index.ts',
+      'delivery/src/index.ts',
+      'delivery/drizzle/meta/_journal.json',
+    ]
     expect(needed.filter((path) => dockerignore.ignores(path))).toEqual([])
   })
 })
@@ -439,7 +457,7 @@ for (const name of APP_SERVICES) {
     const final = stages.at(-1)!
 
     test('passes `dockerfile-utils lint` with no diagnostics', () => {
-      const cli = join(dirname(requireFromHere.resolve('dockerfile-utils/package.json')), 'bin/dockerfile-utils')
+      const cli = join(dirname(require.resolve('dockerfile-utils/package.json')), 'bin/dockerfile-utils')
       const run = Bun.spawnSync([process.execPath, cli, 'lint', '--json', join(ROOT, file)], { stdout: 'pipe', stderr: 'pipe' })
       const diagnostics = JSON.parse(run.stdout.toString() || 'null')
       expect(diagnostics).toEqual([])
@@ -447,7 +465,7 @@ for (const name of APP_SERVICES) {
     })
 
     test('the linter catches a broken Dockerfile', () => {
-      const cli = join(dirname(requireFromHere.resolve('dockerfile-utils/package.json')), 'bin/dockerfile-utils')
+      const cli = join(dirname(require.resolve('dockerfile-utils/package.json')), 'bin/dockerfile-utils')
       const broken = join(tmpdir(), `broken-${process.pid}.Dockerfile`)
       writeFileSync(broken, text.replace(/^HEALTHCHECK --interval=10s/m, 'HEALTHCHECK --interval=10parsecs'))
       const run = Bun.spawnSync([process.execPath, cli, 'lint', '--json', broken], { stdout: 'pipe' })
@@ -482,7 +500,9 @@ for (const name of APP_SERVICES) {
       // skips a workspace bun.lock lists but the disk lacks (`bun run compose:check` builds it for real).
       expect(stages.flatMap((s) => s.instructions.flatMap(copySources)).filter((s) => s.startsWith(TEST_ONLY_WORKSPACE))).toEqual([])
       // The dependency patches (package.json patchedDependencies) the install applies.
-      const patched = Object.values((JSON.parse(read('package.json')) as { patchedDependencies?: Record<string, string> }).patchedDependencies ?? {})
+      const patched = Object.values(
+        (JSON.parse(read('package.json')) as { patchedDependencies?: Record<string, string> }).patchedDependencies ?? {},
+      )
       if (patched.length > 0) expect(copiedBefore, 'patches/ is copied before bun install').toContain('patches')
       // No sources before the install, so the dependency layer survives code changes.
       expect(copiedBefore.every((s) => /(package\.json|bun\.lock|bunfig\.toml)$/.test(s) || s === 'patches')).toBe(true)

@@ -4,7 +4,7 @@
  * its one live delivery, checked on the delivery service's own state.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { type System, createSystem } from './in-process'
+import { createSystem, type System } from './in-process'
 
 let sys: System
 beforeAll(async () => {

@@ -20,14 +20,18 @@ describe('runtime code imports nothing test-only', () => {
         const text = readFileSync(join(ROOT, workspace, 'src', file), 'utf8')
         // scanImports keeps type-only imports out; a test-only type import is still one too many.
         const specs = [...transpiler.scanImports(text).map((i) => i.path), ...[...text.matchAll(/from\s+'([^']+)'/g)].map((m) => m[1]!)]
-        return specs.filter((spec) => TEST_ONLY.some((pattern) => pattern.test(spec))).map((spec) => `${workspace}/src/${file} imports ${spec}`)
+        return specs
+          .filter((spec) => TEST_ONLY.some((pattern) => pattern.test(spec)))
+          .map((spec) => `${workspace}/src/${file} imports ${spec}`)
       })
       expect([...new Set(offending)]).toEqual([])
     })
   }
 
   test('the check has teeth', () => {
-    const specs = transpiler.scanImports("import { callApp } from '@logistics/testkit/http'\nimport { test } from 'bun:test'").map((i) => i.path)
+    const specs = transpiler
+      .scanImports("import { callApp } from '@logistics/testkit/http'\nimport { test } from 'bun:test'")
+      .map((i) => i.path)
     expect(specs.filter((spec) => TEST_ONLY.some((pattern) => pattern.test(spec)))).toEqual(['@logistics/testkit/http', 'bun:test'])
   })
 })

@@ -5,7 +5,7 @@ import { type HandlesRequests, send } from './http'
 import { type OpenApiRoute, policyCoverage } from './openapi-routes'
 import { problemViolation } from './problem'
 
-export type AuthzRequest = { path: string; body?: unknown; rawBody?: string; headers?: Record<string, string> }
+type AuthzRequest = { path: string; body?: unknown; rawBody?: string; headers?: Record<string, string> }
 
 /** One row of a policy table: the status each role gets for a valid request built for it. */
 export type AuthzCase<R extends string> = {
@@ -47,7 +47,8 @@ export async function checkAuthzCase<R extends string>(
     const answer = await send(options.app, options.method, request.path, { headers, body })
     const expected = c.expect[role]
     const where = `${c.label ? `[${c.label}] ` : ''}${role}: ${options.method} ${request.path}`
-    if (answer.status !== expected) failures.push(`${where} answered ${answer.status}, policy says ${expected}: ${answer.text.slice(0, 200)}`)
+    if (answer.status !== expected)
+      failures.push(`${where} answered ${answer.status}, policy says ${expected}: ${answer.text.slice(0, 200)}`)
     if (answer.status >= 400) {
       const problem = problemViolation(answer)
       if (problem) failures.push(`${where}: ${problem}`)
@@ -65,7 +66,11 @@ export async function checkAuthzCase<R extends string>(
 }
 
 /** `{ role: status }` for every role, from a default and exceptions. */
-export function statuses<R extends string>(roles: readonly R[], fallback: number, except: Partial<Record<R, number>> = {}): Record<R, number> {
+export function statuses<R extends string>(
+  roles: readonly R[],
+  fallback: number,
+  except: Partial<Record<R, number>> = {},
+): Record<R, number> {
   return Object.fromEntries(roles.map((r) => [r, except[r] ?? fallback])) as Record<R, number>
 }
 

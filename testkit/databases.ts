@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto'
 import { test } from 'bun:test'
+import { randomBytes } from 'node:crypto'
 import { PGlite } from '@electric-sql/pglite'
 import { type Database, openDatabase } from '@logistics/shared/db'
 import { drizzle } from 'drizzle-orm/pglite'
@@ -21,7 +21,7 @@ export const onRealPostgres = testDatabaseUrl !== undefined
 export const POSTGRES_ONLY = '[PostgreSQL only: skipped on PGlite, set TEST_DATABASE_URL]'
 
 /** A test that needs a PostgreSQL server: runs with TEST_DATABASE_URL, skipped (named, with the reason) on PGlite. */
-export function testOnPostgres(name: string, fn: () => Promise<unknown> | void, options?: number | { timeout?: number }) {
+export function testOnPostgres(name: string, fn: () => Promise<unknown> | undefined, options?: number | { timeout?: number }) {
   test.skipIf(!onRealPostgres)(`${name} ${POSTGRES_ONLY}`, fn, options)
 }
 

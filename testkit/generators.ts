@@ -4,12 +4,10 @@ import type { OpenApiParameter } from './openapi-routes'
 /** fast-check generators of invalid input: bodies, raw junk, path segments, query values, credentials. */
 
 /** A long string of whitespace, non-ASCII, emoji, RTL override and a quote: no text field takes it. */
-export const hugeString = fc
-  .integer({ min: 1_000, max: 3_000 })
-  .map((n) => ' \u00e9\u{1D11E} \u202e"x'.repeat(n).slice(0, n * 5))
+const hugeString = fc.integer({ min: 1_000, max: 3_000 }).map((n) => ' \u00e9\u{1D11E} \u202e"x'.repeat(n).slice(0, n * 5))
 
 /** Strings that are never an acceptable value of a text field (empty, blank, NUL, oversized). */
-export const brokenString = fc.oneof(
+const brokenString = fc.oneof(
   fc.constant(''),
   fc.constantFrom(' ', '   ', '\t\n', '\u00a0\u2003'),
   fc.string({ maxLength: 20 }).map((s) => `${s}\u0000${s}`),
@@ -28,7 +26,7 @@ const notAString = fc.oneof(
 )
 
 /** Numbers no quantity-like field accepts (negative, fractional, huge), or the wrong type. */
-export const brokenNumber = fc.oneof(
+const brokenNumber = fc.oneof(
   fc.integer({ min: -1_000_000_000, max: -1 }),
   fc.double({ min: -1e6, max: 1e6, noNaN: true, noDefaultInfinity: true }).filter((x) => !Number.isInteger(x)),
   fc.integer({ min: 1_000_000_001, max: Number.MAX_SAFE_INTEGER }),
@@ -109,7 +107,13 @@ export function brokenBody(template: BodyTemplate): fc.Arbitrary<unknown> {
     else replacement = brokenObject
     if (nullable.has(key)) replacement = replacement.filter((v) => v !== null)
     if (path.length === 0) return replacement
-    const options: fc.Arbitrary<unknown>[] = [replacement.map((v) => withAt(template.body, path, (p, k) => void (p[k] = v)))]
+    const options: fc.Arbitrary<unknown>[] = [
+      replacement.map((v) =>
+        withAt(template.body, path, (p, k) => {
+          p[k] = v
+        }),
+      ),
+    ]
     // removing a key (minimal templates: every key is required); removing a list element instead empties nothing useful
     if (typeof path[path.length - 1] === 'string')
       options.push(fc.constant(null).map(() => withAt(template.body, path, (p, k) => void delete p[k])))
@@ -121,9 +125,9 @@ export function brokenBody(template: BodyTemplate): fc.Arbitrary<unknown> {
     fc.jsonValue({ maxDepth: 2 }),
     { maxKeys: 3 },
   )
-  return fc.tuple(broken, fc.option(junkKeys, { nil: undefined })).map(([body, extra]) =>
-    extra && body && typeof body === 'object' && !Array.isArray(body) ? { ...extra, ...body } : body,
-  )
+  return fc
+    .tuple(broken, fc.option(junkKeys, { nil: undefined }))
+    .map(([body, extra]) => (extra && body && typeof body === 'object' && !Array.isArray(body) ? { ...extra, ...body } : body))
 }
 
 /** A raw request body that is not an acceptable JSON object for any route, with its content type. */
@@ -137,14 +141,24 @@ export const junkBody: fc.Arbitrary<{ body: string; contentType: string | undefi
     .map((body) => ({ body, contentType: 'application/json' as string | undefined })),
   // JSON, but not an object: scalars and arrays at the root
   fc
-    .oneof(fc.integer(), fc.string({ maxLength: 30 }), fc.boolean(), fc.constant(null), fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 4 }))
+    .oneof(
+      fc.integer(),
+      fc.string({ maxLength: 30 }),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 4 }),
+    )
     .map((v) => ({ body: JSON.stringify(v), contentType: 'application/json' })),
   // deeply nested junk
   fc.integer({ min: 50, max: 3_000 }).map((n) => ({ body: '['.repeat(n) + ']'.repeat(n), contentType: 'application/json' })),
-  fc.integer({ min: 50, max: 1_000 }).map((n) => ({ body: '{"a":'.repeat(n) + '1' + '}'.repeat(n), contentType: 'application/json' })),
+  fc.integer({ min: 50, max: 1_000 }).map((n) => ({ body: `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`, contentType: 'application/json' })),
   // random objects with unknown keys (valibot drops unknown keys, so required ones are missing)
   fc
-    .dictionary(fc.string({ minLength: 1, maxLength: 10 }).map((k) => `z${k}`), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5 })
+    .dictionary(
+      fc.string({ minLength: 1, maxLength: 10 }).map((k) => `z${k}`),
+      fc.jsonValue({ maxDepth: 3 }),
+      { maxKeys: 5 },
+    )
     .map((v) => ({ body: JSON.stringify(v), contentType: 'application/json' })),
   // an empty body that claims to be JSON
   fc.constant({ body: '', contentType: 'application/json' }),
@@ -152,7 +166,10 @@ export const junkBody: fc.Arbitrary<{ body: string; contentType: string | undefi
   fc
     .tuple(
       fc.constantFrom('text/plain', 'application/octet-stream', 'application/xml', 'application/json; charset=utf-16', undefined),
-      fc.oneof(fc.constantFrom('{', 'hello', '<a/>'), fc.string({ maxLength: 40 }).map((s) => `{${s}`)),
+      fc.oneof(
+        fc.constantFrom('{', 'hello', '<a/>'),
+        fc.string({ maxLength: 40 }).map((s) => `{${s}`),
+      ),
     )
     .map(([contentType, body]) => ({ body, contentType })),
 )
@@ -164,7 +181,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
  * very long values, broken or odd percent-encodings, NUL, unicode.
  */
 export const junkPathSegment: fc.Arbitrary<string> = fc.oneof(
-  fc.string({ minLength: 1, maxLength: 40 }).filter((s) => s.trim() !== '' && s !== '.' && s !== '..').map(encodeURIComponent),
+  fc
+    .string({ minLength: 1, maxLength: 40 })
+    .filter((s) => s.trim() !== '' && s !== '.' && s !== '..')
+    .map(encodeURIComponent),
   fc.uuid().map((u) => u),
   fc.integer({ min: 65, max: 4_000 }).map((n) => 'A'.repeat(n)),
   fc.constantFrom(
@@ -189,11 +209,14 @@ export const junkPathSegment: fc.Arbitrary<string> = fc.oneof(
     '%7B%7D',
     'TRK-0000-0000-0000',
   ),
-  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 10 }).filter((s) => s.trim() !== '').map(encodeURIComponent),
+  fc
+    .string({ unit: 'grapheme', minLength: 1, maxLength: 10 })
+    .filter((s) => s.trim() !== '')
+    .map(encodeURIComponent),
 )
 
 /** Query values for `limit` / `offset` that are out of range or not whole numbers. */
-export const brokenPagination = (name: 'limit' | 'offset') =>
+const brokenPagination = (name: 'limit' | 'offset') =>
   fc.oneof(
     fc.constantFrom('abc', '-1', '1.5', '1e3', '', ' ', '0x10', '+1', 'NaN', '9999999999', '١٢', '%00'),
     fc.integer({ min: -1_000_000, max: -1 }).map(String),
@@ -202,7 +225,7 @@ export const brokenPagination = (name: 'limit' | 'offset') =>
   )
 
 /** `cursor` values that are not a cursor of the list: junk text, truncated or foreign base64url. */
-export const brokenCursor = () =>
+const brokenCursor = () =>
   fc.oneof(
     fc.constantFrom('', ' ', 'x', '!!', '%00', 'AAAA', 'null', '..%2F..', 'x'.repeat(201)),
     fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }).map(encodeURIComponent),
@@ -213,11 +236,15 @@ export const brokenCursor = () =>
  * A query-string value that the parameter's schema refuses: for an enum, anything not listed;
  * for a UUID, anything that is not one.
  */
-export function brokenQueryValue(parameter: OpenApiParameter): fc.Arbitrary<string> {
+function brokenQueryValue(parameter: OpenApiParameter): fc.Arbitrary<string> {
   if (parameter.name === 'limit' || parameter.name === 'offset') return brokenPagination(parameter.name)
   if (parameter.name === 'cursor') return brokenCursor()
   const schema = parameter.schema ?? {}
-  const allowed = new Set<string>([...(schema.enum ?? []), ...((schema.anyOf ?? []) as any[]).flatMap((s) => s.enum ?? (s.const !== undefined ? [s.const] : []))].map(String))
+  const allowed = new Set<string>(
+    [...(schema.enum ?? []), ...((schema.anyOf ?? []) as any[]).flatMap((s) => s.enum ?? (s.const !== undefined ? [s.const] : []))].map(
+      String,
+    ),
+  )
   if (allowed.size === 0 && schema.format !== 'uuid')
     throw new Error(`no way to break the free-form query parameter ${parameter.name}; extend brokenQueryValue`)
   return fc
@@ -248,7 +275,9 @@ export function brokenQuery(parameters: OpenApiParameter[]): fc.Arbitrary<string
     ...parameters.map((p) => fc.constant(`${p.name}=1&${p.name}=2`)),
   )
   const extra = fc.array(
-    fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), fc.string({ maxLength: 20 })).map(([k, v]) => `q_${encodeURIComponent(k)}=${encodeURIComponent(v)}`),
+    fc
+      .tuple(fc.string({ minLength: 1, maxLength: 8 }), fc.string({ maxLength: 20 }))
+      .map(([k, v]) => `q_${encodeURIComponent(k)}=${encodeURIComponent(v)}`),
     { maxLength: 3 },
   )
   return fc.tuple(one, extra).map(([broken, rest]) => [broken, ...rest].join('&'))
@@ -264,5 +293,7 @@ export const junkAuthorization: fc.Arbitrary<string> = fc.oneof(
   fc
     .tuple(fc.base64String({ minLength: 4, maxLength: 40 }), fc.base64String({ minLength: 4, maxLength: 40 }))
     .map(([a, b]) => `Bearer eyJhbGciOiJIUzI1NiJ9.${a.replace(/=/g, '')}.${b.replace(/=/g, '')}`),
-  fc.constant('Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiIwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDAiLCJyb2xlIjoiYWRtaW4ifQ.'),
+  fc.constant(
+    'Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiIwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDAiLCJyb2xlIjoiYWRtaW4ifQ.',
+  ),
 )

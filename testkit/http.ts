@@ -29,5 +29,9 @@ export async function callApp(
 }
 
 /** One request through `app.handle`, the body sent as is (see `callApp`). */
-export const send = (app: HandlesRequests, method: string, path: string, init: { headers?: Record<string, string>; body?: string } = {}): Promise<Answer> =>
-  callApp(app, method, path, { headers: init.headers, rawBody: init.body })
+export const send = (
+  app: HandlesRequests,
+  method: string,
+  path: string,
+  init: { headers?: Record<string, string>; body?: string } = {},
+): Promise<Answer> => callApp(app, method, path, { headers: init.headers, rawBody: init.body })

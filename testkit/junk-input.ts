@@ -44,7 +44,13 @@ export function invalidRequest(route: OpenApiRoute, options: FuzzOptions): fc.Ar
   const validBody = options.template ? { body: JSON.stringify(options.template.body), contentType: 'application/json' } : undefined
   const bodyBreakers: fc.Arbitrary<{ body: string; contentType?: string; what: string }>[] = []
   if (route.hasBody) {
-    bodyBreakers.push(brokenBody(options.template!).map((b) => ({ body: JSON.stringify(b), contentType: 'application/json', what: `body ${JSON.stringify(b).slice(0, 200)}` })))
+    bodyBreakers.push(
+      brokenBody(options.template!).map((b) => ({
+        body: JSON.stringify(b),
+        contentType: 'application/json',
+        what: `body ${JSON.stringify(b).slice(0, 200)}`,
+      })),
+    )
     bodyBreakers.push(junkBody.map((j) => ({ ...j, what: `raw body (${j.contentType}) ${j.body.slice(0, 80)}` })))
   }
   const brokenBodyArb = bodyBreakers.length > 0 ? fc.oneof(...bodyBreakers) : undefined
@@ -80,9 +86,9 @@ export function invalidRequest(route: OpenApiRoute, options: FuzzOptions): fc.Ar
   }
   if (route.queryParams.length > 0)
     modes.push(
-      fc.tuple(brokenQuery(route.queryParams), route.hasBody ? fc.oneof(fc.constant(validBody), brokenBodyArb!) : fc.constant(undefined)).map(
-        ([query, body]) => ({ broken: [`query ${query.slice(0, 200)}`], pathValues: options.pathValues, query, body }),
-      ),
+      fc
+        .tuple(brokenQuery(route.queryParams), route.hasBody ? fc.oneof(fc.constant(validBody), brokenBodyArb!) : fc.constant(undefined))
+        .map(([query, body]) => ({ broken: [`query ${query.slice(0, 200)}`], pathValues: options.pathValues, query, body })),
     )
   if (modes.length === 0)
     modes.push(
@@ -123,12 +129,16 @@ export function invalidRequest(route: OpenApiRoute, options: FuzzOptions): fc.Ar
 }
 
 /** Sends a generated request and answers what is wrong with the answer, or null. */
-export async function checkInvalidRequest(app: HandlesRequests, request: FuzzRequest): Promise<{ answer: Answer; violation: string | null }> {
+async function checkInvalidRequest(app: HandlesRequests, request: FuzzRequest): Promise<{ answer: Answer; violation: string | null }> {
   const answer = await send(app, request.method, request.url, { headers: request.headers, body: request.body })
   if (answer.status >= 500) return { answer, violation: `status ${answer.status}: ${answer.text.slice(0, 300)}` }
   // a dot segment can fold the path to `/`, whose GET redirects to the docs
   const folded = new URL(request.url, 'http://localhost').pathname === '/' && request.method === 'GET'
-  if (folded) return { answer, violation: answer.status === 302 && answer.headers.get('location') === '/swagger' ? null : `GET / answered ${answer.status}` }
+  if (folded)
+    return {
+      answer,
+      violation: answer.status === 302 && answer.headers.get('location') === '/swagger' ? null : `GET / answered ${answer.status}`,
+    }
   if (request.broken.length > 0) return { answer, violation: refusalViolation(answer) }
   return { answer, violation: answer.status >= 400 ? problemViolation(answer) : null }
 }

@@ -8,7 +8,14 @@ export function capturingLogger(): { logger: Logger; lines: CapturedLine[] } {
   const lines: CapturedLine[] = []
   const make = (bound: Record<string, unknown>): Logger => {
     const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, ...bound, ...fields })
-    return { enabled: () => true, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (fields) => make({ ...bound, ...fields }) }
+    return {
+      enabled: () => true,
+      debug: at('debug'),
+      info: at('info'),
+      warn: at('warn'),
+      error: at('error'),
+      child: (fields) => make({ ...bound, ...fields }),
+    }
   }
   return { logger: make({}), lines }
 }

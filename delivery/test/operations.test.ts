@@ -3,11 +3,10 @@
  * parameters, liveness/readiness, Prometheus metrics, and re-sending given-up webhook events.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { asc, eq, sql } from 'drizzle-orm'
-import type { Logger } from '@logistics/shared'
 import { createTestDatabase } from '@logistics/testkit/databases'
 import { callApp } from '@logistics/testkit/http'
 import { capturingLogger } from '@logistics/testkit/logging'
+import { asc, eq, sql } from 'drizzle-orm'
 import { createApp } from '../src/app'
 import { type DeliveryDb, migrationsFolder, schema } from '../src/db'
 import { webhookEvents } from '../src/db/schema'
@@ -15,7 +14,7 @@ import { provisionApiClients } from '../src/modules/auth/service'
 import { createDeliveryMetrics } from '../src/modules/metrics/service'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
 import { createDispatcher } from '../src/modules/webhooks/dispatcher'
-import { KEY_A, KEY_B, deliveryBody } from './helpers'
+import { deliveryBody, KEY_A, KEY_B } from './helpers'
 
 async function setup(options: { metricsAccess?: { token?: string; production?: boolean } } = {}) {
   const database = await createTestDatabase({ service: 'delivery', schema, migrationsFolder })
@@ -127,7 +126,9 @@ describe('metrics', () => {
     expect(r.status).toBe(200)
     expect(r.headers.get('content-type')).toContain('text/plain')
     const text = r.text
-    expect(text).toMatch(/http_request_duration_seconds_count\{[^}]*method="GET",route="\/deliveries\/:tracking_number",status="200"[^}]*\} 3/)
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{[^}]*method="GET",route="\/deliveries\/:tracking_number",status="200"[^}]*\} 3/,
+    )
     expect(text).toMatch(/route="\/deliveries\/:tracking_number",status="404"/)
     expect(text).toMatch(/route="unmatched",status="404"/)
     expect(text).not.toContain('/no/such') // raw paths never become labels

@@ -10,15 +10,9 @@ import { callApp } from '@logistics/testkit/http'
 import { createApp } from '../src/app'
 import { deliveries, tickState, webhookAttempts, webhookEvents, webhookSubscriptions } from '../src/db/schema'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
-import {
-  type DestinationPolicy,
-  type Lookup,
-  checkDestination,
-  isProduction,
-  parseAllowedHosts,
-} from '../src/modules/webhooks/destination'
+import { checkDestination, type DestinationPolicy, isProduction, type Lookup, parseAllowedHosts } from '../src/modules/webhooks/destination'
 import { createDispatcher } from '../src/modules/webhooks/dispatcher'
-import { type DeliveryTestContext, KEY_A, deliveryBody, setupDelivery } from './helpers'
+import { type DeliveryTestContext, deliveryBody, KEY_A, setupDelivery } from './helpers'
 
 /** A made-up DNS: names under .test resolve as listed here, anything else does not exist. */
 const zone: Record<string, string[]> = {
@@ -62,8 +56,7 @@ afterEach(() => {
 /** The delivery app on the test database with the given webhook destination policy. */
 function appWith(policy: DestinationPolicy) {
   const app = createApp({ db: t.db, logger: silentLogger, webhookDestinations: policy })
-  return (url: string) =>
-    callApp(app, 'POST', '/webhooks', { headers: { authorization: `Bearer ${KEY_A}` }, body: { url } })
+  return (url: string) => callApp(app, 'POST', '/webhooks', { headers: { authorization: `Bearer ${KEY_A}` }, body: { url } })
 }
 
 /** A local receiver answering `status` (and `location` when given), recording every request's host header. */
@@ -154,7 +147,12 @@ describe('registration with NODE_ENV=production', () => {
 
   test('accepts public destinations: literal IPv4 / IPv6 and names resolving to public addresses only', async () => {
     const register = appWith(production)
-    for (const url of ['https://93.184.216.34/hook', 'https://[2606:4700::1111]/hook', 'https://public.test/hook', 'https://public6.test:8443/hook'])
+    for (const url of [
+      'https://93.184.216.34/hook',
+      'https://[2606:4700::1111]/hook',
+      'https://public.test/hook',
+      'https://public6.test:8443/hook',
+    ])
       expect((await register(url)).status, url).toBe(201)
   })
 
@@ -182,7 +180,13 @@ describe('registration in every mode', () => {
   test('refuses credentials in the URL and non-http(s) schemes, in development too', async () => {
     for (const policy of [{ production: false }, production]) {
       const register = appWith(policy)
-      for (const url of ['http://user:pass@example.test/hook', 'https://token@example.test/hook', 'ftp://example.test/', 'file:///etc/passwd', 'gopher://127.0.0.1:6379/_INFO']) {
+      for (const url of [
+        'http://user:pass@example.test/hook',
+        'https://token@example.test/hook',
+        'ftp://example.test/',
+        'file:///etc/passwd',
+        'gopher://127.0.0.1:6379/_INFO',
+      ]) {
         const res = await register(url)
         expect(res.status, url).toBe(422)
         expect(res.json.errors[0].path).toBe('url')
@@ -280,7 +284,10 @@ describe('sending', () => {
     await createDispatcher(t.db, silentLogger, { timeoutMs: 5_000 }).runOnce()
     for (const [i, [url, category]] of cases.entries()) {
       const attempts = await attemptsOf(subs[i]!.id)
-      expect(attempts.map((a) => a.error), url).toContain(category)
+      expect(
+        attempts.map((a) => a.error),
+        url,
+      ).toContain(category)
       for (const a of attempts) expect(a.error).toMatch(/^[a-z-]+$|^HTTP \d{3}$/)
     }
   })

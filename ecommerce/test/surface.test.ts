@@ -78,7 +78,8 @@ describe('ecommerce surface', () => {
     expect(demoLogin({ ...production, ADMIN_PASSWORD: DEV_ADMIN_PASSWORD })).toBeUndefined()
     const app = createApp({ db: h.db, config: production, logger: silentLogger, deliveryClient: stub.client() })
     const text = (await send(app, 'GET', '/swagger/json')).text
-    for (const secret of [DEV_ADMIN_PASSWORD, 'the-real-admin-password-7', 'root@shop.example', ADMIN.email]) expect(text).not.toContain(secret)
+    for (const secret of [DEV_ADMIN_PASSWORD, 'the-real-admin-password-7', 'root@shop.example', ADMIN.email])
+      expect(text).not.toContain(secret)
     expect(JSON.stringify(requestExamples(production))).not.toContain('root@shop.example')
   })
 })
