@@ -32,15 +32,24 @@ export async function benchEcommerce(options: { durationMs: number; customers: n
     const productIds: string[] = []
     for (const n of [1, 2]) {
       await admin.client.post('sellers', {
-        json: { name: `Bench seller ${n}`, description: 'bench', warehouse_address: `Dock ${n}`, admins: [{ email: `seller${n}@bench.example`, password: PASSWORD, name: `Seller ${n}` }] },
+        json: {
+          name: `Bench seller ${n}`,
+          description: 'bench',
+          warehouse_address: `Dock ${n}`,
+          admins: [{ email: `seller${n}@bench.example`, password: PASSWORD, name: `Seller ${n}` }],
+        },
       })
       const seller = await login(service.url, `seller${n}@bench.example`, PASSWORD)
-      const p = await seller.client.post('products', { json: { sku: `HOT-${n}`, name: `Hot product ${n}`, description: 'bench', quantity: 1_000_000_000 } }).json<{ id: string }>()
+      const p = await seller.client
+        .post('products', { json: { sku: `HOT-${n}`, name: `Hot product ${n}`, description: 'bench', quantity: 1_000_000_000 } })
+        .json<{ id: string }>()
       productIds.push(p.id)
     }
     const customers: { token: string; id: string }[] = []
     for (let i = 0; i < options.customers; i++) {
-      await api(service.url).post('users', { json: { email: `c${i}@bench.example`, password: PASSWORD, name: `Customer ${i}`, shipping_address: `Street ${i}` } })
+      await api(service.url).post('users', {
+        json: { email: `c${i}@bench.example`, password: PASSWORD, name: `Customer ${i}`, shipping_address: `Street ${i}` },
+      })
       const c = await login(service.url, `c${i}@bench.example`, PASSWORD)
       customers.push({ token: c.token, id: c.user.id })
     }
@@ -48,7 +57,12 @@ export async function benchEcommerce(options: { durationMs: number; customers: n
     const before = Number(await stock())
     const purchaseBody = JSON.stringify({ items: productIds.map((id) => ({ product_id: id, quantity: 1 })) })
 
-    const read = (url: string) => load({ requests: productIds.map((id) => ({ method: 'GET', url: `${url}/products/${id}` })), concurrency: 64, durationMs: options.durationMs })
+    const read = (url: string) =>
+      load({
+        requests: productIds.map((id) => ({ method: 'GET', url: `${url}/products/${id}` })),
+        concurrency: 64,
+        durationMs: options.durationMs,
+      })
     const appRead = await read(service.url)
     const baseRead = await read(baseUrl)
 

@@ -5,8 +5,9 @@ import postgres from 'postgres'
 import { type ServiceName, startService as startServiceProcess } from '../scripts/services'
 
 /** Shared pieces of the benchmarks: databases, service processes, the load generator. */
-export const root = join(import.meta.dir, '..')
-export const serverUrl = process.env.DATABASE_URL?.startsWith('postgres') ? process.env.DATABASE_URL : 'postgres://postgres:postgres@127.0.0.1:5432/postgres'
+export const serverUrl = process.env.DATABASE_URL?.startsWith('postgres')
+  ? process.env.DATABASE_URL
+  : 'postgres://postgres:postgres@127.0.0.1:5432/postgres'
 
 /** A fresh database on the server; `drop()` removes it. */
 export async function freshDatabase(label: string) {
@@ -38,7 +39,15 @@ export { freePort } from '../scripts/services'
 export const startService = (name: ServiceName, env: Record<string, string>) =>
   startServiceProcess(name, { env: { LOG_LEVEL: 'warn', ...env } })
 
-export type LoadResult = { requests: number; errors: number; seconds: number; rps: number; p50: number; p99: number; statuses: Record<string, number> }
+export type LoadResult = {
+  requests: number
+  errors: number
+  seconds: number
+  rps: number
+  p50: number
+  p99: number
+  statuses: Record<string, number>
+}
 
 export type LoadSpec = {
   /** Each request picks one of these (round robin). */

@@ -1,6 +1,6 @@
 import postgres from 'postgres'
 import { api, login } from '../scripts/api'
-import { type LoadResult, freshDatabase, load, startService } from './lib'
+import { freshDatabase, type LoadResult, load, startService } from './lib'
 
 const PASSWORD = 'bench-password-123'
 
@@ -15,7 +15,13 @@ export type ListBench = {
 }
 
 /** GET <path> at the first page and by cursor at `depth`, p50 over a short load run. */
-async function measure(url: string, path: string, headers: Record<string, string>, depth: number, durationMs: number): Promise<Omit<ListBench, 'rows'>> {
+async function measure(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+  depth: number,
+  durationMs: number,
+): Promise<Omit<ListBench, 'rows'>> {
   const get = (query: string) => fetch(`${url}${path}?${query}`, { headers })
   const t0 = performance.now()
   const atDepth = await get(`limit=1&offset=${depth - 1}`)
@@ -46,10 +52,17 @@ export async function benchOrderList(rows = 1_000_000, durationMs = 3000): Promi
     const admin = await login(service.url, 'admin@example.com', PASSWORD)
     for (const n of [1, 2]) {
       await admin.client.post('sellers', {
-        json: { name: `List seller ${n}`, description: 'bench', warehouse_address: `Dock ${n}`, admins: [{ email: `ls${n}@bench.example`, password: PASSWORD, name: `Seller ${n}` }] },
+        json: {
+          name: `List seller ${n}`,
+          description: 'bench',
+          warehouse_address: `Dock ${n}`,
+          admins: [{ email: `ls${n}@bench.example`, password: PASSWORD, name: `Seller ${n}` }],
+        },
       })
     }
-    await api(service.url).post('users', { json: { email: 'lc@bench.example', password: PASSWORD, name: 'Customer', shipping_address: 'Street 1' } })
+    await api(service.url).post('users', {
+      json: { email: 'lc@bench.example', password: PASSWORD, name: 'Customer', shipping_address: 'Street 1' },
+    })
     const seller = await login(service.url, 'ls1@bench.example', PASSWORD)
     await seller.client.post('products', { json: { sku: 'L-1', name: 'Listed', description: 'bench', quantity: 1 } })
     // Every tenth order belongs to the second seller; one purchase per order; one item each.
@@ -82,7 +95,11 @@ export async function benchOrderList(rows = 1_000_000, durationMs = 3000): Promi
 /** 1 000 000 deliveries of one API client through GET /deliveries. */
 export async function benchDeliveryList(rows = 1_000_000, durationMs = 3000): Promise<ListBench> {
   const target = await freshDatabase('deliveries_list')
-  const service = await startService('delivery', { DATABASE_URL: target.url, LOG_LEVEL: 'silent', DELIVERY_API_KEYS: 'bench:bench-list-key' })
+  const service = await startService('delivery', {
+    DATABASE_URL: target.url,
+    LOG_LEVEL: 'silent',
+    DELIVERY_API_KEYS: 'bench:bench-list-key',
+  })
   const sql = postgres(target.url, { max: 1, onnotice: () => {} })
   try {
     await sql.unsafe(`

@@ -36,7 +36,8 @@ const start = performance.now()
 await Promise.all(Array.from({ length: spec.concurrency }, () => worker(start + spec.durationMs)))
 const seconds = (performance.now() - start) / 1000
 latencies.sort((a, b) => a - b)
-const pct = (p: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? 0) * 100) / 100
+const pct = (p: number) =>
+  Math.round((latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? 0) * 100) / 100
 console.log(
   JSON.stringify({
     requests: latencies.length,

@@ -8,8 +8,8 @@ import { join } from 'node:path'
 import postgres from 'postgres'
 import { benchIdle, benchTick, benchWebhooks } from './delivery'
 import { benchEcommerce } from './ecommerce'
-import { benchDeliveryList, benchOrderList } from './lists'
 import { freshDatabase, machine, ratio, serverUrl } from './lib'
+import { benchDeliveryList, benchOrderList } from './lists'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 try {
@@ -46,7 +46,8 @@ rows.push({
   baseline: `${shop.purchase.one_statement.rps}/s p99 ${shop.purchase.one_statement.p99} ms (the whole purchase as ONE statement, driver alone)`,
   ratio: String(shop.purchase.ratio_one_statement),
   target: 'ratio ≥ 0.5, p99 < 50 ms, stock exact',
-  met: shop.purchase.ratio_one_statement >= 0.5 && shop.purchase.app.p99 < 50 && shop.purchase.stock_exact && shop.purchase.app.errors === 0,
+  met:
+    shop.purchase.ratio_one_statement >= 0.5 && shop.purchase.app.p99 < 50 && shop.purchase.stock_exact && shop.purchase.app.errors === 0,
 })
 rows.push({
   figure: 'POST /purchases, same load, against the 5-statement transaction',
@@ -98,8 +99,14 @@ const orderList = await benchOrderList(1_000_000)
 const deliveryList = await benchDeliveryList(1_000_000)
 results.lists = { orders: orderList, deliveries: deliveryList }
 for (const [figure, l] of [
-  [`GET /orders, 1 000 000 orders (one seller's 900 000, as that seller): first page; by cursor ${orderList.depth.toLocaleString('en')} deep`, orderList],
-  [`GET /deliveries, 1 000 000 deliveries of one API client: first page; by cursor ${deliveryList.depth.toLocaleString('en')} deep`, deliveryList],
+  [
+    `GET /orders, 1 000 000 orders (one seller's 900 000, as that seller): first page; by cursor ${orderList.depth.toLocaleString('en')} deep`,
+    orderList,
+  ],
+  [
+    `GET /deliveries, 1 000 000 deliveries of one API client: first page; by cursor ${deliveryList.depth.toLocaleString('en')} deep`,
+    deliveryList,
+  ],
 ] as const) {
   rows.push({
     figure,
@@ -131,11 +138,13 @@ for (const name of ['delivery', 'ecommerce'] as const) {
 results.idle = idle
 results.table = rows
 
-const widths = ['figure', 'value', 'baseline', 'ratio', 'target'].map((k) => Math.max(k.length, ...rows.map((r) => String(r[k as keyof Row]).length)))
+const widths = ['figure', 'value', 'baseline', 'ratio', 'target'].map((k) =>
+  Math.max(k.length, ...rows.map((r) => String(r[k as keyof Row]).length)),
+)
 const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
 console.log()
-console.log(line(['figure', 'value', 'baseline', 'ratio', 'target']) + ' met |')
+console.log(`${line(['figure', 'value', 'baseline', 'ratio', 'target'])} met |`)
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|-----|`)
-for (const r of rows) console.log(line([r.figure, r.value, r.baseline, r.ratio, r.target]) + ` ${r.met ? 'yes' : 'NO '} |`)
+for (const r of rows) console.log(`${line([r.figure, r.value, r.baseline, r.ratio, r.target])} ${r.met ? 'yes' : 'NO '} |`)
 await Bun.write(join(import.meta.dir, 'results.json'), JSON.stringify(results, null, 2))
 console.log(`\nbench: wrote bench/results.json`)

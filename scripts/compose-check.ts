@@ -24,7 +24,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { api, describeError, login } from './api'
+import { describeError, login } from './api'
 import { envFromExample, exampleNames, formatEnvFile } from './compose-env'
 import { DEMO_CUSTOMERS, DEMO_PASSWORD, DEMO_SELLERS } from './seed'
 import { freePort, root } from './services'
@@ -54,7 +54,7 @@ class CheckFailed extends Error {
 }
 
 /** Runs one check; once one has failed the rest are skipped (they depend on it), unless `always`. */
-async function check(name: string, body: () => Promise<string | void>, always = false): Promise<boolean> {
+async function check(name: string, body: () => Promise<unknown>, always = false): Promise<boolean> {
   if (!always && results.some((r) => r.outcome === 'failed')) {
     results.push({ name, ms: 0, outcome: 'skipped', message: 'an earlier check failed' })
     return false
@@ -65,7 +65,7 @@ async function check(name: string, body: () => Promise<string | void>, always = 
     const note = await body()
     const ms = performance.now() - t
     results.push({ name, ms, outcome: 'passed' })
-    say(`✓ ${name} (${(ms / 1000).toFixed(1)} s)${note ? `: ${note}` : ''}`)
+    say(`✓ ${name} (${(ms / 1000).toFixed(1)} s)${typeof note === 'string' && note ? `: ${note}` : ''}`)
     return true
   } catch (error) {
     const ms = performance.now() - t
@@ -79,7 +79,9 @@ async function check(name: string, body: () => Promise<string | void>, always = 
 }
 
 const xmlEscape = (s: string) =>
-  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!).replace(/[^\x09\x0a\x0d\x20-\uD7FF\uE000-\uFFFD]/g, '')
+  s
+    .replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
+    .replace(/[^\t\n\r\x20-\uD7FF\uE000-\uFFFD]/g, '')
 
 function writeJunit() {
   const count = (o: Result['outcome']) => results.filter((r) => r.outcome === o).length
@@ -100,7 +102,7 @@ function writeJunit() {
 
 // --- processes ----------------------------------------------------------------------------------
 
-let dockerEnv: Record<string, string | undefined> = { ...process.env }
+const dockerEnv: Record<string, string | undefined> = { ...process.env }
 
 /** Runs a command; resolves with its combined output, or throws CheckFailed with it. */
 async function run(
@@ -124,7 +126,9 @@ async function run(
   await Promise.all([pump(child.stdout), pump(child.stderr), child.exited])
   clearTimeout(timer)
   if (child.exitCode !== 0 && !options.allowFailure) {
-    const why = child.signalCode ? `killed (${child.signalCode}) after ${(options.timeoutMs ?? 300_000) / 1000} s` : `exited with ${child.exitCode}`
+    const why = child.signalCode
+      ? `killed (${child.signalCode}) after ${(options.timeoutMs ?? 300_000) / 1000} s`
+      : `exited with ${child.exitCode}`
     throw new CheckFailed(`\`${cmd.join(' ')}\` ${why}`, output)
   }
   return output
@@ -178,7 +182,19 @@ const envFile = join(workDir, 'check.env')
 let stackCreated = false
 
 function compose(...rest: string[]) {
-  return ['docker', 'compose', '--ansi', 'never', '--project-name', PROJECT, '--env-file', envFile, '--file', join(root, 'compose.yaml'), ...rest]
+  return [
+    'docker',
+    'compose',
+    '--ansi',
+    'never',
+    '--project-name',
+    PROJECT,
+    '--env-file',
+    envFile,
+    '--file',
+    join(root, 'compose.yaml'),
+    ...rest,
+  ]
 }
 
 async function tearDown() {
@@ -215,7 +231,8 @@ async function observed(ecommerceUrl: string, adminEmail: string, adminPassword:
   if (missing.length) throw new CheckFailed(`seeded sellers missing: ${missing.join(', ')}`)
   const shopper = await login(ecommerceUrl, DEMO_CUSTOMERS[0].email, DEMO_PASSWORD)
   const delivered = await shopper.client.get('orders', { searchParams: { status: 'delivered', limit: 100 } }).json<{ data: Order[] }>()
-  if (delivered.data.length < 2) throw new CheckFailed(`${DEMO_CUSTOMERS[0].email} has ${delivered.data.length} delivered orders, expected at least 2`)
+  if (delivered.data.length < 2)
+    throw new CheckFailed(`${DEMO_CUSTOMERS[0].email} has ${delivered.data.length} delivered orders, expected at least 2`)
   const first = delivered.data.at(-1)!
   const tracking = await shopper.client.get(`orders/${first.id}/tracking`).json<{ tracking: { status: string }[] }>()
   if (tracking.tracking.at(-1)?.status !== 'DELIVERED')
@@ -239,7 +256,7 @@ async function main() {
       return `base images ${images.join(', ')}`
     })
     if (!ok) return
-    engine = 'the stand-in engine from ' + standinDir
+    engine = `the stand-in engine from ${standinDir}`
   } else if (await dockerWorks()) {
     engine = 'the docker on PATH'
   } else {
@@ -308,7 +325,9 @@ async function main() {
   await check('after the restart the same data is there (both databases)', async () => {
     const after = await observed(ecommerceUrl, env.ADMIN_EMAIL!, env.ADMIN_PASSWORD!)
     if (JSON.stringify(after.delivered) !== JSON.stringify(before!.delivered))
-      throw new CheckFailed(`delivered orders changed across the restart:\n${before!.delivered.join('\n')}\n---\n${after.delivered.join('\n')}`)
+      throw new CheckFailed(
+        `delivered orders changed across the restart:\n${before!.delivered.join('\n')}\n---\n${after.delivered.join('\n')}`,
+      )
     const again = await run(['bun', 'run', 'seed'], { env: host, timeoutMs: 120_000 })
     if (!again.includes('nothing created')) throw new CheckFailed('seed created data again after the restart', again)
     return `${after.delivered.length} delivered orders, ${after.sellers} sellers; seed finds everything in place`

@@ -45,13 +45,17 @@ export function strongSecret(length = 40): string {
     const j = randomInt(i + 1)
     ;[chars[i], chars[j]] = [chars[j]!, chars[i]!]
   }
-  // Never start with '-' (some tools read it as an option).
-  if (chars[0] === '-') chars[0] = pick(UPPER)
+  // Never start with '-' (some tools read it as an option): swap it with the first other character,
+  // so every class stays present (overwriting it could drop the only symbol).
+  if (chars[0] === '-') {
+    const k = chars.findIndex((c) => c !== '-')
+    ;[chars[0], chars[k]] = [chars[k]!, chars[0]!]
+  }
   return chars.join('')
 }
 
 /** A fresh value shaped like the example's. */
-export function secretLike(example: string): string {
+function secretLike(example: string): string {
   if (example.startsWith('whsec_')) return `whsec_${randomBytes(32).toString('base64')}`
   return strongSecret(Math.max(40, example.length))
 }

@@ -11,7 +11,7 @@
  */
 import { api, describeError, login } from './api'
 import { DEMO_CUSTOMERS, DEMO_PASSWORD, DEMO_SELLERS, seed } from './seed'
-import { type ServiceProcess, freePort, startService } from './services'
+import { freePort, type ServiceProcess, startService } from './services'
 
 type Order = {
   id: string
@@ -27,7 +27,7 @@ const step = (text: string) => console.log(`\n\x1b[1m▶ ${text}\x1b[0m`)
 const info = (text: string) => console.log(`  ${text}`)
 
 /** The demo data is not (all) there: what is missing. */
-export class DemoDataMissing extends Error {
+class DemoDataMissing extends Error {
   constructor(readonly missing: string[]) {
     super(`the demo data is incomplete: ${missing.join('; ')}`)
   }
@@ -102,16 +102,26 @@ async function main() {
   let ecommerceUrl = process.env.ECOMMERCE_URL ?? 'http://localhost:3000'
   let deliveryUrl: string | undefined = process.env.DELIVERY_URL ?? 'http://localhost:3001'
   const own: ServiceProcess[] = []
-  const up = await fetch(`${ecommerceUrl}/health`).then((r) => r.ok).catch(() => false)
+  const up = await fetch(`${ecommerceUrl}/health`)
+    .then((r) => r.ok)
+    .catch(() => false)
   try {
     if (!up) {
       step(`Nothing answers at ${ecommerceUrl}: starting a delivery and an ecommerce service of our own (in-memory, 2 s tick)`)
-      const delivery = await startService('delivery', { env: { DATABASE_URL: 'memory://', STATUS_TICK_SECONDS: '2', LOG_LEVEL: 'warn', NODE_ENV: 'development' } })
+      const delivery = await startService('delivery', {
+        env: { DATABASE_URL: 'memory://', STATUS_TICK_SECONDS: '2', LOG_LEVEL: 'warn', NODE_ENV: 'development' },
+      })
       own.push(delivery)
       const port = await freePort()
       const ecommerce = await startService('ecommerce', {
         port,
-        env: { DATABASE_URL: 'memory://', DELIVERY_API_URL: delivery.url, PUBLIC_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn', NODE_ENV: 'development' },
+        env: {
+          DATABASE_URL: 'memory://',
+          DELIVERY_API_URL: delivery.url,
+          PUBLIC_URL: `http://127.0.0.1:${port}`,
+          LOG_LEVEL: 'warn',
+          NODE_ENV: 'development',
+        },
       })
       own.push(ecommerce)
       ecommerceUrl = ecommerce.url
@@ -169,7 +179,9 @@ async function main() {
         const now = `${o.status}/${o.delivery.status}`
         if (seen.get(o.id) !== now) {
           seen.set(o.id, now)
-          info(`${new Date().toISOString().slice(11, 19)}  order ${o.id.slice(0, 8)}…  ${o.delivery.tracking_number}  delivery ${o.delivery.status}  order ${o.status}`)
+          info(
+            `${new Date().toISOString().slice(11, 19)}  order ${o.id.slice(0, 8)}…  ${o.delivery.tracking_number}  delivery ${o.delivery.status}  order ${o.status}`,
+          )
         }
       }
       if (orders.every((o) => o.status === 'delivered')) break
@@ -178,7 +190,9 @@ async function main() {
     }
 
     step('Delivered. The tracking history of the first order:')
-    const history = await shopper.client.get(`orders/${purchase.orders[0]!.id}/tracking`).json<{ tracking: { status: string; date: string }[] }>()
+    const history = await shopper.client
+      .get(`orders/${purchase.orders[0]!.id}/tracking`)
+      .json<{ tracking: { status: string; date: string }[] }>()
     for (const e of history.tracking) info(`${e.date}  ${e.status}`)
     console.log('\nDone.')
   } catch (error) {

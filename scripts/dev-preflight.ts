@@ -33,7 +33,9 @@ export function devPreflight(options: {
       const dir = join(options.dataRoot, name)
       const pid = lockHolder(dir)
       if (pid !== undefined)
-        problems.push(`${dir} is in use by process ${pid} (another \`bun run dev\`?): stop it first (if no process ${pid} uses it, delete ${lockPathOf(dir)})`)
+        problems.push(
+          `${dir} is in use by process ${pid} (another \`bun run dev\`?): stop it first (if no process ${pid} uses it, delete ${lockPathOf(dir)})`,
+        )
     }
   }
   return problems

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { describeError } from './api'
 import { devPreflight } from './dev-preflight'
 import { seed } from './seed'
-import { type ServiceName, type ServiceProcess, root, startService } from './services'
+import { root, type ServiceName, type ServiceProcess, startService } from './services'
 
 const deliveryPort = Number(process.env.DELIVERY_PORT ?? 3001)
 const ecommercePort = Number(process.env.ECOMMERCE_PORT ?? 3000)
@@ -82,7 +82,10 @@ try {
   for (const u of summary.users) say('dev', `  ${u.role.padEnd(12)} ${u.email}`)
   say('dev', 'Next:')
   say('dev', `  curl -s ${ecommerceUrl}/products`)
-  say('dev', `  curl -s -X POST ${ecommerceUrl}/auth/login -H 'content-type: application/json' -d '{"email":"ada@customer.example","password":"${summary.password}"}'`)
+  say(
+    'dev',
+    `  curl -s -X POST ${ecommerceUrl}/auth/login -H 'content-type: application/json' -d '{"email":"ada@customer.example","password":"${summary.password}"}'`,
+  )
   say('dev', '  bun run demo     # the whole story against these services (STATUS_TICK_SECONDS=3 bun run dev for a quick one)')
   say('dev', 'Ctrl-C stops both.')
 } catch (error) {

@@ -10,11 +10,11 @@
  *
  * `bun run docs --check` exits 1 when a file is out of date (test/docs.test.ts does the same).
  */
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core'
 import { silentLogger } from '@logistics/shared'
 import { openDatabase } from '@logistics/shared/db'
+import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core'
 import { createApp as createDeliveryApp } from '../delivery/src/app'
 import { loadConfig as loadDeliveryConfig } from '../delivery/src/config'
 import { openDeliveryDatabase, schema as deliverySchema } from '../delivery/src/db'
@@ -108,7 +108,11 @@ function typeOf(schema: Schema | undefined): string {
   const types = (Array.isArray(schema.type) ? schema.type : [schema.type ?? (schema.properties ? 'object' : 'any')]).filter(Boolean)
   const nullable = types.includes('null')
   let base = types.filter((t) => t !== 'null').join(' | ') || 'null'
-  if (schema.enum) base = schema.enum.filter((e) => e !== null).map((e) => `\`${e}\``).join(', ')
+  if (schema.enum)
+    base = schema.enum
+      .filter((e) => e !== null)
+      .map((e) => `\`${e}\``)
+      .join(', ')
   if (base === 'array') base = `array of ${typeOf(schema.items)}`
   const limits: string[] = []
   if (schema.format) limits.push(schema.format)
@@ -132,7 +136,11 @@ function fields(schema: Schema | undefined, prefix = ''): { path: string; type: 
     const notes = [property.deprecated ? 'accepted alias (deprecated spelling)' : '', property.description ?? ''].filter(Boolean).join('; ')
     rows.push({
       path,
-      type: isObject ? 'object' : isArrayOfObjects ? `array of objects${typeOf({ ...property, type: undefined, items: undefined }).replace(/^any/, '')}` : typeOf(property),
+      type: isObject
+        ? 'object'
+        : isArrayOfObjects
+          ? `array of objects${typeOf({ ...property, type: undefined, items: undefined }).replace(/^any/, '')}`
+          : typeOf(property),
       required: (schema.required ?? []).includes(name),
       notes,
     })
@@ -182,7 +190,9 @@ function renderOperation(method: string, path: string, op: Operation, auth: stri
   if (op.summary) out.push(`${op.summary}.`.replace(/\.\.$/, '.'), '')
   if (op.description) out.push(op.description, '')
   const signed = (op.parameters ?? []).some((p) => p.in === 'header' && p.name === 'webhook-signature')
-  out.push(`- **Auth:** ${op.security?.length ? auth : signed ? 'Standard Webhooks signature (`webhook-signature`), no bearer token' : 'none'}`)
+  out.push(
+    `- **Auth:** ${op.security?.length ? auth : signed ? 'Standard Webhooks signature (`webhook-signature`), no bearer token' : 'none'}`,
+  )
   const params = op.parameters ?? []
   for (const where of ['path', 'query', 'header'] as const) {
     const list = params.filter((p) => p.in === where)
@@ -205,7 +215,7 @@ function renderOperation(method: string, path: string, op: Operation, auth: stri
   out.push('- **Responses:**')
   for (const [status, response] of Object.entries(op.responses ?? {})) {
     const json = response.content?.['application/json']?.schema
-    const text = /^Response for status \d+$/.test(response.description ?? '') ? STATUS_TEXT[status] ?? '' : (response.description ?? '')
+    const text = /^Response for status \d+$/.test(response.description ?? '') ? (STATUS_TEXT[status] ?? '') : (response.description ?? '')
     const ok = status.startsWith('2')
     const body = json ? shape(json) : ''
     const detail = ok ? (body && body !== 'any' ? ` — \`${body}\`` : '') : ' — problem+json'
@@ -221,7 +231,8 @@ function renderService(doc: OpenApi, title: string, auth: string): string {
   const operations: { tag: string; method: string; path: string; op: Operation }[] = []
   for (const [path, item] of Object.entries(doc.paths)) {
     if (path.startsWith('/swagger')) continue
-    for (const method of METHODS) if (item[method]) operations.push({ tag: item[method]!.tags?.[0] ?? 'other', method, path, op: item[method]! })
+    for (const method of METHODS)
+      if (item[method]) operations.push({ tag: item[method]!.tags?.[0] ?? 'other', method, path, op: item[method]! })
   }
   for (const tag of new Set(operations.map((o) => o.tag))) if (!tags.includes(tag)) tags.push(tag)
   out.push('| method | path | auth | summary |', '| --- | --- | --- | --- |')
@@ -356,7 +367,7 @@ Read once at start-up and validated; a bad value stops the service with one line
 | \`TRUST_PROXY_HOPS\` | ecommerce | 0 | reverse proxies in front that append to \`X-Forwarded-For\` (0: the socket address is the client, the header is ignored) |
 `
 
-export async function renderApi(docs?: { delivery: OpenApi; ecommerce: OpenApi }): Promise<string> {
+async function renderApi(docs?: { delivery: OpenApi; ecommerce: OpenApi }): Promise<string> {
   docs ??= await openApiDocuments()
   return [
     API_INTRO,
@@ -383,7 +394,14 @@ const LOGICAL_RELATIONS = [
 function tableComments(source: string): Map<string, string> {
   const comments = new Map<string, string>()
   for (const m of source.matchAll(/\/\*\*((?:[^*]|\*(?!\/))*)\*\/\s*export const \w+ = pgTable\(\s*'([^']+)'/g)) {
-    comments.set(m[2]!, m[1]!.split('\n').map((l) => l.replace(/^\s*\*\s?/, '').trim()).filter(Boolean).join(' '))
+    comments.set(
+      m[2]!,
+      m[1]!
+        .split('\n')
+        .map((l) => l.replace(/^\s*\*\s?/, '').trim())
+        .filter(Boolean)
+        .join(' '),
+    )
   }
   return comments
 }
@@ -412,12 +430,19 @@ function erDiagram(schema: Record<string, unknown>): { diagram: string; tables: 
     const fkColumns = new Set(table.foreignKeys.flatMap((fk) => fk.reference().columns.map((c) => c.name)))
     const uniqueColumns = new Set([
       ...table.columns.filter((c) => c.isUnique).map((c) => c.name),
-      ...table.indexes.filter((i) => i.config.unique && i.config.columns.length === 1).map((i) => (i.config.columns[0] as { name: string }).name),
+      ...table.indexes
+        .filter((i) => i.config.unique && i.config.columns.length === 1)
+        .map((i) => (i.config.columns[0] as { name: string }).name),
     ])
-    const pkColumns = new Set([...table.columns.filter((c) => c.primary).map((c) => c.name), ...table.primaryKeys.flatMap((pk) => pk.columns.map((c) => c.name))])
+    const pkColumns = new Set([
+      ...table.columns.filter((c) => c.primary).map((c) => c.name),
+      ...table.primaryKeys.flatMap((pk) => pk.columns.map((c) => c.name)),
+    ])
     lines.push(`  ${table.name} {`)
     for (const column of table.columns) {
-      const keys = [pkColumns.has(column.name) && 'PK', fkColumns.has(column.name) && 'FK', uniqueColumns.has(column.name) && 'UK'].filter(Boolean).join(', ')
+      const keys = [pkColumns.has(column.name) && 'PK', fkColumns.has(column.name) && 'FK', uniqueColumns.has(column.name) && 'UK']
+        .filter(Boolean)
+        .join(', ')
       lines.push(`    ${mermaidType(column.getSQLType())} ${column.name}${keys ? ` ${keys}` : ''}${column.notNull ? '' : ' "nullable"'}`)
     }
     lines.push('  }')
@@ -435,7 +460,7 @@ function renderTables(tables: ReturnType<typeof getTableConfig>[], comments: Map
   return ['| table | what | unique constraints (besides the primary key) |', '| --- | --- | --- |', ...rows].join('\n')
 }
 
-export function renderDataModel(): string {
+function renderDataModel(): string {
   const delivery = erDiagram(deliverySchema)
   const ecommerce = erDiagram(ecommerceSchema)
   const deliveryComments = tableComments(readFileSync(join(root, 'delivery/src/db/schema.ts'), 'utf8'))
@@ -481,7 +506,9 @@ if (import.meta.main) {
   let stale = 0
   for (const [path, text] of Object.entries(files)) {
     const file = join(root, path)
-    const current = await Bun.file(file).text().catch(() => '')
+    const current = await Bun.file(file)
+      .text()
+      .catch(() => '')
     if (current === text) continue
     if (check) {
       console.error(`${path} is out of date: run \`bun run docs\``)

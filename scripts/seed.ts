@@ -89,12 +89,16 @@ export async function seed(options: {
       await seller.client.patch(`sellers/${sellerId}`, { json: { warehouse_address: s.warehouse_address } })
       created.push(`warehouse address of ${s.name}`)
     }
-    const staff = await seller.client.get(`sellers/${sellerId}/users`, { searchParams: { limit: 100 } }).json<{ data: { email: string }[] }>()
+    const staff = await seller.client
+      .get(`sellers/${sellerId}/users`, { searchParams: { limit: 100 } })
+      .json<{ data: { email: string }[] }>()
     if (!staff.data.some((u) => u.email === s.staff.email)) {
       await seller.client.post(`sellers/${sellerId}/users`, { json: { ...s.staff, password: DEMO_PASSWORD, is_seller_admin: false } })
       created.push(`seller user ${s.staff.email}`)
     }
-    const products = await api(base).get('products', { searchParams: { seller_id: sellerId, limit: 100 } }).json<{ data: { sku: string }[] }>()
+    const products = await api(base)
+      .get('products', { searchParams: { seller_id: sellerId, limit: 100 } })
+      .json<{ data: { sku: string }[] }>()
     const have = new Set(products.data.map((p) => p.sku))
     for (const [i, [sku, name, description]] of s.products.entries()) {
       if (have.has(sku)) continue
@@ -132,7 +136,9 @@ if (import.meta.main) {
     console.log(`\nadmin: ${summary.admin.email}; demo users (password ${summary.password}):`)
     for (const u of summary.users) console.log(`  ${u.role.padEnd(12)} ${u.email}`)
   } catch (error) {
-    console.error(`seed failed against ${ecommerceUrl}: ${error instanceof HTTPError ? await describeError(error) : (error as Error).message}`)
+    console.error(
+      `seed failed against ${ecommerceUrl}: ${error instanceof HTTPError ? await describeError(error) : (error as Error).message}`,
+    )
     console.error('Is the ecommerce service running (bun run dev)?')
     process.exit(1)
   }

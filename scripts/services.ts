@@ -37,8 +37,7 @@ async function pipeLines(stream: ReadableStream<Uint8Array>, onLine: (line: stri
     const { value, done } = await reader.read()
     if (done) break
     buffer += decoder.decode(value, { stream: true })
-    let i: number
-    while ((i = buffer.indexOf('\n')) >= 0) {
+    for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
       onLine(buffer.slice(0, i))
       buffer = buffer.slice(i + 1)
     }
@@ -52,7 +51,13 @@ async function pipeLines(stream: ReadableStream<Uint8Array>, onLine: (line: stri
  */
 export async function startService(
   name: ServiceName,
-  options: { env?: Record<string, string | undefined>; port?: number; onLine?: (line: string) => void; cwd?: string; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string | undefined>
+    port?: number
+    onLine?: (line: string) => void
+    cwd?: string
+    timeoutMs?: number
+  } = {},
 ): Promise<ServiceProcess> {
   const port = options.port ?? (await freePort())
   const started = performance.now()

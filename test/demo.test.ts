@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { count } from 'drizzle-orm'
 import { products, purchases, sellers } from '../ecommerce/src/db/schema'
-import { ADMIN, type Harness, createHarness } from '../ecommerce/test/helpers'
+import { ADMIN, createHarness, type Harness } from '../ecommerce/test/helpers'
 import { findDemoCast, tickSeconds, waitEstimate } from '../scripts/demo'
 import { DEMO_SELLERS, seed } from '../scripts/seed'
 import { root } from '../scripts/services'
@@ -50,7 +50,7 @@ describe('bun run demo', () => {
     expect(await rows()).toEqual(before)
   }, 60_000)
 
-  test('with the demo data it picks one in-stock product of each demo seller by SKU, never another seller\'s', async () => {
+  test("with the demo data it picks one in-stock product of each demo seller by SKU, never another seller's", async () => {
     await seed({ ecommerceUrl: url, adminEmail: ADMIN.email, adminPassword: ADMIN.password, log: () => {} })
     const admin = await h.adminToken()
     const other = await h.seller('Late Tools', admin)

@@ -27,7 +27,9 @@ describe('bun run dev pre-flight', () => {
     const holder = Bun.spawn(['bun', '-e', 'await Bun.sleep(60000)'])
     try {
       writeFileSync(join(dataRoot, 'ecommerce.lock'), `${holder.pid}\n`)
-      expect(devPreflight({ ports, dataRoot })).toEqual([expect.stringContaining(`${join(dataRoot, 'ecommerce')} is in use by process ${holder.pid}`)])
+      expect(devPreflight({ ports, dataRoot })).toEqual([
+        expect.stringContaining(`${join(dataRoot, 'ecommerce')} is in use by process ${holder.pid}`),
+      ])
       // DATABASE_URL set: the services do not use .data, nothing to check there
       expect(devPreflight({ ports, dataRoot: undefined })).toEqual([])
     } finally {

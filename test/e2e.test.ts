@@ -4,15 +4,15 @@
  * started again on its data); real PostgreSQL databases when TEST_DATABASE_URL is set.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { testDatabaseUrl } from '@logistics/testkit/databases'
 import postgres from 'postgres'
-import { testDatabaseUrl } from '@logistics/shared/testing'
 import { api, login, statusOf } from '../scripts/api'
 import { DEMO_CUSTOMERS, DEMO_PASSWORD, DEMO_SELLERS, seed } from '../scripts/seed'
-import { type ServiceProcess, freePort, startService } from '../scripts/services'
+import { freePort, type ServiceProcess, startService } from '../scripts/services'
 
 type Order = { id: string; seller_id: string; status: string; delivery: { tracking_number: string | null; status: string | null } }
 
@@ -83,10 +83,14 @@ const deliveryApi = () => api(delivery.url, API_KEY)
 
 async function buyFromBothSellers() {
   const shopper = await login(ecommerce.url, DEMO_CUSTOMERS[1].email, DEMO_PASSWORD)
-  const catalogue = await api(ecommerce.url).get('products', { searchParams: { limit: 100 } }).json<{ data: { id: string; seller_id: string; quantity: number }[] }>()
+  const catalogue = await api(ecommerce.url)
+    .get('products', { searchParams: { limit: 100 } })
+    .json<{ data: { id: string; seller_id: string; quantity: number }[] }>()
   const picks = [...new Map(catalogue.data.filter((p) => p.quantity > 0).map((p) => [p.seller_id, p])).values()]
   expect(picks.length).toBe(2)
-  const purchase = await shopper.client.post('purchases', { json: { items: picks.map((p) => ({ product_id: p.id, quantity: 1 })) } }).json<{ orders: Order[] }>()
+  const purchase = await shopper.client
+    .post('purchases', { json: { items: picks.map((p) => ({ product_id: p.id, quantity: 1 })) } })
+    .json<{ orders: Order[] }>()
   return { shopper, orders: purchase.orders }
 }
 
@@ -110,11 +114,19 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 
 describe('the whole story over real HTTP', () => {
   test('the demo data loads through the public API once; a second seed creates nothing', async () => {
-    const catalogue = await api(ecommerce.url).get('products', { searchParams: { limit: 100 } }).json<{ total: number }>()
+    const catalogue = await api(ecommerce.url)
+      .get('products', { searchParams: { limit: 100 } })
+      .json<{ total: number }>()
     expect(catalogue.total).toBe(12)
     const again = await seed({ ecommerceUrl: ecommerce.url, log: () => {} })
     expect(again.created).toEqual([])
-    expect((await api(ecommerce.url).get('products', { searchParams: { limit: 100 } }).json<{ total: number }>()).total).toBe(12)
+    expect(
+      (
+        await api(ecommerce.url)
+          .get('products', { searchParams: { limit: 100 } })
+          .json<{ total: number }>()
+      ).total,
+    ).toBe(12)
   })
 
   test('purchase → confirm → dispatch → tracking → delivered through the real webhook', async () => {
@@ -127,8 +139,16 @@ describe('the whole story over real HTTP', () => {
       expect(dispatched.status).toBe('dispatched')
       expect(dispatched.delivery.tracking_number).toMatch(/^TRK-/)
       // One request id follows the dispatch across both services' logs.
-      await waitFor('the request id in the delivery log', async () => (logs.delivery.some((l) => l.includes(requestId) && l.includes('/deliveries')) ? true : undefined), 5_000)
-      await waitFor('the request id in the ecommerce log', async () => (logs.ecommerce.some((l) => l.includes(requestId)) ? true : undefined), 5_000)
+      await waitFor(
+        'the request id in the delivery log',
+        async () => (logs.delivery.some((l) => l.includes(requestId) && l.includes('/deliveries')) ? true : undefined),
+        5_000,
+      )
+      await waitFor(
+        'the request id in the ecommerce log',
+        async () => (logs.ecommerce.some((l) => l.includes(requestId)) ? true : undefined),
+        5_000,
+      )
     }
     const delivered = await waitFor('both orders delivered', async () => {
       const now = await Promise.all(orders.map((o) => shopper.client.get(`orders/${o.id}`).json<Order>()))
@@ -157,9 +177,13 @@ describe('the whole story over real HTTP', () => {
     delivery = await startDelivery()
     const dispatched = await seller.client.post(`orders/${order.id}/dispatch`).json<Order>()
     expect(dispatched.status).toBe('dispatched')
-    const lookup = await deliveryApi().post('tracking', { json: { foreign_order_id: order.id } }).json<{ tracking_number: string }>()
+    const lookup = await deliveryApi()
+      .post('tracking', { json: { foreign_order_id: order.id } })
+      .json<{ tracking_number: string }>()
     expect(lookup.tracking_number).toBe(dispatched.delivery.tracking_number!)
-    const all = await deliveryApi().get('deliveries', { searchParams: { limit: 100 } }).json<{ data: { order: { foreign_order_id: string } }[] }>()
+    const all = await deliveryApi()
+      .get('deliveries', { searchParams: { limit: 100 } })
+      .json<{ data: { order: { foreign_order_id: string } }[] }>()
     expect(all.data.filter((d) => d.order.foreign_order_id === order.id)).toHaveLength(1)
   }, 90_000)
 
@@ -172,17 +196,25 @@ describe('the whole story over real HTTP', () => {
     }
     await ecommerce.stop()
     // Several ticks go by while nobody receives the webhooks: they wait in the outbox.
-    const tn = (await deliveryApi().post('tracking', { json: { foreign_order_id: orders[0]!.id } }).json<{ tracking_number: string }>()).tracking_number
+    const tn = (
+      await deliveryApi()
+        .post('tracking', { json: { foreign_order_id: orders[0]!.id } })
+        .json<{ tracking_number: string }>()
+    ).tracking_number
     await waitFor('the delivery to move on without ecommerce', async () => {
       const h = await deliveryApi().get(`deliveries/${tn}/tracking`).json<{ tracking: unknown[] }>()
       return h.tracking.length >= 3 ? true : undefined
     })
     ecommerce = await startEcommerce()
     const fresh = await login(ecommerce.url, DEMO_CUSTOMERS[1].email, DEMO_PASSWORD)
-    const final = await waitFor('both orders delivered after the restart', async () => {
-      const now = await Promise.all(orders.map((o) => fresh.client.get(`orders/${o.id}`).json<Order>()))
-      return now.every((o) => o.status === 'delivered') ? now : undefined
-    }, 120_000)
+    const final = await waitFor(
+      'both orders delivered after the restart',
+      async () => {
+        const now = await Promise.all(orders.map((o) => fresh.client.get(`orders/${o.id}`).json<Order>()))
+        return now.every((o) => o.status === 'delivered') ? now : undefined
+      },
+      120_000,
+    )
     expect(final.every((o) => o.delivery.status === 'DELIVERED')).toBe(true)
     void shopper
   }, 150_000)

@@ -3,8 +3,9 @@
  * app (its `handle`, its own database) through a fetch with injectable faults, and a webhook pump
  * that delivers the delivery service's outbox to ecommerce's receiver.
  */
-import { and, asc, eq } from 'drizzle-orm'
+
 import { webhookHeaders } from '@logistics/shared'
+import { and, asc, eq } from 'drizzle-orm'
 import { deliveries, webhookEvents, webhookSubscriptions } from '../delivery/src/db/schema'
 import { advanceDeliveries } from '../delivery/src/modules/transitions/tick'
 import { KEY_A, setupDelivery } from '../delivery/test/helpers'
@@ -22,7 +23,7 @@ import { createHarness } from '../ecommerce/test/helpers'
  */
 export type Fault = 'down' | 'error' | 'lost-answer' | 'held'
 
-export const CLIENT_TIMEOUT_MS = 300
+const CLIENT_TIMEOUT_MS = 300
 
 export async function createSystem(options: { latencyMs?: number } = {}) {
   const latencyMs = options.latencyMs ?? 3
@@ -56,7 +57,8 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
     await hook?.(request.method, url.pathname)
     await Bun.sleep(latencyMs) // the network: other requests run meanwhile, as they would over HTTP
     if (fault === 'down') throw new TypeError('fetch failed: connection refused')
-    if (fault === 'error') return Response.json({ status: 500, title: 'Internal Server Error', detail: 'secret upstream detail' }, { status: 500 })
+    if (fault === 'error')
+      return Response.json({ status: 500, title: 'Internal Server Error', detail: 'secret upstream detail' }, { status: 500 })
     if (fault === 'lost-answer') {
       await forward()
       return untilAborted(request.signal)
@@ -79,7 +81,9 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
   const shop = await createHarness({ deliveryClient: client })
   const admin = await shop.adminToken()
   // ecommerce's webhook subscription on the delivery service (the tick writes the outbox for it).
-  const registered = await delivery.call('POST', '/webhooks', { body: { url: 'http://shop.local/webhooks/delivery', secret: DEV_WEBHOOK_SECRET } })
+  const registered = await delivery.call('POST', '/webhooks', {
+    body: { url: 'http://shop.local/webhooks/delivery', secret: DEV_WEBHOOK_SECRET },
+  })
   if (registered.status !== 201) throw new Error(`webhook registration failed: ${registered.status} ${registered.text}`)
 
   const sent: { id: string; payload: string; secret: string }[] = []
@@ -105,7 +109,12 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
   async function pumpWebhooks(options: { replay?: number } = {}): Promise<number> {
     if (options.replay) for (const event of sent.slice(-options.replay)) await send(event)
     const pending = await delivery.db
-      .select({ id: webhookEvents.id, deliveryId: webhookEvents.deliveryId, payload: webhookEvents.payload, secret: webhookSubscriptions.secret })
+      .select({
+        id: webhookEvents.id,
+        deliveryId: webhookEvents.deliveryId,
+        payload: webhookEvents.payload,
+        secret: webhookSubscriptions.secret,
+      })
       .from(webhookEvents)
       .innerJoin(webhookSubscriptions, eq(webhookSubscriptions.id, webhookEvents.subscriptionId))
       .where(eq(webhookEvents.state, 'pending'))
@@ -136,7 +145,10 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
 
   /** The deliveries the delivery service holds for an order. */
   const deliveriesOf = (orderId: string) =>
-    delivery.db.select().from(deliveries).where(and(eq(deliveries.foreignOrderId, orderId)))
+    delivery.db
+      .select()
+      .from(deliveries)
+      .where(and(eq(deliveries.foreignOrderId, orderId)))
 
   const orderRow = async (orderId: string) => (await shop.db.select().from(orders).where(eq(orders.id, orderId)))[0]!
 

@@ -6,7 +6,7 @@ import { expect, test } from 'bun:test'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { POSTGRES_ONLY } from '@logistics/shared/testing'
+import { POSTGRES_ONLY } from '@logistics/testkit/databases'
 import { skippedTests, summarize } from '../scripts/junit-summary'
 import { root } from '../scripts/services'
 

@@ -18,10 +18,10 @@
  *
  * Real PostgreSQL only: concurrent transactions are the point, and PGlite runs one at a time.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect } from 'bun:test'
+import { onRealPostgres, testOnPostgres } from '@logistics/testkit/databases'
 import fc from 'fast-check'
-import { onRealPostgres, testOnPostgres } from '@logistics/shared/testing'
-import { type Fault, type System, createSystem } from './in-process'
+import { createSystem, type Fault, type System } from './in-process'
 
 const NUM_RUNS = Number(process.env.MODEL_RUNS ?? 25)
 const INITIAL_STOCK = 8
@@ -83,7 +83,8 @@ async function runOp(run: Run, op: Op): Promise<void> {
         const id = r.body.orders[0].id
         run.orders.push({ id, customer: op.customer, qty: op.qty })
         run.sold += op.qty
-        if (op.confirm) expectStatus({ kind: 'confirm', order: 0 }, await sys.shop.request('POST', `/orders/${id}/confirm`, { token: run.seller.token }))
+        if (op.confirm)
+          expectStatus({ kind: 'confirm', order: 0 }, await sys.shop.request('POST', `/orders/${id}/confirm`, { token: run.seller.token }))
       }
       return
     }
@@ -142,10 +143,21 @@ class Step implements fc.AsyncCommand<Model, Run> {
 
 const pick = fc.oneof(fc.constant(0), fc.nat({ max: 5 }))
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('buy' as const), customer: fc.nat({ max: 1 }), qty: fc.integer({ min: 1, max: 3 }), confirm: fc.boolean() }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('buy' as const),
+      customer: fc.nat({ max: 1 }),
+      qty: fc.integer({ min: 1, max: 3 }),
+      confirm: fc.boolean(),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('confirm' as const), order: pick }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('dispatch' as const), order: pick, copies: fc.integer({ min: 1, max: 3 }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('cancel' as const), order: pick, by: fc.constantFrom('admin' as const, 'customer' as const) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('cancel' as const), order: pick, by: fc.constantFrom('admin' as const, 'customer' as const) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('tick' as const), replay: fc.nat({ max: 2 }) }) },
   {
     weight: 1,
@@ -235,7 +247,8 @@ async function settle(run: Run) {
       run.restocked += o.qty
       continue
     }
-    if (cancel.status !== 409 || cancel.body.code !== 'already-picked-up') throw new Error(`clean-up cancel answered ${cancel.status}: ${cancel.text}`)
+    if (cancel.status !== 409 || cancel.body.code !== 'already-picked-up')
+      throw new Error(`clean-up cancel answered ${cancel.status}: ${cancel.text}`)
     const dispatch = await sys.shop.request('POST', `/orders/${o.id}/dispatch`, { token: run.seller.token })
     if (dispatch.status !== 200) throw new Error(`clean-up dispatch answered ${dispatch.status}: ${dispatch.text}`)
   }
@@ -256,7 +269,8 @@ async function checkInvariants(run: Run) {
       (e: { status: string }) => e.status,
     ) as string[]
     expect(history[0]).toBe('created')
-    for (let i = 1; i < history.length; i++) expect({ where, from: history[i - 1], to: history[i], ok: NEXT[history[i - 1]!]!.includes(history[i]!) }).toMatchObject({ ok: true })
+    for (let i = 1; i < history.length; i++)
+      expect({ where, from: history[i - 1], to: history[i], ok: NEXT[history[i - 1]!]!.includes(history[i]!) }).toMatchObject({ ok: true })
     expect(history.at(-1)).toBe(row.status)
   }
 }

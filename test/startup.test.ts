@@ -50,7 +50,11 @@ for (const service of ['delivery', 'ecommerce'] as const) {
 }
 
 test('a second service on the same PGlite folder exits 1 at once with one line naming the holder', async () => {
-  const first = await startService('delivery', { cwd: dataDir, env: { DATABASE_URL: '', LOG_LEVEL: 'warn', NODE_ENV: 'test' }, onLine: () => {} })
+  const first = await startService('delivery', {
+    cwd: dataDir,
+    env: { DATABASE_URL: '', LOG_LEVEL: 'warn', NODE_ENV: 'test' },
+    onLine: () => {},
+  })
   try {
     const r = await run('delivery', { DATABASE_URL: '' }, dataDir)
     expect(r.code).toBe(1)

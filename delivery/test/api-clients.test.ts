@@ -30,7 +30,12 @@ describe('API clients follow DELIVERY_API_KEYS', () => {
       expect(row!.disabledAt).toBeInstanceOf(Date)
       // idempotent: nothing more to disable
       expect(await provisionApiClients(t.db, [['a', KEY_A]])).toEqual([])
-      expect(await provisionApiClients(t.db, [['a', KEY_A], ['b', KEY_B]])).toEqual([])
+      expect(
+        await provisionApiClients(t.db, [
+          ['a', KEY_A],
+          ['b', KEY_B],
+        ]),
+      ).toEqual([])
       expect(await findClientByKey(t.db, KEY_B)).toEqual(b)
     } finally {
       await t.close()
@@ -65,7 +70,12 @@ describe('API clients follow DELIVERY_API_KEYS', () => {
   test('a client removed from DELIVERY_API_KEYS is refused after a restart, and re-added finds its deliveries', async () => {
     const port = await freePort()
     const start = (keys: string) =>
-      startService('delivery', { port, cwd: dataDir, env: { DATABASE_URL: '', DELIVERY_API_KEYS: keys, LOG_LEVEL: 'warn', NODE_ENV: 'test' }, onLine: () => {} })
+      startService('delivery', {
+        port,
+        cwd: dataDir,
+        env: { DATABASE_URL: '', DELIVERY_API_KEYS: keys, LOG_LEVEL: 'warn', NODE_ENV: 'test' },
+        onLine: () => {},
+      })
     const call = (url: string, key: string, path: string, body?: unknown) =>
       fetch(`${url}${path}`, {
         method: body ? 'POST' : 'GET',

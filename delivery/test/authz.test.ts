@@ -1,6 +1,7 @@
 import { afterAll, expect, test } from 'bun:test'
-import { type AuthzCase, authorizationMatrix, openApiRoutes, statuses } from '@logistics/shared/testing-openapi'
-import { type DeliveryTestContext, KEY_A, KEY_B, deliveryBody, setupDelivery } from './helpers'
+import { type AuthzCase, authorizationMatrix, statuses } from '@logistics/testkit/authz-matrix'
+import { openApiRoutes } from '@logistics/testkit/openapi-routes'
+import { type DeliveryTestContext, deliveryBody, KEY_A, KEY_B, setupDelivery } from './helpers'
 
 /**
  * The authorization matrix of the delivery service, derived from its OpenAPI document: every
@@ -100,7 +101,12 @@ authorizationMatrix({
 })
 
 test("client B's own resources stay invisible to client A too", async () => {
-  for (const path of [`/deliveries/${trackingB}`, `/deliveries/${trackingB}/tracking`, `/webhooks/${webhookB}`, `/webhooks/${webhookB}/attempts`])
+  for (const path of [
+    `/deliveries/${trackingB}`,
+    `/deliveries/${trackingB}/tracking`,
+    `/webhooks/${webhookB}`,
+    `/webhooks/${webhookB}/attempts`,
+  ])
     expect({ path, status: (await ctx.call('GET', path, { key: KEY_A })).status }).toEqual({ path, status: 404 })
   const list = await ctx.call('GET', '/deliveries?limit=100', { key: KEY_A })
   expect(list.text).not.toContain(trackingB)

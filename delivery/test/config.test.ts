@@ -22,11 +22,15 @@ describe('delivery configuration', () => {
 
   test('WEBHOOK_ALLOWED_HOSTS: host names, IPs and CIDR ranges; a bad entry is refused by name', () => {
     expect(loadConfig({}).WEBHOOK_ALLOWED_HOSTS).toEqual({ names: [], ranges: [], invalid: [] })
-    const allowed = loadConfig({ WEBHOOK_ALLOWED_HOSTS: ' ecommerce, Hooks.Internal.Example., 10.1.2.3, 172.16.0.0/12, fd00::/8, ::1 ' }).WEBHOOK_ALLOWED_HOSTS
+    const allowed = loadConfig({
+      WEBHOOK_ALLOWED_HOSTS: ' ecommerce, Hooks.Internal.Example., 10.1.2.3, 172.16.0.0/12, fd00::/8, ::1 ',
+    }).WEBHOOK_ALLOWED_HOSTS
     expect(allowed.names).toEqual(['ecommerce', 'hooks.internal.example'])
     expect(allowed.ranges.map(([ip, bits]) => `${ip.toString()}/${bits}`)).toEqual(['10.1.2.3/32', '172.16.0.0/12', 'fd00::/8', '::1/128'])
     for (const bad of ['10.0.0.0/33', 'http://ecommerce', 'ecommerce:3000', '*.example.com', '127.1', '0x7f000001', 'two words', 'a..b'])
-      expect(() => loadConfig({ WEBHOOK_ALLOWED_HOSTS: `ecommerce,${bad}` }), bad).toThrow(new RegExp(`WEBHOOK_ALLOWED_HOSTS: .*${bad.replace(/[.*/]/g, '\\$&')}`))
+      expect(() => loadConfig({ WEBHOOK_ALLOWED_HOSTS: `ecommerce,${bad}` }), bad).toThrow(
+        new RegExp(`WEBHOOK_ALLOWED_HOSTS: .*${bad.replace(/[.*/]/g, '\\$&')}`),
+      )
   })
 
   test('the service process exits 1 naming a bad WEBHOOK_ALLOWED_HOSTS entry', async () => {
@@ -44,18 +48,24 @@ describe('delivery configuration', () => {
   test('NODE_ENV=production refuses the development key, and a missing one', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DELIVERY_API_KEYS/)
     expect(() => loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:dev-delivery-key-change-me' })).toThrow(/production/)
-    expect(loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:8f2c1e0b9a7d-4b1e-9f3a-a1b2c3' }).DELIVERY_API_KEYS).toBe('ecommerce:8f2c1e0b9a7d-4b1e-9f3a-a1b2c3')
+    expect(loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:8f2c1e0b9a7d-4b1e-9f3a-a1b2c3' }).DELIVERY_API_KEYS).toBe(
+      'ecommerce:8f2c1e0b9a7d-4b1e-9f3a-a1b2c3',
+    )
   })
 
   test('NODE_ENV is compared case-insensitively, and weak keys are refused in production with what they need', () => {
     expect(() => loadConfig({ NODE_ENV: 'Production' })).toThrow(/DELIVERY_API_KEYS/)
     expect(() => loadConfig({ NODE_ENV: 'PRODUCTION', DELIVERY_API_KEYS: 'ecommerce:dev-delivery-key-change-me' })).toThrow(/production/)
-    expect(() => loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:x' })).toThrow(/DELIVERY_API_KEYS: too weak for production: needs at least 24 characters/)
-    expect(() => loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' })).toThrow(/different ones/)
+    expect(() => loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:x' })).toThrow(
+      /DELIVERY_API_KEYS: too weak for production: needs at least 24 characters/,
+    )
+    expect(() => loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' })).toThrow(
+      /different ones/,
+    )
     // every key of the list counts, not only the first
-    expect(() =>
-      loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:8f2c1e0b9a7d-4b1e-9f3a-a1b2c3,erp:k2' }),
-    ).toThrow(/DELIVERY_API_KEYS/)
+    expect(() => loadConfig({ NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:8f2c1e0b9a7d-4b1e-9f3a-a1b2c3,erp:k2' })).toThrow(
+      /DELIVERY_API_KEYS/,
+    )
     // development keeps accepting short keys
     expect(loadConfig({ DELIVERY_API_KEYS: 'shop:k1' }).DELIVERY_API_KEYS).toBe('shop:k1')
   })

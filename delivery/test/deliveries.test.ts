@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { testOnPostgres } from '@logistics/testkit/databases'
 import { and, eq, inArray } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
-import { onRealPostgres, testOnPostgres } from '@logistics/shared/testing'
 import { type DeliveryDb, schema } from '../src/db'
 import { deliveries, trackingEvents, webhookEvents } from '../src/db/schema'
 import { TRACKING_NUMBER_PATTERN } from '../src/modules/deliveries/tracking-number'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
-import { type DeliveryTestContext, KEY_B, deliveryBody, setupDelivery } from './helpers'
+import { type DeliveryTestContext, deliveryBody, KEY_B, setupDelivery } from './helpers'
 
 let t: DeliveryTestContext
 beforeAll(async () => {
@@ -87,7 +87,13 @@ describe('creating a delivery', () => {
     expect(res.json).toMatchObject({ status: 422, title: expect.any(String), type: expect.any(String) })
     const paths = res.json.errors.map((e: { path: string }) => e.path)
     expect(paths).toEqual(
-      expect.arrayContaining(['order.foreign_order_id', 'order.products.0.sku', 'order.products.0.qty', 'origin.address', 'destination.address']),
+      expect.arrayContaining([
+        'order.foreign_order_id',
+        'order.products.0.sku',
+        'order.products.0.qty',
+        'origin.address',
+        'destination.address',
+      ]),
     )
     expect(await t.db.$count(deliveries)).toBe(before)
   })
@@ -249,11 +255,16 @@ describe('withdrawing (DELETE) only before pick-up', () => {
       })
       // A withdrawn parcel was never moved by the tick (its IN_ORIGIN event would be in the outbox).
       const outbox = await t.db.select({ payload: webhookEvents.payload }).from(webhookEvents)
-      const movedNumbers = new Set(outbox.filter((e) => e.payload.includes('"IN_ORIGIN"')).map((e) => JSON.parse(e.payload).data.tracking_number))
-      answers.forEach((r, i) => expect(r.status === 204 && movedNumbers.has(numbers[i]!)).toBe(false))
+      const movedNumbers = new Set(
+        outbox.filter((e) => e.payload.includes('"IN_ORIGIN"')).map((e) => JSON.parse(e.payload).data.tracking_number),
+      )
+      for (const [i, r] of answers.entries()) expect(r.status === 204 && movedNumbers.has(numbers[i]!)).toBe(false)
       // The tick moved exactly the parcels that were not withdrawn, and wrote history only for them.
       expect(result.moved).toBeGreaterThanOrEqual(left.length)
-      const history = await t.db.select().from(trackingEvents).where(inArray(trackingEvents.deliveryId, left.map((d) => d.id).concat(['00000000-0000-0000-0000-000000000000'])))
+      const history = await t.db
+        .select()
+        .from(trackingEvents)
+        .where(inArray(trackingEvents.deliveryId, left.map((d) => d.id).concat(['00000000-0000-0000-0000-000000000000'])))
       expect(history.filter((e) => e.status === 'IN_ORIGIN')).toHaveLength(left.length)
     } finally {
       await pool.end()
@@ -271,7 +282,11 @@ describe('tracking', () => {
     await advanceDeliveries(t.db, { now: new Date(base + 30_000) })
     const byNumber = await t.call('GET', `/deliveries/${tn}/tracking`)
     expect(byNumber.status).toBe(200)
-    expect(byNumber.json.tracking.map((e: { status: string }) => e.status)).toEqual(['READY_FOR_PICK_UP', 'IN_ORIGIN', 'IN_ROUTE_OF_DELIVERY'])
+    expect(byNumber.json.tracking.map((e: { status: string }) => e.status)).toEqual([
+      'READY_FOR_PICK_UP',
+      'IN_ORIGIN',
+      'IN_ROUTE_OF_DELIVERY',
+    ])
     expect(byNumber.json.status).toBe('IN_ROUTE_OF_DELIVERY')
     expect(byNumber.json.tracking[1].date).toBe(new Date(base).toISOString())
     const byOrder = await t.call('POST', '/tracking', { body: { foreign_order_id: body.order.foreign_order_id } })

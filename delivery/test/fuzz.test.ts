@@ -1,18 +1,13 @@
 import { afterAll, describe, expect, test } from 'bun:test'
+import { databaseFingerprint, fingerprintDiff } from '@logistics/testkit/fingerprint'
+import { type BodyTemplate, junkAuthorization } from '@logistics/testkit/generators'
+import { send } from '@logistics/testkit/http'
+import { invalidRequest, junkInputProperty } from '@logistics/testkit/junk-input'
+import { openApiRoutes } from '@logistics/testkit/openapi-routes'
+import { refusalViolation } from '@logistics/testkit/problem'
 import fc from 'fast-check'
-import {
-  type BodyTemplate,
-  junkInputProperty,
-  databaseFingerprint,
-  fingerprintDiff,
-  invalidRequest,
-  junkAuthorization,
-  openApiRoutes,
-  refusalViolation,
-  send,
-} from '@logistics/shared/testing-openapi'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
-import { type DeliveryTestContext, KEY_A, KEY_B, deliveryBody, setupDelivery } from './helpers'
+import { type DeliveryTestContext, deliveryBody, KEY_A, KEY_B, setupDelivery } from './helpers'
 
 /**
  * Junk input against every route the delivery service's own OpenAPI document lists: each answer
@@ -55,7 +50,12 @@ test('the document lists the routes of the contract and every body route has a t
   const keys = routes.map((r) => r.key)
   for (const key of ['POST /deliveries', 'GET /deliveries/{tracking_number}/tracking', 'POST /webhooks', 'GET /webhooks/{id}/attempts'])
     expect(keys).toContain(key)
-  expect(routes.filter((r) => r.hasBody).map((r) => r.key).sort()).toEqual(Object.keys(templates).sort())
+  expect(
+    routes
+      .filter((r) => r.hasBody)
+      .map((r) => r.key)
+      .sort(),
+  ).toEqual(Object.keys(templates).sort())
 })
 
 junkInputProperty({

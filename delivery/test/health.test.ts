@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { silentLogger } from '@logistics/shared'
-import { callApp } from '@logistics/shared/testing'
+import { callApp } from '@logistics/testkit/http'
 import { createApp } from '../src/app'
 import { type DeliveryTestContext, setupDelivery, testConfig } from './helpers'
 

@@ -1,5 +1,6 @@
 import { silentLogger } from '@logistics/shared'
-import { callApp, createTestDatabase } from '@logistics/shared/testing'
+import { createTestDatabase } from '@logistics/testkit/databases'
+import { callApp } from '@logistics/testkit/http'
 import { createApp } from '../src/app'
 import { type DeliveryConfig, loadConfig } from '../src/config'
 import { type DeliveryDb, migrationsFolder, schema } from '../src/db'

@@ -3,9 +3,10 @@
  * parameters, liveness/readiness, Prometheus metrics, and re-sending given-up webhook events.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { createTestDatabase } from '@logistics/testkit/databases'
+import { callApp } from '@logistics/testkit/http'
+import { capturingLogger } from '@logistics/testkit/logging'
 import { asc, eq, sql } from 'drizzle-orm'
-import type { Logger } from '@logistics/shared'
-import { callApp, capturingLogger, createTestDatabase } from '@logistics/shared/testing'
 import { createApp } from '../src/app'
 import type { DeliveryConfig } from '../src/config'
 import { type DeliveryDb, migrationsFolder, schema } from '../src/db'
@@ -126,7 +127,9 @@ describe('metrics', () => {
     expect(r.status).toBe(200)
     expect(r.headers.get('content-type')).toContain('text/plain')
     const text = r.text
-    expect(text).toMatch(/http_request_duration_seconds_count\{[^}]*method="GET",route="\/deliveries\/:tracking_number",status="200"[^}]*\} 3/)
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{[^}]*method="GET",route="\/deliveries\/:tracking_number",status="200"[^}]*\} 3/,
+    )
     expect(text).toMatch(/route="\/deliveries\/:tracking_number",status="404"/)
     expect(text).toMatch(/route="unmatched",status="404"/)
     expect(text).not.toContain('/no/such') // raw paths never become labels

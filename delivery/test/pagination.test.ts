@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { type DeliveryTestContext, KEY_B, deliveryBody, setupDelivery } from './helpers'
+import { type DeliveryTestContext, deliveryBody, KEY_B, setupDelivery } from './helpers'
 
 let t: DeliveryTestContext
 beforeAll(async () => {

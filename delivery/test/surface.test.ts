@@ -1,12 +1,13 @@
 import { afterAll, describe, expect, test } from 'bun:test'
-import { openApiRoutes, send } from '@logistics/shared/testing-openapi'
-import { surfaceTests } from '@logistics/shared/testing-surface'
-import { jsonDepthExceeds } from '@logistics/shared/http/body'
 import { silentLogger } from '@logistics/shared'
+import { jsonDepthExceeds } from '@logistics/shared/http/body'
+import { send } from '@logistics/testkit/http'
+import { openApiRoutes } from '@logistics/testkit/openapi-routes'
+import { surfaceTests } from '@logistics/testkit/surface'
 import { createApp } from '../src/app'
 import { DEV_API_KEYS, loadConfig } from '../src/config'
 import { developmentApiKey } from '../src/openapi-examples'
-import { type DeliveryTestContext, KEY_A, deliveryBody, setupDelivery } from './helpers'
+import { type DeliveryTestContext, deliveryBody, KEY_A, setupDelivery } from './helpers'
 
 /** The public HTTP surface of the delivery service (see surfaceTests), and its docs page. */
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { createLogger, DELIVERY_STATUSES, type DeliveryStatus, nextDeliveryStatus, WebhookEventSchema } from '@logistics/shared'
+import { testOnPostgres } from '@logistics/testkit/databases'
 import { asc, eq, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
-import { DELIVERY_STATUSES, type DeliveryStatus, WebhookEventSchema, createLogger, nextDeliveryStatus } from '@logistics/shared'
-import { testOnPostgres } from '@logistics/shared/testing'
 import * as v from 'valibot'
 import { type DeliveryDb, schema } from '../src/db'
 import { apiClients, deliveries, tickState, trackingEvents, webhookEvents, webhookSubscriptions } from '../src/db/schema'
@@ -172,7 +172,9 @@ describe('the tick', () => {
       const now = new Date('2030-02-01T00:00:00Z')
       // Eight replicas fire "the same" tick (a few ms apart): exactly one applies it.
       const results = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => advanceDeliveries(dbs[i % dbs.length]!, { now: new Date(now.getTime() + i), minGapMs: 15_000 })),
+        Array.from({ length: 8 }, (_, i) =>
+          advanceDeliveries(dbs[i % dbs.length]!, { now: new Date(now.getTime() + i), minGapMs: 15_000 }),
+        ),
       )
       expect(results.filter((r) => r.ran)).toHaveLength(1)
       expect((await statusCounts()).IN_ORIGIN).toBe(300)

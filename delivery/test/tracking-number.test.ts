@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, mock, test } from 'bun:test'
-import { TRACKING_NUMBER_PATTERN, generateTrackingNumber } from '../src/modules/deliveries/tracking-number'
+import { generateTrackingNumber, TRACKING_NUMBER_PATTERN } from '../src/modules/deliveries/tracking-number'
 import { type DeliveryTestContext, deliveryBody, setupDelivery } from './helpers'
 
 /** The next numbers the generator hands out (then real random ones). */

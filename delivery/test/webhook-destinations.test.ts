@@ -6,17 +6,11 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { silentLogger } from '@logistics/shared'
-import { callApp } from '@logistics/shared/testing'
+import { callApp } from '@logistics/testkit/http'
 import { createApp } from '../src/app'
 import { deliveries, tickState, webhookAttempts, webhookEvents, webhookSubscriptions } from '../src/db/schema'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
-import {
-  type DestinationPolicy,
-  type Lookup,
-  checkDestination,
-  isProduction,
-  parseAllowedHosts,
-} from '../src/modules/webhooks/destination'
+import { checkDestination, type DestinationPolicy, isProduction, type Lookup, parseAllowedHosts } from '../src/modules/webhooks/destination'
 import { createDispatcher } from '../src/modules/webhooks/dispatcher'
 import { type DeliveryTestContext, KEY_A, deliveryBody, setupDelivery, testConfig } from './helpers'
 
@@ -154,7 +148,12 @@ describe('registration with NODE_ENV=production', () => {
 
   test('accepts public destinations: literal IPv4 / IPv6 and names resolving to public addresses only', async () => {
     const register = appWith(production)
-    for (const url of ['https://93.184.216.34/hook', 'https://[2606:4700::1111]/hook', 'https://public.test/hook', 'https://public6.test:8443/hook'])
+    for (const url of [
+      'https://93.184.216.34/hook',
+      'https://[2606:4700::1111]/hook',
+      'https://public.test/hook',
+      'https://public6.test:8443/hook',
+    ])
       expect((await register(url)).status, url).toBe(201)
   })
 
@@ -182,7 +181,13 @@ describe('registration in every mode', () => {
   test('refuses credentials in the URL and non-http(s) schemes, in development too', async () => {
     for (const policy of [{ production: false }, production]) {
       const register = appWith(policy)
-      for (const url of ['http://user:pass@example.test/hook', 'https://token@example.test/hook', 'ftp://example.test/', 'file:///etc/passwd', 'gopher://127.0.0.1:6379/_INFO']) {
+      for (const url of [
+        'http://user:pass@example.test/hook',
+        'https://token@example.test/hook',
+        'ftp://example.test/',
+        'file:///etc/passwd',
+        'gopher://127.0.0.1:6379/_INFO',
+      ]) {
         const res = await register(url)
         expect(res.status, url).toBe(422)
         expect(res.json.errors[0].path).toBe('url')
@@ -280,7 +285,10 @@ describe('sending', () => {
     await createDispatcher(t.db, silentLogger, { timeoutMs: 5_000 }).runOnce()
     for (const [i, [url, category]] of cases.entries()) {
       const attempts = await attemptsOf(subs[i]!.id)
-      expect(attempts.map((a) => a.error), url).toContain(category)
+      expect(
+        attempts.map((a) => a.error),
+        url,
+      ).toContain(category)
       for (const a of attempts) expect(a.error).toMatch(/^[a-z-]+$|^HTTP \d{3}$/)
     }
   })

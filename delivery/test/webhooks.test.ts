@@ -1,13 +1,13 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { silentLogger, type WebhookEvent, WebhookEventSchema } from '@logistics/shared'
+import { capturingLogger } from '@logistics/testkit/logging'
 import { eq } from 'drizzle-orm'
 import { Webhook as StandardWebhook } from 'standardwebhooks'
 import * as v from 'valibot'
-import { type WebhookEvent, WebhookEventSchema, silentLogger } from '@logistics/shared'
-import { capturingLogger } from '@logistics/shared/testing'
 import { deliveries, tickState, webhookAttempts, webhookEvents, webhookSubscriptions } from '../src/db/schema'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
 import { backoffMs, createDispatcher } from '../src/modules/webhooks/dispatcher'
-import { type DeliveryTestContext, KEY_B, deliveryBody, setupDelivery } from './helpers'
+import { type DeliveryTestContext, deliveryBody, KEY_B, setupDelivery } from './helpers'
 
 let t: DeliveryTestContext
 beforeAll(async () => {
@@ -93,7 +93,7 @@ describe('webhook subscriptions', () => {
     const again = await t.call('POST', '/webhooks', { body: { url: 'https://example.test/hook', secret: res.json.secret } })
     expect(again.status).toBe(200)
     expect(again.json.id).toBe(res.json.id)
-    const otherSecret = 'whsec_' + Buffer.from('another secret of 24 bytes').toString('base64')
+    const otherSecret = `whsec_${Buffer.from('another secret of 24 bytes').toString('base64')}`
     const other = await t.call('POST', '/webhooks', { body: { url: 'https://example.test/hook', secret: otherSecret } })
     expect(other.status).toBe(200)
     expect(other.json).toMatchObject({ id: res.json.id, secret: otherSecret })
@@ -163,7 +163,9 @@ describe('the first status is notified too', () => {
     }
     // The same order again (idempotent 200) or with another body (409) notifies nothing new.
     expect((await t.call('POST', '/deliveries', { body })).status).toBe(200)
-    expect((await t.call('POST', '/deliveries', { body: { ...body, destination: { name: 'Someone else', address: 'Elsewhere 1' } } })).status).toBe(409)
+    expect(
+      (await t.call('POST', '/deliveries', { body: { ...body, destination: { name: 'Someone else', address: 'Elsewhere 1' } } })).status,
+    ).toBe(409)
     expect(await t.db.$count(webhookEvents)).toBe(2)
   })
 })
@@ -183,7 +185,11 @@ describe('the dispatcher', () => {
     const verifier = new StandardWebhook(hook.json.secret)
     const [first, got] = r.received.map((x) => ({
       ...x,
-      event: verifier.verify(x.body, { 'webhook-id': x.id, 'webhook-timestamp': x.timestamp, 'webhook-signature': x.signature }) as WebhookEvent,
+      event: verifier.verify(x.body, {
+        'webhook-id': x.id,
+        'webhook-timestamp': x.timestamp,
+        'webhook-signature': x.signature,
+      }) as WebhookEvent,
     })) as [{ event: WebhookEvent }, (typeof r.received)[number] & { event: WebhookEvent }]
     expect(first.event.data).toEqual({
       tracking_number: created.json.tracking_number,
@@ -192,9 +198,19 @@ describe('the dispatcher', () => {
       previous_status: null,
       date: created.json.created_at,
     })
-    expect(got.event.data).toMatchObject({ tracking_number: created.json.tracking_number, status: 'IN_ORIGIN', previous_status: 'READY_FOR_PICK_UP' })
+    expect(got.event.data).toMatchObject({
+      tracking_number: created.json.tracking_number,
+      status: 'IN_ORIGIN',
+      previous_status: 'READY_FOR_PICK_UP',
+    })
     // A tampered body does not verify.
-    expect(() => verifier.verify(got.body.replace('IN_ORIGIN', 'DELIVERED'), { 'webhook-id': got.id, 'webhook-timestamp': got.timestamp, 'webhook-signature': got.signature })).toThrow()
+    expect(() =>
+      verifier.verify(got.body.replace('IN_ORIGIN', 'DELIVERED'), {
+        'webhook-id': got.id,
+        'webhook-timestamp': got.timestamp,
+        'webhook-signature': got.signature,
+      }),
+    ).toThrow()
     // Acknowledged: never sent again.
     expect(await dispatcher.runOnce()).toEqual({ sent: 0 })
     const attempts = await t.call('GET', `/webhooks/${hook.json.id}/attempts`)
@@ -205,7 +221,7 @@ describe('the dispatcher', () => {
   test('rotating the secret keeps the pending events: sent after it, signed so the new secret verifies (and the old one for 24 h)', async () => {
     const r = receiver((n) => (n === 0 ? 500 : 204))
     stops.push(r.stop)
-    const secret = (s: string) => 'whsec_' + Buffer.from(s.padEnd(32, '.')).toString('base64')
+    const secret = (s: string) => `whsec_${Buffer.from(s.padEnd(32, '.')).toString('base64')}`
     const [oldSecret, newSecret] = [secret('the old secret'), secret('the new secret')]
     const hook = await t.call('POST', '/webhooks', { body: { url: r.url, secret: oldSecret } })
     expect(hook.status).toBe(201)
@@ -229,7 +245,11 @@ describe('the dispatcher', () => {
     expect(events.every((e) => e.state === 'delivered')).toBe(true)
     const afterRotation = r.received.slice(1)
     expect(afterRotation.map((x) => x.id).sort()).toEqual(pendingBefore.map((e) => e.id).sort())
-    const headersOf = (x: (typeof r.received)[number]) => ({ 'webhook-id': x.id, 'webhook-timestamp': x.timestamp, 'webhook-signature': x.signature })
+    const headersOf = (x: (typeof r.received)[number]) => ({
+      'webhook-id': x.id,
+      'webhook-timestamp': x.timestamp,
+      'webhook-signature': x.signature,
+    })
     for (const x of afterRotation) {
       expect(new StandardWebhook(newSecret).verify(x.body, headersOf(x))).toBeTruthy()
       expect(new StandardWebhook(oldSecret).verify(x.body, headersOf(x))).toBeTruthy() // grace period
@@ -272,7 +292,8 @@ describe('the dispatcher', () => {
       const e = JSON.parse(x.body) as WebhookEvent
       byDelivery.set(e.data.tracking_number, [...(byDelivery.get(e.data.tracking_number) ?? []), e.data.status])
     }
-    for (const statuses of byDelivery.values()) expect(statuses.slice(0, 3)).toEqual(['READY_FOR_PICK_UP', 'IN_ORIGIN', 'IN_ROUTE_OF_DELIVERY'])
+    for (const statuses of byDelivery.values())
+      expect(statuses.slice(0, 3)).toEqual(['READY_FOR_PICK_UP', 'IN_ORIGIN', 'IN_ROUTE_OF_DELIVERY'])
     const attempts = await t.call('GET', `/webhooks/${hook.json.id}/attempts?limit=100`)
     expect(attempts.json.total).toBe(11)
     const failures = attempts.json.data.filter((a: { error: string | null }) => a.error !== null)
@@ -387,8 +408,10 @@ describe('the dispatcher', () => {
     } finally {
       await dispatcher.stop()
     }
-    const states = await t.db.select({ url: webhookSubscriptions.url, state: webhookEvents.state, error: webhookEvents.lastError })
-      .from(webhookEvents).innerJoin(webhookSubscriptions, eq(webhookSubscriptions.id, webhookEvents.subscriptionId))
+    const states = await t.db
+      .select({ url: webhookSubscriptions.url, state: webhookEvents.state, error: webhookEvents.lastError })
+      .from(webhookEvents)
+      .innerJoin(webhookSubscriptions, eq(webhookSubscriptions.id, webhookEvents.subscriptionId))
     const byUrl = Object.fromEntries(states.map((s) => [s.url, s]))
     expect(byUrl[healthy.url]!.state).toBe('delivered')
     expect(byUrl[hanging.url]!.state).toBe('pending')

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { ConfigError, silentLogger } from '@logistics/shared'
 import { SignJWT } from 'jose'
-import { ConfigError } from '@logistics/shared'
-import { silentLogger } from '@logistics/shared'
 import { createApp } from '../src/app'
 import { loadConfig } from '../src/config'
 import { passwordWeakness } from '../src/modules/auth/password-policy'
@@ -53,7 +52,9 @@ describe('registration', () => {
       const r = await h.request('POST', '/users', { body: { email, password, name: 'Weak', shipping_address: '1 Road' } })
       expect(r.status, password).toBe(422)
       expect(r.headers.get('content-type')).toBe('application/problem+json')
-      expect(r.body.errors).toEqual([{ path: 'password', message: expect.stringMatching(/password (is too common|must not be the email|is too close)/) }])
+      expect(r.body.errors).toEqual([
+        { path: 'password', message: expect.stringMatching(/password (is too common|must not be the email|is too close)/) },
+      ])
       expect((await h.request('POST', '/auth/login', { body: { email, password } })).status).toBe(401)
     }
     // the weak password is reported together with the other bad fields
@@ -83,7 +84,14 @@ describe('registration', () => {
   })
 
   test('the passwords of the walkthrough and the demo data are accepted', () => {
-    for (const password of ['acme-password-1', 'blue-password-1', 'clerk-password-1', 'ada-password-1', 'demo-password-123', 'correct horse'])
+    for (const password of [
+      'acme-password-1',
+      'blue-password-1',
+      'clerk-password-1',
+      'ada-password-1',
+      'demo-password-123',
+      'correct horse',
+    ])
       expect(passwordWeakness(password, { email: 'someone@example.com' }), password).toBeUndefined()
   })
 
@@ -97,7 +105,11 @@ describe('login', () => {
   test('answers a bearer token and the user', async () => {
     const r = await h.request('POST', '/auth/login', { body: { email: 'alice@EXAMPLE.com', password: 'correct horse' } })
     expect(r.status).toBe(200)
-    expect(r.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, user: { email: 'alice@example.com', role: 'customer', seller_id: null } })
+    expect(r.body).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: 3600,
+      user: { email: 'alice@example.com', role: 'customer', seller_id: null },
+    })
     expect(typeof r.body.access_token).toBe('string')
   })
 
@@ -161,7 +173,7 @@ describe('config', () => {
     const prod = loadConfig({
       NODE_ENV: 'production',
       DELIVERY_API_KEY: 'k-real-0123456789-abcdefgh',
-      WEBHOOK_SECRET: 'whsec_' + Buffer.from('a real secret of 32 bytes!!!!!!!').toString('base64'),
+      WEBHOOK_SECRET: `whsec_${Buffer.from('a real secret of 32 bytes!!!!!!!').toString('base64')}`,
       JWT_SECRET: 'a-real-jwt-secret-0123456789-abcdef',
       ADMIN_PASSWORD: 'a real admin password',
     })
@@ -171,7 +183,7 @@ describe('config', () => {
   test('NODE_ENV is compared case-insensitively; weak secrets are refused in production, saying what is needed', () => {
     const strong = {
       DELIVERY_API_KEY: 'k-real-0123456789-abcdefgh',
-      WEBHOOK_SECRET: 'whsec_' + Buffer.from('a real secret of 32 bytes!!!!!!!').toString('base64'),
+      WEBHOOK_SECRET: `whsec_${Buffer.from('a real secret of 32 bytes!!!!!!!').toString('base64')}`,
       JWT_SECRET: 'a-real-jwt-secret-0123456789-abcdef',
       ADMIN_PASSWORD: 'a real admin password',
     }
@@ -185,12 +197,19 @@ describe('config', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', ...strong, ADMIN_PASSWORD: 'Admin-123' })).toThrow(/ADMIN_PASSWORD: too weak/)
     // a long but common password, or the email itself, is refused always (development too)
     expect(() => loadConfig({ ADMIN_PASSWORD: 'password123456' })).toThrow(/ADMIN_PASSWORD: is too common/)
-    expect(() => loadConfig({ ADMIN_EMAIL: 'boss@example.com', ADMIN_PASSWORD: 'BOSS@example.com' })).toThrow(/ADMIN_PASSWORD: must not be the email/)
+    expect(() => loadConfig({ ADMIN_EMAIL: 'boss@example.com', ADMIN_PASSWORD: 'BOSS@example.com' })).toThrow(
+      /ADMIN_PASSWORD: must not be the email/,
+    )
   })
 
   test('defaults', () => {
     const c = loadConfig({})
-    expect(c).toMatchObject({ PORT: 3000, DELIVERY_API_URL: 'http://localhost:3001', PUBLIC_URL: 'http://localhost:3000', ADMIN_EMAIL: 'admin@example.com' })
+    expect(c).toMatchObject({
+      PORT: 3000,
+      DELIVERY_API_URL: 'http://localhost:3001',
+      PUBLIC_URL: 'http://localhost:3000',
+      ADMIN_EMAIL: 'admin@example.com',
+    })
     expect(c.WEBHOOK_SECRET.startsWith('whsec_')).toBe(true)
     expect(() => loadConfig({ PORT: 'abc' })).toThrow(/PORT/)
   })
@@ -201,7 +220,16 @@ test('health and the OpenAPI document', async () => {
   const doc = await h.request('GET', '/swagger/json')
   expect(doc.status).toBe(200)
   expect(Object.keys(doc.body.paths)).toEqual(
-    expect.arrayContaining(['/auth/login', '/users', '/me', '/sellers', '/products', '/purchases', '/orders/{id}/dispatch', '/webhooks/delivery']),
+    expect.arrayContaining([
+      '/auth/login',
+      '/users',
+      '/me',
+      '/sellers',
+      '/products',
+      '/purchases',
+      '/orders/{id}/dispatch',
+      '/webhooks/delivery',
+    ]),
   )
   expect((await h.request('GET', '/swagger')).status).toBe(200)
 })
@@ -216,6 +244,9 @@ test('health answers 503 when the database does not answer', async () => {
 })
 
 test('bodies over 1 MB answer 413', async () => {
-  const r = await h.request('POST', '/users', { rawBody: 'x'.repeat(1024 * 1024 + 1), headers: { 'content-type': 'application/json', 'content-length': String(1024 * 1024 + 1) } })
+  const r = await h.request('POST', '/users', {
+    rawBody: 'x'.repeat(1024 * 1024 + 1),
+    headers: { 'content-type': 'application/json', 'content-length': String(1024 * 1024 + 1) },
+  })
   expect(r.status).toBe(413)
 })

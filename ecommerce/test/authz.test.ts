@@ -1,6 +1,7 @@
 import { afterAll, expect, test } from 'bun:test'
 import { webhookHeaders } from '@logistics/shared'
-import { type AuthzCase, authorizationMatrix, openApiRoutes, statuses } from '@logistics/shared/testing-openapi'
+import { type AuthzCase, authorizationMatrix, statuses } from '@logistics/testkit/authz-matrix'
+import { openApiRoutes } from '@logistics/testkit/openapi-routes'
 import { createHarness, createStubDelivery } from './helpers'
 
 /**
@@ -69,8 +70,7 @@ const freshEmail = (prefix: string) => `${prefix}-${crypto.randomUUID().slice(0,
 /** Everyone signed in. */
 const anyUser = (ok: number) => statuses(ROLES, ok, { none: 401 })
 /** Viewers of seller 1's order of `customer`: the customer, seller 1's users, admins; others 404. */
-const orderViewers = (ok: number) =>
-  statuses(ROLES, ok, { none: 401, otherCustomer: 404, otherSeller: 404 })
+const orderViewers = (ok: number) => statuses(ROLES, ok, { none: 401, otherCustomer: 404, otherSeller: 404 })
 /** Seller 1's users on seller 1 (customers 403, the other seller 404). */
 const ownSeller = (ok: number, extra: Partial<Record<Role, number>> = {}) =>
   statuses(ROLES, ok, { none: 401, customer: 403, otherCustomer: 403, otherSeller: 404, ...extra })
@@ -96,7 +96,10 @@ const POLICY: Record<string, AuthzCase<Role>[]> = {
   // Open in development (no METRICS_TOKEN); the token cases are in metrics.test.ts.
   'GET /metrics': [{ expect: statuses(ROLES, 200), request: () => ({ path: '/metrics' }) }],
   'POST /auth/login': [
-    { expect: statuses(ROLES, 200), request: () => ({ path: '/auth/login', body: { email: customer.email, password: customer.password } }) },
+    {
+      expect: statuses(ROLES, 200),
+      request: () => ({ path: '/auth/login', body: { email: customer.email, password: customer.password } }),
+    },
   ],
   'POST /users': [
     {
@@ -159,9 +162,7 @@ const POLICY: Record<string, AuthzCase<Role>[]> = {
       request: (role) => ({ path: `/products/${product.id}`, body: { description: `Edited by ${role}` } }),
     },
   ],
-  'DELETE /products/{id}': [
-    { expect: ownSeller(204, { admin: 403 }), request: async () => ({ path: `/products/${await newProduct()}` }) },
-  ],
+  'DELETE /products/{id}': [{ expect: ownSeller(204, { admin: 403 }), request: async () => ({ path: `/products/${await newProduct()}` }) }],
   'POST /purchases': [
     {
       expect: statuses(ROLES, 403, { none: 401, customer: 201, otherCustomer: 201 }),
@@ -217,7 +218,11 @@ const POLICY: Record<string, AuthzCase<Role>[]> = {
       expect: statuses(ROLES, 401),
       request: () => {
         const e = event('IN_ORIGIN')
-        const forged = webhookHeaders(`whsec_${Buffer.from('a different secret of 32 bytes!!').toString('base64')}`, `msg_${crypto.randomUUID()}`, e.body)
+        const forged = webhookHeaders(
+          `whsec_${Buffer.from('a different secret of 32 bytes!!').toString('base64')}`,
+          `msg_${crypto.randomUUID()}`,
+          e.body,
+        )
         return { path: '/webhooks/delivery', rawBody: e.body, headers: { ...e.headers, ...forged } }
       },
     },

@@ -8,8 +8,8 @@ const stub = createStubDelivery()
 afterAll(() => stub.stop())
 
 const URL_ = 'http://shop.test/webhooks/delivery'
-const SECRET = 'whsec_' + Buffer.from('first secret, long enough......').toString('base64')
-const OTHER = 'whsec_' + Buffer.from('second secret, long enough.....').toString('base64')
+const SECRET = `whsec_${Buffer.from('first secret, long enough......').toString('base64')}`
+const OTHER = `whsec_${Buffer.from('second secret, long enough.....').toString('base64')}`
 
 describe('registerWebhook', () => {
   test('201 on first registration, 200 (existing) when the same url+secret is registered again', async () => {
@@ -48,7 +48,14 @@ describe('startWebhookRegistration', () => {
         return upstream.registerWebhook(u, s)
       },
     }
-    const reg = startWebhookRegistration({ client: counting, url: 'http://late.test/webhooks/delivery', secret: SECRET, logger: silentLogger, initialDelayMs: 10, maxDelayMs: 40 })
+    const reg = startWebhookRegistration({
+      client: counting,
+      url: 'http://late.test/webhooks/delivery',
+      secret: SECRET,
+      logger: silentLogger,
+      initialDelayMs: 10,
+      maxDelayMs: 40,
+    })
     await Bun.sleep(150)
     expect(attempts).toBeGreaterThanOrEqual(3)
     upstream = stub.client()
@@ -80,13 +87,21 @@ describe('network errors', () => {
           if (connections <= 2) socket.end()
         },
         data(socket) {
-          socket.write(`HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`)
+          socket.write(
+            `HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+          )
           socket.end()
         },
       },
     })
     try {
-      const client = createDeliveryClient({ baseUrl: `http://127.0.0.1:${server.port}`, apiKey: 'k', timeoutMs: 1000, retries: 2, retryDelayMs: 5 })
+      const client = createDeliveryClient({
+        baseUrl: `http://127.0.0.1:${server.port}`,
+        apiKey: 'k',
+        timeoutMs: 1000,
+        retries: 2,
+        retryDelayMs: 5,
+      })
       const created = await client.createDelivery({
         order: { foreign_order_id: 'o-1', products: [{ sku: 's', name: 'n', qty: 1 }] },
         origin: { address: 'a' },
@@ -101,11 +116,17 @@ describe('network errors', () => {
 
   test("a 502 never passes the upstream's detail on: it is logged at warn with the request id", async () => {
     const warnings: { message: string; fields?: Record<string, unknown> }[] = []
-    const logger: Logger = { ...silentLogger, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push({ message, fields }) }
+    const logger: Logger = {
+      ...silentLogger,
+      warn: (message: string, fields?: Record<string, unknown>) => void warnings.push({ message, fields }),
+    }
     const client = createDeliveryClient({ baseUrl: stub.url, apiKey: 'k', timeoutMs: 300, logger })
     stub.state.mode = 'error'
     try {
-      for (const call of [() => client.getTracking('TRK-1', { requestId: 'req-502' }), () => client.deleteDelivery('TRK-1', { requestId: 'req-502' })]) {
+      for (const call of [
+        () => client.getTracking('TRK-1', { requestId: 'req-502' }),
+        () => client.deleteDelivery('TRK-1', { requestId: 'req-502' }),
+      ]) {
         const error = await call().catch((e) => e)
         expect(error).toBeInstanceOf(HttpProblem)
         expect(error.status).toBe(502)
@@ -123,7 +144,10 @@ describe('network errors', () => {
     stub.state.mode = 'error'
     stub.calls.length = 0
     try {
-      const error = await stub.client().getTracking('TRK-1').catch((e) => e)
+      const error = await stub
+        .client()
+        .getTracking('TRK-1')
+        .catch((e) => e)
       expect(error).toBeInstanceOf(HttpProblem)
       expect(error.status).toBe(502)
       expect(stub.calls).toHaveLength(1)

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { type DeliveryStatus, WebhookEventSchema, webhookHeaders } from '@logistics/shared'
+import { capturingLogger } from '@logistics/testkit/logging'
 import { eq } from 'drizzle-orm'
 import * as v from 'valibot'
-import { type DeliveryStatus, type Logger, WebhookEventSchema, webhookHeaders } from '@logistics/shared'
 import { orderEvents, orders, processedWebhooks } from '../src/db/schema'
 import { applyDeliveryEvent, supersedes } from '../src/modules/delivery-webhooks/service'
 import { createHarness, createStubDelivery, type Harness } from './helpers'
-import { capturingLogger } from '@logistics/shared/testing'
 
 let h: Harness
 let admin: string
@@ -46,7 +46,11 @@ const event = (orderId: string, trackingNumber: string, status: string, date: st
 
 async function send(body: string, options: { id?: string; secret?: string; now?: Date; headers?: Record<string, string> } = {}) {
   const id = options.id ?? `msg_${crypto.randomUUID()}`
-  const headers = { 'content-type': 'application/json', ...webhookHeaders(options.secret ?? h.config.WEBHOOK_SECRET, id, body, options.now), ...options.headers }
+  const headers = {
+    'content-type': 'application/json',
+    ...webhookHeaders(options.secret ?? h.config.WEBHOOK_SECRET, id, body, options.now),
+    ...options.headers,
+  }
   return h.request('POST', '/webhooks/delivery', { rawBody: body, headers })
 }
 
@@ -66,10 +70,10 @@ describe('POST /webhooks/delivery', () => {
   test('a bad signature, a wrong secret, missing headers and a stale timestamp answer 401 and change nothing', async () => {
     const o = await dispatched('Forged')
     const body = event(o.orderId, o.trackingNumber, 'DELIVERED', at(0))
-    const tampered = await send(body, { headers: { 'webhook-signature': 'v1,' + Buffer.from('nope').toString('base64') } })
+    const tampered = await send(body, { headers: { 'webhook-signature': `v1,${Buffer.from('nope').toString('base64')}` } })
     expect(tampered.status).toBe(401)
     expect(tampered.headers.get('content-type')).toBe('application/problem+json')
-    const otherSecret = await send(body, { secret: 'whsec_' + Buffer.from('another secret of sufficient length').toString('base64') })
+    const otherSecret = await send(body, { secret: `whsec_${Buffer.from('another secret of sufficient length').toString('base64')}` })
     expect(otherSecret.status).toBe(401)
     const unsigned = await h.request('POST', '/webhooks/delivery', { rawBody: body, headers: { 'content-type': 'application/json' } })
     expect(unsigned.status).toBe(401)
@@ -197,7 +201,12 @@ describe('POST /webhooks/delivery', () => {
     const created = (await h.buy(customer.token, [{ product_id: product.id, quantity: 1 }])).body.orders[0].id as string
     const { logger, lines } = capturingLogger()
     const apply = (orderId: string, tn: string, status: DeliveryStatus) =>
-      applyDeliveryEvent(h.db, `msg_${crypto.randomUUID()}`, v.parse(WebhookEventSchema, JSON.parse(event(orderId, tn, status, at(5)))), logger)
+      applyDeliveryEvent(
+        h.db,
+        `msg_${crypto.randomUUID()}`,
+        v.parse(WebhookEventSchema, JSON.parse(event(orderId, tn, status, at(5)))),
+        logger,
+      )
     // Over HTTP: 204, nothing changes.
     expect((await send(event(created, 'TRK-forged', 'DELIVERED', at(5)))).status).toBe(204)
     expect(await view(created)).toMatchObject({ status: 'created', delivery: { status: null, tracking_number: null } })
@@ -218,7 +227,10 @@ describe('POST /webhooks/delivery', () => {
       expect.stringContaining('unknown order'),
       expect.stringContaining('another tracking number'),
     ])
-    expect(lines.find((l) => l.msg.includes('another tracking number'))!).toMatchObject({ tracking_number: 'TRK-someone-else', order_tracking_number: other.trackingNumber })
+    expect(lines.find((l) => l.msg.includes('another tracking number'))!).toMatchObject({
+      tracking_number: 'TRK-someone-else',
+      order_tracking_number: other.trackingNumber,
+    })
   })
 
   test('the first status (READY_FOR_PICK_UP, previous_status null) applies, and never regresses an order further along', async () => {
@@ -244,7 +256,10 @@ describe('POST /webhooks/delivery', () => {
     expect((await send(event(o.orderId, o.trackingNumber, 'IN_ROUTE_OF_DELIVERY', at(2)))).status).toBe(204)
     expect((await view(o.orderId)).delivery.status).toBe('IN_ROUTE_OF_DELIVERY')
     // A far-future date stored before dates were checked does not freeze the delivery loop either.
-    await h.db.update(orders).set({ deliveryStatusAt: new Date('2099-01-01T00:00:00Z') }).where(eq(orders.id, o.orderId))
+    await h.db
+      .update(orders)
+      .set({ deliveryStatusAt: new Date('2099-01-01T00:00:00Z') })
+      .where(eq(orders.id, o.orderId))
     expect((await send(event(o.orderId, o.trackingNumber, 'NOT_DELIVERED', at(3)))).status).toBe(204)
     expect((await view(o.orderId)).delivery.status).toBe('NOT_DELIVERED')
     expect((await send(event(o.orderId, o.trackingNumber, 'IN_ROUTE_OF_DELIVERY', at(4)))).status).toBe(204)

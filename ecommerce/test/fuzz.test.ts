@@ -1,19 +1,13 @@
-import { createHmac } from 'node:crypto'
 import { afterAll, describe, expect, test } from 'bun:test'
-import fc from 'fast-check'
+import { createHmac } from 'node:crypto'
 import { webhookHeaders } from '@logistics/shared'
-import {
-  type BodyTemplate,
-  type FuzzRequest,
-  junkInputProperty,
-  databaseFingerprint,
-  fingerprintDiff,
-  invalidRequest,
-  junkAuthorization,
-  openApiRoutes,
-  refusalViolation,
-  send,
-} from '@logistics/shared/testing-openapi'
+import { databaseFingerprint, fingerprintDiff } from '@logistics/testkit/fingerprint'
+import { type BodyTemplate, junkAuthorization } from '@logistics/testkit/generators'
+import { send } from '@logistics/testkit/http'
+import { type FuzzRequest, invalidRequest, junkInputProperty } from '@logistics/testkit/junk-input'
+import { openApiRoutes } from '@logistics/testkit/openapi-routes'
+import { refusalViolation } from '@logistics/testkit/problem'
+import fc from 'fast-check'
 import { ADMIN, createHarness, createStubDelivery } from './helpers'
 
 /**
@@ -113,20 +107,26 @@ function requestsFor(path: string, method: string) {
   const route = routes.find((r) => r.path === path && r.method === method)!
   const base = invalidRequest(route, { pathValues: pathValuesFor(route.path), template: templates[route.key], auth: credentials })
   if (route.key !== 'POST /webhooks/delivery') return base
-  return fc.tuple(base, fc.boolean()).map(([request, signed]): FuzzRequest =>
-    signed
-      ? {
-          ...request,
-          broken: [...request.broken, 'signed'],
-          headers: { ...request.headers, ...webhookHeaders(h.config.WEBHOOK_SECRET, `msg_${crypto.randomUUID()}`, request.body ?? '') },
-        }
-      : request,
+  return fc.tuple(base, fc.boolean()).map(
+    ([request, signed]): FuzzRequest =>
+      signed
+        ? {
+            ...request,
+            broken: [...request.broken, 'signed'],
+            headers: { ...request.headers, ...webhookHeaders(h.config.WEBHOOK_SECRET, `msg_${crypto.randomUUID()}`, request.body ?? '') },
+          }
+        : request,
   )
 }
 
 test('every body route of the document has a template', () => {
   expect(routes.length).toBeGreaterThan(20)
-  expect(routes.filter((r) => r.hasBody).map((r) => r.key).sort()).toEqual(Object.keys(templates).sort())
+  expect(
+    routes
+      .filter((r) => r.hasBody)
+      .map((r) => r.key)
+      .sort(),
+  ).toEqual(Object.keys(templates).sort())
 })
 
 junkInputProperty({

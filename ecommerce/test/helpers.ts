@@ -1,13 +1,14 @@
 import { join } from 'node:path'
 import { silentLogger } from '@logistics/shared'
-import { callApp, createTestDatabase, type TestDatabase } from '@logistics/shared/testing'
+import { createTestDatabase, type TestDatabase } from '@logistics/testkit/databases'
+import { callApp } from '@logistics/testkit/http'
 import { createApp } from '../src/app'
 import { type Config, loadConfig } from '../src/config'
 import * as schema from '../src/db/schema'
 import { ensureAdmin } from '../src/modules/auth/service'
 import { createDeliveryClient, type DeliveryClient } from '../src/modules/delivery-client/service'
 
-export { onRealPostgres, testOnPostgres } from '@logistics/shared/testing'
+export { testOnPostgres } from '@logistics/testkit/databases'
 
 export const migrationsFolder = join(import.meta.dir, '../drizzle')
 /** Cheap argon2id parameters: tests hash many passwords. */
@@ -141,14 +142,20 @@ export function createStubDelivery() {
         const delivery = existing ?? { tracking_number: `TRK-${deliveries.size + 1}`, foreign_order_id: id }
         deliveries.set(id, delivery)
         await state.beforeCreateAnswer?.()
-        return Response.json({ ...body, tracking_number: delivery.tracking_number, status: 'READY_FOR_PICK_UP' }, { status: existing ? 200 : 201 })
+        return Response.json(
+          { ...body, tracking_number: delivery.tracking_number, status: 'READY_FOR_PICK_UP' },
+          { status: existing ? 200 : 201 },
+        )
       }
       const one = url.pathname.match(/^\/deliveries\/([^/]+)$/)
       if (request.method === 'DELETE' && one) {
         const d = [...deliveries.entries()].find(([, x]) => x.tracking_number === one[1])
         if (!d) return new Response(null, { status: 404 })
         if (state.pickedUp)
-          return Response.json({ status: 409, code: 'already-picked-up', current_status: 'IN_ORIGIN', detail: 'picked up' }, { status: 409 })
+          return Response.json(
+            { status: 409, code: 'already-picked-up', current_status: 'IN_ORIGIN', detail: 'picked up' },
+            { status: 409 },
+          )
         deliveries.delete(d[0])
         return new Response(null, { status: 204 })
       }
@@ -168,7 +175,10 @@ export function createStubDelivery() {
       }
       if (request.method === 'POST' && url.pathname === '/webhooks') {
         if (state.refuseWebhooks)
-          return Response.json({ status: 422, detail: state.refuseWebhooks }, { status: 422, headers: { 'content-type': 'application/problem+json' } })
+          return Response.json(
+            { status: 422, detail: state.refuseWebhooks },
+            { status: 422, headers: { 'content-type': 'application/problem+json' } },
+          )
         const same = webhooks.find((w) => w.url === body.url)
         // Another secret for a registered url rotates it in place (the contract).
         if (same) same.secret = body.secret ?? same.secret

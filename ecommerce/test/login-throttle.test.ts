@@ -127,7 +127,9 @@ describe('login throttling', () => {
   test('in production, the development admin password is refused like a wrong one', async () => {
     const deps = { db: h.db, config: { ...h.config, NODE_ENV: 'Production' }, passwordHashing: cheapHashing }
     await expect(login(deps, { email: ADMIN.email, password: DEV_ADMIN_PASSWORD }, '192.0.2.50')).rejects.toMatchObject({ status: 401 })
-    await expect(login({ ...deps, config: h.config }, { email: ADMIN.email, password: DEV_ADMIN_PASSWORD }, '192.0.2.50')).resolves.toMatchObject({ role: 'admin' })
+    await expect(
+      login({ ...deps, config: h.config }, { email: ADMIN.email, password: DEV_ADMIN_PASSWORD }, '192.0.2.50'),
+    ).resolves.toMatchObject({ role: 'admin' })
   })
 })
 

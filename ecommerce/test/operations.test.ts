@@ -3,13 +3,15 @@
  * parameters, liveness/readiness, and the Prometheus metrics of the marketplace.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { webhookHeaders } from '@logistics/shared'
+import { createTestDatabase } from '@logistics/testkit/databases'
+import { callApp } from '@logistics/testkit/http'
+import { capturingLogger } from '@logistics/testkit/logging'
 import { sql } from 'drizzle-orm'
-import { type Logger, webhookHeaders } from '@logistics/shared'
-import { callApp, capturingLogger, createTestDatabase } from '@logistics/shared/testing'
 import { createApp } from '../src/app'
 import * as schema from '../src/db/schema'
-import { cheapHashing, createHarness, createStubDelivery, deadDeliveryUrl, type Harness, migrationsFolder, testConfig } from './helpers'
 import { createDeliveryClient } from '../src/modules/delivery-client/service'
+import { cheapHashing, createHarness, createStubDelivery, deadDeliveryUrl, type Harness, migrationsFolder, testConfig } from './helpers'
 
 describe('health', () => {
   test('liveness 200 without the database; readiness 200, then 503 problem+json database-unavailable once it is gone', async () => {
@@ -132,7 +134,9 @@ describe('metrics', () => {
     const orderId = (await h.buy(customer.token, [{ product_id: product.id, quantity: 1 }])).body.orders[0].id
     await h.request('POST', `/orders/${orderId}/confirm`, { token: seller.token })
     expect((await h.request('POST', `/orders/${orderId}/dispatch`, { token: seller.token })).status).toBe(503)
-    expect(await scrape(/outcome="delivery-unavailable"/)).toMatch(/ecommerce_delivery_calls_duration_seconds_count\{[^}]*operation="create-delivery",outcome="delivery-unavailable"[^}]*\} 1\n/)
+    expect(await scrape(/outcome="delivery-unavailable"/)).toMatch(
+      /ecommerce_delivery_calls_duration_seconds_count\{[^}]*operation="create-delivery",outcome="delivery-unavailable"[^}]*\} 1\n/,
+    )
   })
 
   test('the delivery service answering 503 (its database restarting) is a 503 to retry here, not a 502', async () => {

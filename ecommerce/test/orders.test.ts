@@ -313,7 +313,11 @@ describe('tracking', () => {
     for (const token of [s.customer.token, s.seller.token, admin]) {
       const r = await h.request('GET', `/orders/${s.orderId}/tracking`, { token })
       expect(r.status).toBe(200)
-      expect(r.body).toMatchObject({ tracking_number: shipped.body.delivery.tracking_number, foreign_order_id: s.orderId, status: 'IN_ORIGIN' })
+      expect(r.body).toMatchObject({
+        tracking_number: shipped.body.delivery.tracking_number,
+        foreign_order_id: s.orderId,
+        status: 'IN_ORIGIN',
+      })
       expect(r.body.tracking.map((t: any) => t.status)).toEqual(['READY_FOR_PICK_UP', 'IN_ORIGIN'])
     }
     const stranger = await h.customer()

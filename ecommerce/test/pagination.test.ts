@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { sql } from 'drizzle-orm'
 import { TOTAL_EXACT_UP_TO } from '@logistics/shared'
 import { queryRows } from '@logistics/shared/db'
+import { sql } from 'drizzle-orm'
 import { createHarness, type Harness } from './helpers'
 
 let h: Harness
@@ -108,8 +108,12 @@ describe('cursor pagination (every list, one helper)', () => {
     expect(sellers).toEqual(await walkByOffset('/sellers', 2, admin))
     for (let i = 0; i < 4; i++)
       expect(
-        (await h.request('POST', `/sellers/${s.id}/users`, { token: s.token, body: { email: `u${i}-${s.id}@x.test`, password: 'user-password', name: `U${i}` } }))
-          .status,
+        (
+          await h.request('POST', `/sellers/${s.id}/users`, {
+            token: s.token,
+            body: { email: `u${i}-${s.id}@x.test`, password: 'user-password', name: `U${i}` },
+          })
+        ).status,
       ).toBe(201)
     const users = await walkByCursor(`/sellers/${s.id}/users`, 2, s.token)
     expect(users).toHaveLength(5)

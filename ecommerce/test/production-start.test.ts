@@ -20,7 +20,7 @@ const PRODUCTION_ENV = {
   NODE_ENV: 'Production',
   JWT_SECRET: 'prod-jwt-secret-0123456789-abcdefXYZ',
   DELIVERY_API_KEY: 'prod-delivery-key-0123456789-abc',
-  WEBHOOK_SECRET: 'whsec_' + Buffer.from('a production secret of 32 bytes!').toString('base64'),
+  WEBHOOK_SECRET: `whsec_${Buffer.from('a production secret of 32 bytes!').toString('base64')}`,
   ADMIN_PASSWORD: 'the real admin passphrase 42',
 }
 
@@ -38,7 +38,12 @@ describe('the development admin password does not survive production', () => {
     const port = await freePort()
     const base = { DATABASE_URL: '', DELIVERY_API_URL: deadDeliveryUrl(), LOG_LEVEL: 'warn', ADMIN_EMAIL: ADMIN.email }
     const lines: string[] = []
-    const dev = await startService('ecommerce', { port, cwd: dataDir, env: { ...base, NODE_ENV: 'development' }, onLine: (l) => lines.push(l) })
+    const dev = await startService('ecommerce', {
+      port,
+      cwd: dataDir,
+      env: { ...base, NODE_ENV: 'development' },
+      onLine: (l) => lines.push(l),
+    })
     expect(await login(dev.url, DEV_ADMIN_PASSWORD)).toBe(200)
     await dev.stop()
 
@@ -58,11 +63,19 @@ describe('the development admin password does not survive production', () => {
     try {
       const [other] = await h.db
         .insert(users)
-        .values({ email: 'old-admin@example.com', passwordHash: await hashPassword(DEV_ADMIN_PASSWORD, cheapHashing), name: 'Old', role: 'admin' })
+        .values({
+          email: 'old-admin@example.com',
+          passwordHash: await hashPassword(DEV_ADMIN_PASSWORD, cheapHashing),
+          name: 'Old',
+          role: 'admin',
+        })
         .returning({ id: users.id })
-      await h.db
-        .insert(users)
-        .values({ email: 'own-admin@example.com', passwordHash: await hashPassword('an own admin passphrase', cheapHashing), name: 'Own', role: 'admin' })
+      await h.db.insert(users).values({
+        email: 'own-admin@example.com',
+        passwordHash: await hashPassword('an own admin passphrase', cheapHashing),
+        name: 'Own',
+        role: 'admin',
+      })
       const changes = await retireDevelopmentPasswords(h.db, ADMIN.email, PRODUCTION_ENV.ADMIN_PASSWORD, [DEV_ADMIN_PASSWORD], cheapHashing)
       expect(changes.sort((a, b) => a.email.localeCompare(b.email))).toEqual([
         { email: ADMIN.email, action: 'admin-password-set' },
@@ -75,7 +88,9 @@ describe('the development admin password does not survive production', () => {
       expect(await status(ADMIN.email, PRODUCTION_ENV.ADMIN_PASSWORD)).toBe(200)
       expect(await status('own-admin@example.com', 'an own admin passphrase')).toBe(200)
       // idempotent: a second start changes nothing
-      expect(await retireDevelopmentPasswords(h.db, ADMIN.email, PRODUCTION_ENV.ADMIN_PASSWORD, [DEV_ADMIN_PASSWORD], cheapHashing)).toEqual([])
+      expect(
+        await retireDevelopmentPasswords(h.db, ADMIN.email, PRODUCTION_ENV.ADMIN_PASSWORD, [DEV_ADMIN_PASSWORD], cheapHashing),
+      ).toEqual([])
       expect(other).toBeDefined()
       const [row] = await h.db.select({ hash: users.passwordHash }).from(users).where(eq(users.id, other!.id))
       expect(row!.hash).not.toContain(DEV_ADMIN_PASSWORD)

@@ -36,7 +36,13 @@ describe('buying', () => {
       purchase_id: r.body.id,
       customer_id: c.id,
       status: 'created',
-      delivery: { name: 'Bob', address: "Bob's home, 9 Main St", origin_address: 'ShopA warehouse, 1 Dock St', tracking_number: null, status: null },
+      delivery: {
+        name: 'Bob',
+        address: "Bob's home, 9 Main St",
+        origin_address: 'ShopA warehouse, 1 Dock St',
+        tracking_number: null,
+        status: null,
+      },
     })
     expect(orderA.items).toEqual([
       { product_id: pa1.id, sku: 'A-1', name: 'Product A-1', quantity: 3 },
@@ -248,8 +254,14 @@ describe('concurrency', () => {
         h.buy(
           c.token,
           i % 2 === 0
-            ? [{ product_id: x.id, quantity: 1 }, { product_id: y.id, quantity: 1 }]
-            : [{ product_id: y.id, quantity: 1 }, { product_id: x.id, quantity: 1 }],
+            ? [
+                { product_id: x.id, quantity: 1 },
+                { product_id: y.id, quantity: 1 },
+              ]
+            : [
+                { product_id: y.id, quantity: 1 },
+                { product_id: x.id, quantity: 1 },
+              ],
         ),
       ),
     )

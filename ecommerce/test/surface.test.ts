@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { silentLogger } from '@logistics/shared'
-import { type OpenApiRoute, openApiRoutes, send } from '@logistics/shared/testing-openapi'
-import { surfaceTests } from '@logistics/shared/testing-surface'
+import { send } from '@logistics/testkit/http'
+import { type OpenApiRoute, openApiRoutes } from '@logistics/testkit/openapi-routes'
+import { surfaceTests } from '@logistics/testkit/surface'
 import { createApp } from '../src/app'
 import { DEV_ADMIN_PASSWORD, loadConfig } from '../src/config'
 import { demoLogin, requestExamples } from '../src/openapi-examples'
@@ -77,7 +78,8 @@ describe('ecommerce surface', () => {
     expect(demoLogin({ ...production, ADMIN_PASSWORD: DEV_ADMIN_PASSWORD })).toBeUndefined()
     const app = createApp({ db: h.db, config: production, logger: silentLogger, deliveryClient: stub.client() })
     const text = (await send(app, 'GET', '/swagger/json')).text
-    for (const secret of [DEV_ADMIN_PASSWORD, 'the-real-admin-password-7', 'root@shop.example', ADMIN.email]) expect(text).not.toContain(secret)
+    for (const secret of [DEV_ADMIN_PASSWORD, 'the-real-admin-password-7', 'root@shop.example', ADMIN.email])
+      expect(text).not.toContain(secret)
     expect(JSON.stringify(requestExamples(production))).not.toContain('root@shop.example')
   })
 })

@@ -1,19 +1,26 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConfigError, type Logger, isValidWebhookSecret, silentLogger } from '@logistics/shared'
-import { callApp, capturingLogger, createTestDatabase } from '@logistics/shared/testing'
+import { ConfigError, isValidWebhookSecret, silentLogger } from '@logistics/shared'
+import { createTestDatabase } from '@logistics/testkit/databases'
+import { callApp } from '@logistics/testkit/http'
+import { capturingLogger } from '@logistics/testkit/logging'
 import { createApp } from '../src/app'
 import { DEV_WEBHOOK_SECRET, loadConfig } from '../src/config'
 import * as schema from '../src/db/schema'
 import { startWebhookRegistration } from '../src/modules/delivery-webhooks/service'
 import { createStubDelivery, migrationsFolder, testConfig } from './helpers'
 
-const SECRET = 'whsec_' + Buffer.from('a registration secret of 32 b..').toString('base64')
+const SECRET = `whsec_${Buffer.from('a registration secret of 32 b..').toString('base64')}`
 
 describe('WEBHOOK_SECRET is checked at start-up with the delivery service rule', () => {
   test('a secret the delivery service would refuse is a configuration error naming the variable', () => {
-    for (const bad of ['mysecret', 'whsec_c2hvcnQ=', Buffer.alloc(32, 1).toString('base64'), `whsec_${Buffer.alloc(65, 1).toString('base64')}`]) {
+    for (const bad of [
+      'mysecret',
+      'whsec_c2hvcnQ=',
+      Buffer.alloc(32, 1).toString('base64'),
+      `whsec_${Buffer.alloc(65, 1).toString('base64')}`,
+    ]) {
       expect(() => loadConfig({ WEBHOOK_SECRET: bad })).toThrow(ConfigError)
       expect(() => loadConfig({ WEBHOOK_SECRET: bad })).toThrow(/WEBHOOK_SECRET: must be whsec_/)
     }
@@ -56,7 +63,12 @@ describe('the start-up webhook registration', () => {
   }
 
   test('registered: GET /health says so', async () => {
-    const reg = startWebhookRegistration({ client: stub.client(), url: 'http://ok.test/webhooks/delivery', secret: SECRET, logger: silentLogger })
+    const reg = startWebhookRegistration({
+      client: stub.client(),
+      url: 'http://ok.test/webhooks/delivery',
+      secret: SECRET,
+      logger: silentLogger,
+    })
     expect(await reg.done).toBe(true)
     expect(await health(reg)).toEqual({ status: 'ok', webhook_registration: { state: 'registered' } })
   })
@@ -66,7 +78,13 @@ describe('the start-up webhook registration', () => {
     stub.calls.length = 0
     const { logger, lines } = capturingLogger()
     try {
-      const reg = startWebhookRegistration({ client: stub.client(), url: 'http://refused.test/webhooks/delivery', secret: SECRET, logger, initialDelayMs: 5 })
+      const reg = startWebhookRegistration({
+        client: stub.client(),
+        url: 'http://refused.test/webhooks/delivery',
+        secret: SECRET,
+        logger,
+        initialDelayMs: 5,
+      })
       expect(await reg.done).toBe(false)
       await Bun.sleep(50) // a retry would have happened by now
       expect(stub.calls.filter((c) => c.path === '/webhooks')).toHaveLength(1)
@@ -83,7 +101,14 @@ describe('the start-up webhook registration', () => {
 
   test('a 5xx is retried (pending, with the reason) until it registers', async () => {
     stub.state.mode = 'error'
-    const reg = startWebhookRegistration({ client: stub.client(), url: 'http://later.test/webhooks/delivery', secret: SECRET, logger: silentLogger, initialDelayMs: 10, maxDelayMs: 20 })
+    const reg = startWebhookRegistration({
+      client: stub.client(),
+      url: 'http://later.test/webhooks/delivery',
+      secret: SECRET,
+      logger: silentLogger,
+      initialDelayMs: 10,
+      maxDelayMs: 20,
+    })
     try {
       for (let i = 0; i < 100 && reg.status.state === 'pending' && !('detail' in reg.status); i++) await Bun.sleep(10)
       expect(reg.status).toEqual({ state: 'pending', detail: expect.stringContaining('500') })

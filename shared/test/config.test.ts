@@ -13,7 +13,12 @@ describe('production checks', () => {
   test('a weak secret is refused in production, naming the variable and what it needs, never the value', () => {
     const check = (value: string) => () =>
       refuseDevelopmentValues({ NODE_ENV: 'production' }, [{ name: 'JWT_SECRET', value, devValues: [], minLength: 32 }])
-    for (const weak of ['aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'x', 'abcdefghijklmnopqrstuvwxyzabcdefgh', '0123456789012345678901234567890123']) {
+    for (const weak of [
+      'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+      'x',
+      'abcdefghijklmnopqrstuvwxyzabcdefgh',
+      '0123456789012345678901234567890123',
+    ]) {
       expect(check(weak)).toThrow(ConfigError)
       expect(check(weak)).toThrow(/JWT_SECRET: too weak for production: needs at least 32 characters/)
       try {
@@ -31,7 +36,9 @@ describe('production checks', () => {
   test('each key of a list is checked', () => {
     const keys = ['Zq3vK8pL2mN7xR4tW9yB1cD6', 'short-1']
     expect(() =>
-      refuseDevelopmentValues({ NODE_ENV: 'production' }, [{ name: 'KEYS', value: keys.join(','), values: keys, devValues: [], minLength: 24 }]),
+      refuseDevelopmentValues({ NODE_ENV: 'production' }, [
+        { name: 'KEYS', value: keys.join(','), values: keys, devValues: [], minLength: 24 },
+      ]),
     ).toThrow(/KEYS: too weak/)
   })
 })

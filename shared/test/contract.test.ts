@@ -54,7 +54,12 @@ describe('responses and events', () => {
   test('a tracking response and a webhook event of the contract parse; an unknown status does not', () => {
     const date = new Date().toISOString()
     expect(
-      v.safeParse(TrackingResponseSchema, { tracking_number: 'T', foreign_order_id: 'o', status: 'IN_ORIGIN', tracking: [{ status: 'READY_FOR_PICK_UP', date }] }).success,
+      v.safeParse(TrackingResponseSchema, {
+        tracking_number: 'T',
+        foreign_order_id: 'o',
+        status: 'IN_ORIGIN',
+        tracking: [{ status: 'READY_FOR_PICK_UP', date }],
+      }).success,
     ).toBe(true)
     const event = {
       type: 'delivery.status_changed',
@@ -80,7 +85,12 @@ describe('status table', () => {
     expect(DELIVERY_STATUSES.filter(isFinalDeliveryStatus)).toEqual(['DELIVERED'])
     const seen = new Set(['READY_FOR_PICK_UP'])
     const queue = ['READY_FOR_PICK_UP'] as (keyof typeof DELIVERY_TRANSITIONS)[]
-    while (queue.length) for (const n of DELIVERY_TRANSITIONS[queue.shift()!]) if (!seen.has(n)) (seen.add(n), queue.push(n))
+    while (queue.length)
+      for (const n of DELIVERY_TRANSITIONS[queue.shift()!])
+        if (!seen.has(n)) {
+          seen.add(n)
+          queue.push(n)
+        }
     expect([...seen].sort()).toEqual([...DELIVERY_STATUSES].sort())
   })
 })

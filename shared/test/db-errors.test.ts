@@ -32,9 +32,20 @@ describe('isDatabaseUnavailable', () => {
 
 describe('errorFields', () => {
   test('a database error: class, SQLSTATE, constraint and table; no SQL, parameters or message', () => {
-    const error = wrapped(pgError('23505', { constraint_name: 'users_email_key', table_name: 'users', detail: 'Key (email)=(ada@example.com) already exists.' }))
+    const error = wrapped(
+      pgError('23505', {
+        constraint_name: 'users_email_key',
+        table_name: 'users',
+        detail: 'Key (email)=(ada@example.com) already exists.',
+      }),
+    )
     const fields = errorFields(error)
-    expect(fields).toMatchObject({ class: 'DrizzleQueryError > PostgresError', sqlstate: '23505', constraint: 'users_email_key', table: 'users' })
+    expect(fields).toMatchObject({
+      class: 'DrizzleQueryError > PostgresError',
+      sqlstate: '23505',
+      constraint: 'users_email_key',
+      table: 'users',
+    })
     const line = JSON.stringify(fields)
     expect(line).not.toContain('ada@example.com')
     expect(line).not.toContain('insert into')
@@ -75,7 +86,10 @@ describe('outageTracker', () => {
   test('one line when an outage starts, one when it ends, none per failure in between', () => {
     const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = []
     const logger = Object.fromEntries(
-      (['debug', 'info', 'warn', 'error'] as const).map((level) => [level, (msg: string, fields?: Record<string, unknown>) => lines.push({ level, msg, fields })]),
+      (['debug', 'info', 'warn', 'error'] as const).map((level) => [
+        level,
+        (msg: string, fields?: Record<string, unknown>) => lines.push({ level, msg, fields }),
+      ]),
     ) as unknown as Logger
     const outage = outageTracker(logger, 'status tick')
     outage.succeeded()

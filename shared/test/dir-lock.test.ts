@@ -45,7 +45,11 @@ describe('the PGlite data folder lock', () => {
   test('another live process holding the lock refuses it; killed with -9, its lock is recovered', async () => {
     const dir = freshDir()
     const child = Bun.spawn(
-      ['bun', '-e', `const { lockDirectory } = await import(${JSON.stringify(join(import.meta.dir, '../src/dir-lock.ts'))}); lockDirectory(${JSON.stringify(dir)}); console.log('locked'); await Bun.sleep(60000)`],
+      [
+        'bun',
+        '-e',
+        `const { lockDirectory } = await import(${JSON.stringify(join(import.meta.dir, '../src/dir-lock.ts'))}); lockDirectory(${JSON.stringify(dir)}); console.log('locked'); await Bun.sleep(60000)`,
+      ],
       { stdout: 'pipe' },
     )
     try {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import { httpBasics } from '../src/http/basics'
-import { type LogFormat, type LogLevel, chooseLogFormat, createLogger } from '../src/log'
+import { chooseLogFormat, createLogger, type LogFormat, type LogLevel } from '../src/log'
 
 /** A logger writing into arrays: `out` (debug, info) and `err` (warn, error). */
 function capture(level: LogLevel, options: { format?: LogFormat; production?: boolean } = {}) {
@@ -35,8 +35,13 @@ describe('JSON lines (the default off a terminal, always in production)', () => 
   })
 
   test('enabled() follows the level; silent writes nothing; a child adds its fields', () => {
-    const { logger, json } = capture('warn', { format: 'json' })
-    expect([logger.enabled('debug'), logger.enabled('info'), logger.enabled('warn'), logger.enabled('error')]).toEqual([false, false, true, true])
+    const { logger } = capture('warn', { format: 'json' })
+    expect([logger.enabled('debug'), logger.enabled('info'), logger.enabled('warn'), logger.enabled('error')]).toEqual([
+      false,
+      false,
+      true,
+      true,
+    ])
     const silent = capture('silent', { format: 'json' })
     silent.logger.error('nothing')
     expect([silent.out, silent.err, silent.logger.enabled('error')]).toEqual([[], [], false])

@@ -3,12 +3,10 @@ import { Elysia } from 'elysia'
 import * as v from 'valibot'
 import { apiDocs, bearerAuth } from '../src/http/openapi'
 
-const app = new Elysia()
-  .use(apiDocs({ title: 'Test service', description: 'd', version: '1.2.3' }))
-  .post('/things', ({ body }) => body, {
-    body: v.object({ name: v.pipe(v.string(), v.trim(), v.minLength(1)), size: v.optional(v.pipe(v.string(), v.transform(Number))) }),
-    detail: { summary: 'Make a thing', security: bearerAuth },
-  })
+const app = new Elysia().use(apiDocs({ title: 'Test service', description: 'd', version: '1.2.3' })).post('/things', ({ body }) => body, {
+  body: v.object({ name: v.pipe(v.string(), v.trim(), v.minLength(1)), size: v.optional(v.pipe(v.string(), v.transform(Number))) }),
+  detail: { summary: 'Make a thing', security: bearerAuth },
+})
 const get = (path: string) => app.handle(new Request(`http://localhost${path}`))
 
 describe('API docs', () => {

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import * as v from 'valibot'
-import { silentLogger } from '../src/log'
 import { httpBasics } from '../src/http/basics'
 import { MAX_BODY_BYTES } from '../src/http/body-limit'
 import { serveApp } from '../src/http/serve'
+import { silentLogger } from '../src/log'
 
 const app = new Elysia().use(httpBasics(silentLogger)).post('/echo', ({ body }) => ({ length: body.text.length }), {
   body: v.object({ text: v.string() }),
@@ -37,7 +37,12 @@ describe('the 1 MB body limit on a real server', () => {
   })
 
   test('a streamed (chunked) body over 1 MB answers 413 problem+json', async () => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chunked(big), duplex: 'half' } as RequestInit)
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: chunked(big),
+      duplex: 'half',
+    } as RequestInit)
     expect(res.status).toBe(413)
     expect(res.headers.get('content-type')).toBe('application/problem+json')
   })

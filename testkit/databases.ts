@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto'
 import { test } from 'bun:test'
+import { randomBytes } from 'node:crypto'
 import { PGlite } from '@electric-sql/pglite'
+import { type Database, openDatabase } from '@logistics/shared/db'
 import { drizzle } from 'drizzle-orm/pglite'
 import { migrate } from 'drizzle-orm/pglite/migrator'
 import postgres from 'postgres'
-import { type Database, openDatabase } from './db'
-import type { Logger } from './log'
 
 /**
  * Databases for tests. With `TEST_DATABASE_URL=postgres://…/<db>` each call creates a fresh,
@@ -22,7 +21,7 @@ export const onRealPostgres = testDatabaseUrl !== undefined
 export const POSTGRES_ONLY = '[PostgreSQL only: skipped on PGlite, set TEST_DATABASE_URL]'
 
 /** A test that needs a PostgreSQL server: runs with TEST_DATABASE_URL, skipped (named, with the reason) on PGlite. */
-export function testOnPostgres(name: string, fn: () => Promise<unknown> | void, options?: number | { timeout?: number }) {
+export function testOnPostgres(name: string, fn: () => Promise<unknown> | undefined, options?: number | { timeout?: number }) {
   test.skipIf(!onRealPostgres)(`${name} ${POSTGRES_ONLY}`, fn, options)
 }
 
@@ -74,42 +73,4 @@ export async function createTestDatabase<TSchema extends Record<string, unknown>
       await cleanup.end()
     },
   }
-}
-
-/**
- * Sends one request to an app without a port (`app.handle`): `body` as JSON (with its content
- * type), or `rawBody` as is; answers status, headers, text and the parsed JSON (undefined when not JSON).
- */
-export async function callApp(
-  app: { handle(request: Request): Response | Promise<Response> },
-  method: string,
-  path: string,
-  init: { headers?: Record<string, string>; body?: unknown; rawBody?: string } = {},
-) {
-  const headers: Record<string, string> = { ...init.headers }
-  let body = init.rawBody
-  if (init.body !== undefined) {
-    body = JSON.stringify(init.body)
-    headers['content-type'] ??= 'application/json'
-  }
-  const response = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
-  const text = await response.text()
-  let json: any
-  try {
-    json = text ? JSON.parse(text) : undefined
-  } catch {}
-  return { status: response.status, headers: response.headers, text, json }
-}
-
-/** One line a `capturingLogger` kept: its level and message, with its fields spread in. */
-export type CapturedLine = { level: string; msg: string } & Record<string, unknown>
-
-/** A logger that keeps every line (its children too), as the JSON log would write them. */
-export function capturingLogger(): { logger: Logger; lines: CapturedLine[] } {
-  const lines: CapturedLine[] = []
-  const make = (bound: Record<string, unknown>): Logger => {
-    const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, ...bound, ...fields })
-    return { enabled: () => true, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (fields) => make({ ...bound, ...fields }) }
-  }
-  return { logger: make({}), lines }
 }

@@ -1,5 +1,8 @@
+import { describe, expect, test } from 'bun:test'
 import Ajv2020 from 'ajv/dist/2020'
-import { type Answer, type HandlesRequests, type OpenApiRoute, fillPath, problemViolation, send } from './testing-openapi'
+import { type Answer, type HandlesRequests, send } from './http'
+import { fillPath, type OpenApiRoute } from './openapi-routes'
+import { problemViolation } from './problem'
 
 /**
  * The public HTTP surface of a service as bun tests, driven by its own OpenAPI document (so new
@@ -12,7 +15,7 @@ const DEEP = '{"a":'.repeat(20_000)
 const DEEP_CLOSED = `${DEEP}1${'}'.repeat(20_000)}`
 
 /** Bodies no route takes, each with its content type: none may get past a missing credential. */
-export const INVALID_BODIES: { label: string; body: string; contentType?: string }[] = [
+const INVALID_BODIES: { label: string; body: string; contentType?: string }[] = [
   { label: 'schema-invalid JSON', body: '{"junk":true,"items":"nope"}', contentType: 'application/json' },
   { label: 'JSON scalar', body: '"just a string"', contentType: 'application/json' },
   { label: 'malformed JSON', body: '{"a":', contentType: 'application/json' },
@@ -48,15 +51,16 @@ export type SurfaceOptions = {
 const secured = (route: OpenApiRoute) => Array.isArray(route.operation.security) && route.operation.security.length > 0
 
 export function surfaceTests(options: SurfaceOptions) {
-  const { test, describe, expect } = require('bun:test') as typeof import('bun:test')
-
   describe('public surface', () => {
     test('deeply nested JSON (20 000 levels, no credentials) answers a 4xx problem+json on every body route', async () => {
       const { app, routes, pathValues, bodyRouteHeaders } = options.context()
       const failures: string[] = []
       for (const route of routes.filter((r) => r.hasBody))
         for (const body of [DEEP_CLOSED, DEEP]) {
-          const answer = await send(app, route.method, fillPath(route.path, pathValues), { headers: { 'content-type': 'application/json' }, body })
+          const answer = await send(app, route.method, fillPath(route.path, pathValues), {
+            headers: { 'content-type': 'application/json' },
+            body,
+          })
           // an authenticated route refuses the missing credential first; a public one the nesting
           // itself (400); a signed receiver its missing signature (some 4xx)
           const expected = secured(route) ? 401 : bodyRouteHeaders(route) === null ? answer.status : 400
@@ -102,7 +106,8 @@ export function surfaceTests(options: SurfaceOptions) {
             const answer = await send(app, route.method, url, { headers, body: route.method === 'GET' ? undefined : b?.body })
             const violation = isProblem(answer, 401)
             if (violation) failures.push(`${route.key} [${credential ?? 'no credentials'}, ${b?.label ?? 'no body'}]: ${violation}`)
-            else if (answer.headers.get('cache-control') !== 'no-store') failures.push(`${route.key}: cache-control ${answer.headers.get('cache-control')}`)
+            else if (answer.headers.get('cache-control') !== 'no-store')
+              failures.push(`${route.key}: cache-control ${answer.headers.get('cache-control')}`)
           }
       }
       expect(failures).toEqual([])
@@ -124,9 +129,14 @@ export function surfaceTests(options: SurfaceOptions) {
             failures.push(`${method} ${path}: ${violation}`)
             continue
           }
-          const allow = (answer.headers.get('allow') ?? '').split(',').map((m) => m.trim()).filter(Boolean).sort()
+          const allow = (answer.headers.get('allow') ?? '')
+            .split(',')
+            .map((m) => m.trim())
+            .filter(Boolean)
+            .sort()
           const expected = [...methods, ...(methods.has('GET') ? ['HEAD'] : [])].sort()
-          if (JSON.stringify(allow) !== JSON.stringify(expected)) failures.push(`${method} ${path}: Allow ${allow} (documented ${[...methods]})`)
+          if (JSON.stringify(allow) !== JSON.stringify(expected))
+            failures.push(`${method} ${path}: Allow ${allow} (documented ${[...methods]})`)
         }
       expect(failures).toEqual([])
       // an unknown path is still a 404
@@ -156,7 +166,10 @@ export function surfaceTests(options: SurfaceOptions) {
           if (violation) failures.push(`${route.key} [${contentType}]: ${violation}`)
         }
         // a JSON string of 5 000 characters: refused as invalid, not echoed back whole
-        const answer = await send(app, route.method, path, { headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(long) })
+        const answer = await send(app, route.method, path, {
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify(long),
+        })
         const violation = isProblem(answer, 422) ?? (answer.text.includes(long.slice(0, 100)) ? 'echoes the body' : null)
         if (violation) failures.push(`${route.key} [JSON string]: ${violation}`)
       }
@@ -216,10 +229,12 @@ export function surfaceTests(options: SurfaceOptions) {
           else if (!ajv.validate(media.schema, media.example)) failures.push(`${route.key}: example invalid: ${ajv.errorsText()}`)
         }
         for (const [status, response] of Object.entries<any>(responses ?? {})) {
-          if (!response.description || /^Response for status/.test(response.description)) failures.push(`${route.key} ${status}: description "${response.description}"`)
+          if (!response.description || /^Response for status/.test(response.description))
+            failures.push(`${route.key} ${status}: description "${response.description}"`)
           const types = Object.keys(response.content ?? {})
           if (status === '204' && types.length > 0) failures.push(`${route.key} 204 has content ${types}`)
-          if (Number(status) >= 400 && JSON.stringify(types) !== '["application/problem+json"]') failures.push(`${route.key} ${status}: ${types}`)
+          if (Number(status) >= 400 && JSON.stringify(types) !== '["application/problem+json"]')
+            failures.push(`${route.key} ${status}: ${types}`)
           if (Number(status) < 300 && status !== '204' && !Object.values<any>(response.content ?? {}).some((media) => media?.schema))
             failures.push(`${route.key} ${status}: no schema`)
         }

@@ -1,0 +1,37 @@
+/** Anything with Elysia's `handle`: a request in, a response out, no port. */
+export type HandlesRequests = { handle(request: Request): Response | Promise<Response> }
+
+export type Answer = { status: number; headers: Headers; text: string; json: any }
+
+/**
+ * Sends one request to an app without a port (`app.handle`): `body` as JSON (with its content
+ * type), or `rawBody` as is; answers status, headers, text and the parsed JSON (undefined when not JSON).
+ */
+export async function callApp(
+  app: HandlesRequests,
+  method: string,
+  path: string,
+  init: { headers?: Record<string, string>; body?: unknown; rawBody?: string } = {},
+) {
+  const headers: Record<string, string> = { ...init.headers }
+  let body = init.rawBody
+  if (init.body !== undefined) {
+    body = JSON.stringify(init.body)
+    headers['content-type'] ??= 'application/json'
+  }
+  const response = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
+  const text = await response.text()
+  let json: any
+  try {
+    json = text ? JSON.parse(text) : undefined
+  } catch {}
+  return { status: response.status, headers: response.headers, text, json }
+}
+
+/** One request through `app.handle`, the body sent as is (see `callApp`). */
+export const send = (
+  app: HandlesRequests,
+  method: string,
+  path: string,
+  init: { headers?: Record<string, string>; body?: string } = {},
+): Promise<Answer> => callApp(app, method, path, { headers: init.headers, rawBody: init.body })

@@ -1,0 +1,71 @@
+import type { HandlesRequests } from './http'
+
+/**
+ * The route list of a service's own OpenAPI document, so a fuzz run, an authorization matrix or a
+ * surface test covers every route, including ones added later.
+ */
+
+export type OpenApiParameter = { name: string; in: 'path' | 'query' | 'header' | 'cookie'; required?: boolean; schema?: any }
+
+export type OpenApiRoute = {
+  /** `GET`, `POST`, … */
+  method: string
+  /** The OpenAPI path, e.g. `/orders/{id}/confirm`. */
+  path: string
+  /** `METHOD path`: the key of policy tables. */
+  key: string
+  parameters: OpenApiParameter[]
+  pathParams: string[]
+  queryParams: OpenApiParameter[]
+  hasBody: boolean
+  operation: any
+}
+
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const
+
+/** Every operation the app's `GET /swagger/json` lists, except the docs themselves. */
+export async function openApiRoutes(app: HandlesRequests): Promise<{ doc: any; routes: OpenApiRoute[] }> {
+  const response = await app.handle(new Request('http://localhost/swagger/json'))
+  if (response.status !== 200) throw new Error(`GET /swagger/json answered ${response.status}`)
+  const doc: any = await response.json()
+  const routes: OpenApiRoute[] = []
+  for (const [path, item] of Object.entries<any>(doc.paths ?? {})) {
+    if (path.startsWith('/swagger')) continue
+    for (const m of METHODS) {
+      const operation = item[m]
+      if (!operation) continue
+      const parameters: OpenApiParameter[] = [...(item.parameters ?? []), ...(operation.parameters ?? [])]
+      const pathParams = [...path.matchAll(/\{([^}]+)\}/g)].map((x) => x[1]!)
+      routes.push({
+        method: m.toUpperCase(),
+        path,
+        key: `${m.toUpperCase()} ${path}`,
+        parameters,
+        pathParams,
+        queryParams: parameters.filter((p) => p.in === 'query'),
+        hasBody: operation.requestBody !== undefined,
+        operation,
+      })
+    }
+  }
+  return { doc, routes }
+}
+
+/** `path` with its `{name}` parameters replaced by `values` (inserted as given: encode them yourself). */
+export function fillPath(path: string, values: Record<string, string>): string {
+  return path.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    const value = values[name]
+    if (value === undefined) throw new Error(`no value for path parameter ${name} of ${path}`)
+    return value
+  })
+}
+
+/** Route-set differences between a policy table and the document: both lists empty when they match. */
+export function policyCoverage(routes: OpenApiRoute[], policyKeys: string[]) {
+  const documented = new Set(routes.map((r) => r.key))
+  const listed = new Set(policyKeys)
+  return {
+    missingFromPolicy: [...documented].filter((k) => !listed.has(k)).sort(),
+    notInDocument: [...listed].filter((k) => !documented.has(k)).sort(),
+  }
+}
