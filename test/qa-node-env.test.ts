@@ -25,7 +25,8 @@ describe('NODE_ENV', () => {
     })
 
     test(`${service}: development, test and unset still start with the development defaults, in any case`, () => {
-      for (const value of [undefined, '', 'development', 'Development', 'test', ' TEST ']) expect(() => load({ NODE_ENV: value })).not.toThrow()
+      for (const value of [undefined, '', 'development', 'Development', 'test', ' TEST '])
+        expect(() => load({ NODE_ENV: value })).not.toThrow()
     })
   }
 

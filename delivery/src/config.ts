@@ -1,5 +1,15 @@
+import {
+  ConfigError,
+  DatabaseConnectTimeoutSchema,
+  DEV_DELIVERY_API_KEY,
+  envInteger,
+  LOG_FORMATS,
+  NodeEnvSchema,
+  PortSchema,
+  readConfig,
+  refuseDevelopmentValues,
+} from '@logistics/shared'
 import * as v from 'valibot'
-import { ConfigError, DEV_DELIVERY_API_KEY, DatabaseConnectTimeoutSchema, LOG_FORMATS, NodeEnvSchema, PortSchema, envInteger, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 import { parseAllowedHosts } from './modules/webhooks/destination'
 
 export const DEV_API_KEYS = `ecommerce:${DEV_DELIVERY_API_KEY}`
@@ -10,10 +20,7 @@ const ConfigSchema = v.object({
   DATABASE_CONNECT_TIMEOUT_SECONDS: DatabaseConnectTimeoutSchema,
   STATUS_TICK_SECONDS: envInteger(30, { min: 1, max: 86_400, format: 'must be a whole number of seconds' }),
   DELIVERY_API_KEYS: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^[^:,\s]+:[^:,\s]+(,[^:,\s]+:[^:,\s]+)*$/, 'must be comma-separated name:key pairs'),
-    ),
+    v.pipe(v.string(), v.regex(/^[^:,\s]+:[^:,\s]+(,[^:,\s]+:[^:,\s]+)*$/, 'must be comma-separated name:key pairs')),
     DEV_API_KEYS,
   ),
   /** How long a claimed webhook event stays with one replica before another may send it (crash recovery). */
@@ -25,7 +32,10 @@ const ConfigSchema = v.object({
     v.pipe(
       v.string(),
       v.transform(parseAllowedHosts),
-      v.check((h) => h.invalid.length === 0, (i) => `not a host name, IP or CIDR range: ${i.input.invalid.join(', ')}`),
+      v.check(
+        (h) => h.invalid.length === 0,
+        (i) => `not a host name, IP or CIDR range: ${i.input.invalid.join(', ')}`,
+      ),
     ),
     '',
   ),
@@ -40,13 +50,14 @@ const ConfigSchema = v.object({
 export type DeliveryConfig = v.InferOutput<typeof ConfigSchema>
 
 /** `DELIVERY_API_KEYS` as `[name, key]` pairs. */
-export const parseApiKeys = (keys: string) =>
-  keys.split(',').map((pair) => pair.split(':', 2) as [string, string])
+export const parseApiKeys = (keys: string) => keys.split(',').map((pair) => pair.split(':', 2) as [string, string])
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): DeliveryConfig {
   const config = readConfig(ConfigSchema, env)
   if (config.WEBHOOK_LEASE_SECONDS <= config.WEBHOOK_TIMEOUT_SECONDS)
-    throw new ConfigError('WEBHOOK_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT_SECONDS, or a slow webhook could be sent twice at once')
+    throw new ConfigError(
+      'WEBHOOK_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT_SECONDS, or a slow webhook could be sent twice at once',
+    )
   refuseDevelopmentValues(env, [
     {
       name: 'DELIVERY_API_KEYS',
@@ -59,7 +70,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const pairs = parseApiKeys(config.DELIVERY_API_KEYS)
   const names = pairs.map(([name]) => name)
   const twice = names.filter((n, i) => names.indexOf(n) !== i)
-  if (twice.length > 0) throw new ConfigError(`DELIVERY_API_KEYS names the client ${twice.join(', ')} more than once; give each client one key`)
+  if (twice.length > 0)
+    throw new ConfigError(`DELIVERY_API_KEYS names the client ${twice.join(', ')} more than once; give each client one key`)
   if (new Set(pairs.map(([, key]) => key)).size < pairs.length)
     throw new ConfigError('DELIVERY_API_KEYS gives the same key to two clients; give each client its own key')
   return config

@@ -3,8 +3,8 @@ import type { DeliveryConfig } from './config'
 import type { DeliveryDb } from './db'
 import type { DeliveryMetrics } from './modules/metrics/service'
 import { startStatusTick } from './modules/transitions/cron'
-import { createDispatcher } from './modules/webhooks/dispatcher'
 import { webhookDestinations } from './modules/webhooks/destination'
+import { createDispatcher } from './modules/webhooks/dispatcher'
 
 export type WorkersDeps = { db: DeliveryDb; config: DeliveryConfig; logger: Logger; metrics: DeliveryMetrics }
 

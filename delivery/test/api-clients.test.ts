@@ -6,12 +6,12 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { silentLogger } from '@logistics/shared'
 import { eq } from 'drizzle-orm'
 import { freePort, startService } from '../../scripts/services'
 import { apiClients } from '../src/db/schema'
 import { findClientByKey, provisionApiClients } from '../src/modules/auth/service'
 import { createDispatcher } from '../src/modules/webhooks/dispatcher'
-import { silentLogger } from '@logistics/shared'
 import { deliveryBody, KEY_A, KEY_B, setupDelivery } from './helpers'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'delivery-clients-'))
@@ -58,7 +58,10 @@ describe('API clients follow DELIVERY_API_KEYS', () => {
       await provisionApiClients(t.db, [['a', KEY_A]])
       await createDispatcher(t.db, silentLogger).runOnce()
       expect(received).toEqual([])
-      await provisionApiClients(t.db, [['a', KEY_A], ['b', KEY_B]])
+      await provisionApiClients(t.db, [
+        ['a', KEY_A],
+        ['b', KEY_B],
+      ])
       await createDispatcher(t.db, silentLogger).runOnce()
       expect(received).toHaveLength(1) // the new delivery's first status, held while b was disabled
     } finally {

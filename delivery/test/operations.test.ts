@@ -15,7 +15,7 @@ import { provisionApiClients } from '../src/modules/auth/service'
 import { createDeliveryMetrics } from '../src/modules/metrics/service'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
 import { createDispatcher } from '../src/modules/webhooks/dispatcher'
-import { KEY_A, KEY_B, deliveryBody, testConfig } from './helpers'
+import { deliveryBody, KEY_A, KEY_B, testConfig } from './helpers'
 
 async function setup(options: { config?: DeliveryConfig } = {}) {
   const database = await createTestDatabase({ service: 'delivery', schema, migrationsFolder })

@@ -4,8 +4,8 @@
  * a tick makes is a move the table allows, each non-final status moves, every successor is drawn.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { eq } from 'drizzle-orm'
 import { DELIVERY_STATUSES, DELIVERY_TRANSITIONS, isFinalDeliveryStatus } from '@logistics/shared'
+import { eq } from 'drizzle-orm'
 import { apiClients, deliveries, trackingEvents } from '../src/db/schema'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
 import { type DeliveryTestContext, setupDelivery } from './helpers'

@@ -12,7 +12,7 @@ import { deliveries, tickState, webhookAttempts, webhookEvents, webhookSubscript
 import { advanceDeliveries } from '../src/modules/transitions/tick'
 import { checkDestination, type DestinationPolicy, isProduction, type Lookup, parseAllowedHosts } from '../src/modules/webhooks/destination'
 import { createDispatcher } from '../src/modules/webhooks/dispatcher'
-import { type DeliveryTestContext, KEY_A, deliveryBody, setupDelivery, testConfig } from './helpers'
+import { type DeliveryTestContext, deliveryBody, KEY_A, setupDelivery, testConfig } from './helpers'
 
 /** A made-up DNS: names under .test resolve as listed here, anything else does not exist. */
 const zone: Record<string, string[]> = {
@@ -56,8 +56,7 @@ afterEach(() => {
 /** The delivery app on the test database with the given webhook destination policy. */
 function appWith(policy: DestinationPolicy) {
   const app = createApp({ db: t.db, config: testConfig(), logger: silentLogger, webhookDestinations: policy })
-  return (url: string) =>
-    callApp(app, 'POST', '/webhooks', { headers: { authorization: `Bearer ${KEY_A}` }, body: { url } })
+  return (url: string) => callApp(app, 'POST', '/webhooks', { headers: { authorization: `Bearer ${KEY_A}` }, body: { url } })
 }
 
 /** A local receiver answering `status` (and `location` when given), recording every request's host header. */

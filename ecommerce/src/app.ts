@@ -1,18 +1,18 @@
-import { Elysia } from 'elysia'
-import { type Logger, isProduction } from '@logistics/shared'
-import { jsonBody } from '@logistics/shared/http/body'
+import { isProduction, type Logger } from '@logistics/shared'
 import { httpBasics } from '@logistics/shared/http/basics'
+import { jsonBody } from '@logistics/shared/http/body'
 import { securityHeaders } from '@logistics/shared/http/headers'
 import { methodNotAllowed } from '@logistics/shared/http/methods'
 import { apiDocs } from '@logistics/shared/http/openapi'
 import { metricsRoutes } from '@logistics/shared/metrics'
+import { Elysia } from 'elysia'
 import type { Config } from './config'
 import type { AppDeps, EcommerceDb, PasswordHashing } from './context'
 import { authRoutes } from './modules/auth/routes'
 import { createDeliveryClient, type DeliveryClient } from './modules/delivery-client/service'
 import { deliveryWebhooksRoutes } from './modules/delivery-webhooks/routes'
 import { healthRoutes } from './modules/health/routes'
-import { type EcommerceMetrics, createEcommerceMetrics } from './modules/metrics/service'
+import { createEcommerceMetrics, type EcommerceMetrics } from './modules/metrics/service'
 import { ordersRoutes } from './modules/orders/routes'
 import { productsRoutes } from './modules/products/routes'
 import { purchasesRoutes } from './modules/purchases/routes'
@@ -69,7 +69,9 @@ export function createApp(options: CreateAppDeps) {
         description:
           'Sellers sell products; customers buy from several sellers in one purchase (one order per seller); orders are shipped through the delivery service. ' +
           'Errors are application/problem+json (RFC 9457). Log in with POST /auth/login and send `Authorization: Bearer <access_token>`.' +
-          (demo ? ` In this development setup the demo admin logs in as \`${demo.email}\` / \`${demo.password}\` (the login example).` : ''),
+          (demo
+            ? ` In this development setup the demo admin logs in as \`${demo.email}\` / \`${demo.password}\` (the login example).`
+            : ''),
         tags: [
           { name: 'auth', description: 'Log in' },
           { name: 'users', description: 'Marketplace users (customers) and the current user' },

@@ -1,6 +1,17 @@
-import * as v from 'valibot'
-import { ConfigError, DEV_DELIVERY_API_KEY, DatabaseConnectTimeoutSchema, LOG_FORMATS, NodeEnvSchema, PortSchema, WebhookSecretSchema, envInteger, readConfig, refuseDevelopmentValues } from '@logistics/shared'
 import type { LogLevel } from '@logistics/shared'
+import {
+  ConfigError,
+  DatabaseConnectTimeoutSchema,
+  DEV_DELIVERY_API_KEY,
+  envInteger,
+  LOG_FORMATS,
+  NodeEnvSchema,
+  PortSchema,
+  readConfig,
+  refuseDevelopmentValues,
+  WebhookSecretSchema,
+} from '@logistics/shared'
+import * as v from 'valibot'
 import { passwordWeakness } from './modules/auth/password-policy'
 
 export const DEV_WEBHOOK_SECRET = 'whsec_' + Buffer.from('development-webhook-secret-change-me').toString('base64')

@@ -19,11 +19,16 @@ const database = await databaseOrExit('ecommerce', () =>
 
 const admin = await ensureAdmin(database.db, config.ADMIN_EMAIL, config.ADMIN_PASSWORD)
 if (admin.created) logger.info('administrator created', { email: config.ADMIN_EMAIL })
-else if (admin.role !== 'admin') logger.warn('ADMIN_EMAIL belongs to a non-admin user; no administrator bootstrapped', { email: config.ADMIN_EMAIL })
+else if (admin.role !== 'admin')
+  logger.warn('ADMIN_EMAIL belongs to a non-admin user; no administrator bootstrapped', { email: config.ADMIN_EMAIL })
 if (isProduction(config)) {
   for (const change of await retireDevelopmentPasswords(database.db, config.ADMIN_EMAIL, config.ADMIN_PASSWORD, [DEV_ADMIN_PASSWORD]))
-    if (change.action === 'admin-password-set') logger.warn('the administrator still had the development password; it now has ADMIN_PASSWORD', { email: change.email })
-    else logger.warn('an administrator still had the development password; that password no longer works, set a new one', { email: change.email })
+    if (change.action === 'admin-password-set')
+      logger.warn('the administrator still had the development password; it now has ADMIN_PASSWORD', { email: change.email })
+    else
+      logger.warn('an administrator still had the development password; that password no longer works, set a new one', {
+        email: change.email,
+      })
 }
 
 const metrics = createEcommerceMetrics()

@@ -62,8 +62,7 @@ export const NodeEnvSchema = v.pipe(
 )
 
 /** True when NODE_ENV says production, whatever its case or surrounding blanks (`Production`, ` PRODUCTION`). */
-export const isProduction = (env: { readonly NODE_ENV?: string } = process.env) =>
-  env.NODE_ENV?.trim().toLowerCase() === 'production'
+export const isProduction = (env: { readonly NODE_ENV?: string } = process.env) => env.NODE_ENV?.trim().toLowerCase() === 'production'
 
 /** What a production secret needs beyond its length: several different characters of at least two kinds. */
 const MIN_DISTINCT = 10
@@ -92,9 +91,7 @@ export function refuseDevelopmentValues(
   if (!isProduction(env)) return
   const bad = checks.filter((c) => !c.value || c.devValues.some((d) => c.value!.includes(d)))
   if (bad.length > 0)
-    throw new ConfigError(
-      `NODE_ENV=production refuses development defaults; set ${bad.map((b) => b.name).join(', ')} to real secrets`,
-    )
+    throw new ConfigError(`NODE_ENV=production refuses development defaults; set ${bad.map((b) => b.name).join(', ')} to real secrets`)
   const weak = checks.flatMap((c) => {
     if (c.minLength === undefined) return []
     return (c.values ?? [c.value!]).flatMap((value) => {

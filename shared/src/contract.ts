@@ -25,7 +25,12 @@ export const AddressSchema = text('address', 500)
 export const DeliveryProductSchema = v.object({
   sku: text('sku', 64),
   name: text('name', 200),
-  qty: v.pipe(v.number('qty must be a number'), v.integer('qty must be a whole number'), v.minValue(1, 'qty must be at least 1'), v.maxValue(100_000, 'qty must be at most 100000')),
+  qty: v.pipe(
+    v.number('qty must be a number'),
+    v.integer('qty must be a whole number'),
+    v.minValue(1, 'qty must be at least 1'),
+    v.maxValue(100_000, 'qty must be at most 100000'),
+  ),
 })
 export type DeliveryProduct = v.InferOutput<typeof DeliveryProductSchema>
 
@@ -80,7 +85,10 @@ export const UpdateDeliveryRequestSchema = v.pipe(
     destination: v.optional(DestinationSchema),
     products: v.optional(ProductsSchema),
   }),
-  v.check((b) => b.origin !== undefined || b.destination !== undefined || b.products !== undefined, 'give at least one of origin, destination, products'),
+  v.check(
+    (b) => b.origin !== undefined || b.destination !== undefined || b.products !== undefined,
+    'give at least one of origin, destination, products',
+  ),
 )
 export type UpdateDeliveryRequest = v.InferOutput<typeof UpdateDeliveryRequestSchema>
 
@@ -120,7 +128,7 @@ export const TrackingLookupSchema = v.pipe(
     'give exactly one of foreign_order_id or tracking_number',
   ),
   v.transform((b) =>
-    b.tracking_number ?? b.trackig_number
+    (b.tracking_number ?? b.trackig_number)
       ? { tracking_number: (b.tracking_number ?? b.trackig_number) as string }
       : { foreign_order_id: (b.foreign_order_id ?? b.foreing_order_id) as string },
   ),

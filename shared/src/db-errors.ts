@@ -47,7 +47,8 @@ const CONNECTION_CODES = new Set([
  * 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now (starting up or in
  * recovery), 53300 too_many_connections.
  */
-const isUnavailableState = (code: string) => code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300'
+const isUnavailableState = (code: string) =>
+  code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300'
 
 const codeOf = (e: object) => {
   const code = (e as { code?: unknown }).code ?? (e as { errno?: unknown }).errno
@@ -82,7 +83,11 @@ export function isDatabaseError(error: unknown): boolean {
 /** The stack's frames without its first line (which repeats the message). */
 const framesOf = (error: object) =>
   typeof (error as Error).stack === 'string'
-    ? (error as Error).stack!.split('\n').filter((line) => /^\s+at /.test(line)).slice(0, 12).map((l) => l.trim())
+    ? (error as Error)
+        .stack!.split('\n')
+        .filter((line) => /^\s+at /.test(line))
+        .slice(0, 12)
+        .map((l) => l.trim())
     : undefined
 
 const stringField = (e: object, ...names: string[]) => {

@@ -1,4 +1,4 @@
-import { linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, closeSync } from 'node:fs'
+import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 
 /**
  * One process at a time on an on-disk PGlite folder: PGlite has no lock of its own, and two

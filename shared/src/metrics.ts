@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { Elysia } from 'elysia'
 import { Histogram, Registry } from 'prom-client'
+import { ProblemSchema } from './contract'
 import type { ObserveRequest } from './http/access-log'
 import { valibotToJsonSchema } from './http/openapi'
-import { ProblemSchema } from './contract'
 import { HttpProblem, unauthorized } from './problem'
 
 /**

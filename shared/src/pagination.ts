@@ -1,6 +1,6 @@
-import { type SQL, and, asc, count, desc, sql } from 'drizzle-orm'
+import { and, asc, count, desc, type SQL, sql } from 'drizzle-orm'
 import type { PgColumn, PgSelect } from 'drizzle-orm/pg-core'
-import { type Pagination, TOTAL_EXACT_UP_TO, isUuid } from './contract'
+import { isUuid, type Pagination, TOTAL_EXACT_UP_TO } from './contract'
 import { type Db, queryRows } from './db'
 import { unprocessable } from './problem'
 
@@ -49,7 +49,10 @@ function kindOf(column: PgColumn): Kind {
 }
 
 const badCursor = () =>
-  unprocessable([{ path: 'cursor', message: 'cursor is not a cursor of this list' }], 'The cursor is not valid here; start again without it')
+  unprocessable(
+    [{ path: 'cursor', message: 'cursor is not a cursor of this list' }],
+    'The cursor is not valid here; start again without it',
+  )
 
 /** The opaque cursor: the keyset values, space-separated, in base64url. */
 const encodeCursor = (key: string) => Buffer.from(key, 'utf8').toString('base64url')
@@ -111,7 +114,8 @@ export async function paginate<R extends { key: string }>(
   const rows = fetched.slice(0, page.limit)
   const next_cursor = fetched.length > page.limit ? encodeCursor(rows.at(-1)!.key) : null
   let total: number
-  if (page.offset === 0 && page.cursor === undefined && next_cursor === null) total = rows.length // the whole list is this page
+  if (page.offset === 0 && page.cursor === undefined && next_cursor === null)
+    total = rows.length // the whole list is this page
   else if (estimate > ESTIMATE_TRUSTED_ABOVE) total = estimate
   else total = await countCapped(db, spec.counted(spec.where), estimate)
   return { rows, meta: { total, limit: page.limit, offset: page.offset, next_cursor } }

@@ -64,12 +64,7 @@ export class HttpProblem extends Error {
   }
 }
 
-export function problemBody(
-  status: number,
-  code: string,
-  detail?: string,
-  extensions: Record<string, unknown> = {},
-): ProblemBody {
+export function problemBody(status: number, code: string, detail?: string, extensions: Record<string, unknown> = {}): ProblemBody {
   return {
     type: problemType(code),
     title: TITLES[status] ?? 'Error',
@@ -91,8 +86,7 @@ export function problemResponse(body: ProblemBody, headers: Record<string, strin
 export const badRequest = (detail: string, code = 'bad-request') => new HttpProblem(400, code, detail)
 export const unauthorized = (detail = 'Missing or invalid credentials', code = 'unauthorized') =>
   new HttpProblem(401, code, detail, {}, { 'www-authenticate': 'Bearer' })
-export const forbidden = (detail = 'You are not allowed to do this', code = 'forbidden') =>
-  new HttpProblem(403, code, detail)
+export const forbidden = (detail = 'You are not allowed to do this', code = 'forbidden') => new HttpProblem(403, code, detail)
 export const notFound = (detail = 'Not found', code = 'not-found') => new HttpProblem(404, code, detail)
 export const conflict = (code: string, detail: string, extensions: Record<string, unknown> = {}) =>
   new HttpProblem(409, code, detail, extensions)

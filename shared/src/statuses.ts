@@ -1,13 +1,7 @@
 import * as v from 'valibot'
 
 /** Delivery statuses, in the order a parcel normally goes through them. */
-export const DELIVERY_STATUSES = [
-  'READY_FOR_PICK_UP',
-  'IN_ORIGIN',
-  'IN_ROUTE_OF_DELIVERY',
-  'NOT_DELIVERED',
-  'DELIVERED',
-] as const
+export const DELIVERY_STATUSES = ['READY_FOR_PICK_UP', 'IN_ORIGIN', 'IN_ROUTE_OF_DELIVERY', 'NOT_DELIVERED', 'DELIVERED'] as const
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number]
 export const DeliveryStatusSchema = v.picklist(DELIVERY_STATUSES)
 

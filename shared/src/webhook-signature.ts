@@ -87,7 +87,11 @@ export function verifyWebhook(secret: string, headers: { get(name: string): stri
   if (!id || !timestamp || !signature) return { ok: false, reason: 'missing webhook headers' }
   if (!/^\d+$/.test(timestamp)) return { ok: false, reason: 'invalid webhook-timestamp' }
   try {
-    new Webhook(secret).verify(body, { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature }, { jsonParse: false })
+    new Webhook(secret).verify(
+      body,
+      { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature },
+      { jsonParse: false },
+    )
     return { ok: true }
   } catch (error) {
     if (error instanceof WebhookVerificationError) return { ok: false, reason: REASONS[error.message] ?? error.message }

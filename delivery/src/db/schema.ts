@@ -1,6 +1,6 @@
+import type { DeliveryProduct, DeliveryStatus } from '@logistics/shared'
 import { sql } from 'drizzle-orm'
 import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
-import type { DeliveryProduct, DeliveryStatus } from '@logistics/shared'
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
 

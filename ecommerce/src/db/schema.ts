@@ -1,3 +1,4 @@
+import type { DeliveryStatus, OrderStatus } from '@logistics/shared'
 import { sql } from 'drizzle-orm'
 import {
   bigserial,
@@ -13,23 +14,21 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core'
-import type { DeliveryStatus, OrderStatus } from '@logistics/shared'
 import type { Role } from '../modules/auth/model'
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
-
 
 /** Sellers are soft-deleted: their orders keep their history. */
 export const sellers = pgTable(
   'sellers',
   {
-  id: uuid('id').primaryKey().defaultRandom(),
-  name: text('name').notNull(),
-  description: text('description').notNull(),
-  warehouseAddress: text('warehouse_address'),
-  createdAt: ts('created_at').notNull().defaultNow(),
-  updatedAt: ts('updated_at').notNull().defaultNow(),
-  deletedAt: ts('deleted_at'),
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    description: text('description').notNull(),
+    warehouseAddress: text('warehouse_address'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    deletedAt: ts('deleted_at'),
   },
   // Lists are keyset-paged on (created_at, id): every list's index ends with those two columns.
   (t) => [index('sellers_created_idx').on(t.createdAt, t.id).where(sql`${t.deletedAt} is null`)],

@@ -1,6 +1,6 @@
-import * as v from 'valibot'
 import { ProblemSchema, UuidSchema } from '@logistics/shared'
 import { pgErrorCode } from '@logistics/shared/db'
+import * as v from 'valibot'
 
 /** `{id}` path parameters: anything but a UUID answers 404 (problemErrors maps params errors). */
 export const IdParamsSchema = v.object({ id: UuidSchema })

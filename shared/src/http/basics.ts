@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
 import type { Logger } from '../log'
-import { type ObserveRequest, accessLog } from './access-log'
+import { accessLog, type ObserveRequest } from './access-log'
 import { bodyLimit } from './body-limit'
 import { problemErrors } from './errors'
 import { nulRefusal } from './nul-refusal'

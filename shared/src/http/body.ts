@@ -80,7 +80,8 @@ export function jsonBody() {
       }
       // Text PostgreSQL cannot store (U+0000, unpaired surrogates): refused here, deferred like the
       // rest, so a request without credentials still answers 401 first.
-      const errors = typeof parsed === 'object' ? nulPaths(parsed).map((path) => ({ path: path || '(root)', message: NOT_TEXT_MESSAGE })) : []
+      const errors =
+        typeof parsed === 'object' ? nulPaths(parsed).map((path) => ({ path: path || '(root)', message: NOT_TEXT_MESSAGE })) : []
       if (errors.length === 0) return parsed
       state.refusal = new HttpProblem(422, 'validation-failed', 'The request has invalid fields', { errors })
     }

@@ -2,8 +2,8 @@ import { Elysia } from 'elysia'
 import { errorFields, isDatabaseUnavailable } from '../db-errors'
 import type { Logger } from '../log'
 import { type FieldError, HttpProblem, problemBody, problemResponse } from '../problem'
-import { bodyTooLargeBody } from './body-limit'
 import { bodyRefusalOf } from './body'
+import { bodyTooLargeBody } from './body-limit'
 import { queryRefusalOf } from './nul-refusal'
 import { type RequestMeta, requestIdOf, requestMeta } from './request-id'
 
@@ -61,49 +61,47 @@ export function problemErrors(logger: Logger) {
     route: string | undefined,
     meta: RequestMeta | undefined,
   ): Response {
-      const headers: Record<string, string> = { 'x-request-id': id }
-      if (error instanceof HttpProblem) return problemResponse(error.toBody(), { ...headers, ...error.headers })
-      switch (code) {
-        case 'PARSE':
-          return problemResponse(problemBody(400, 'malformed-body', 'The body is not valid JSON'), headers)
-        case 'NOT_FOUND':
-          return problemResponse(problemBody(404, 'not-found', `No route for ${request.method} ${new URL(request.url).pathname}`), headers)
-        case 'VALIDATION': {
-          const refusal = error.type === 'body' ? bodyRefusalOf(request) : error.type === 'query' ? queryRefusalOf(request) : undefined
-          if (refusal) return problemResponse(refusal.toBody(), headers)
-          const errors = fieldErrors(validationIssues(error))
-          if (error.type === 'params')
-            return problemResponse(problemBody(404, 'not-found', 'No such resource'), headers)
-          if (error.type === 'response') break
-          const where = error.type === 'query' ? 'query string' : error.type === 'headers' ? 'headers' : 'body'
-          return problemResponse(problemBody(422, 'validation-failed', `The ${where} has invalid fields`, { errors }), headers)
-        }
+    const headers: Record<string, string> = { 'x-request-id': id }
+    if (error instanceof HttpProblem) return problemResponse(error.toBody(), { ...headers, ...error.headers })
+    switch (code) {
+      case 'PARSE':
+        return problemResponse(problemBody(400, 'malformed-body', 'The body is not valid JSON'), headers)
+      case 'NOT_FOUND':
+        return problemResponse(problemBody(404, 'not-found', `No route for ${request.method} ${new URL(request.url).pathname}`), headers)
+      case 'VALIDATION': {
+        const refusal = error.type === 'body' ? bodyRefusalOf(request) : error.type === 'query' ? queryRefusalOf(request) : undefined
+        if (refusal) return problemResponse(refusal.toBody(), headers)
+        const errors = fieldErrors(validationIssues(error))
+        if (error.type === 'params') return problemResponse(problemBody(404, 'not-found', 'No such resource'), headers)
+        if (error.type === 'response') break
+        const where = error.type === 'query' ? 'query string' : error.type === 'headers' ? 'headers' : 'body'
+        return problemResponse(problemBody(422, 'validation-failed', `The ${where} has invalid fields`, { errors }), headers)
       }
-      // Unreachable, restarting or shutting down: a 503 to retry (its transaction was rolled back).
-      if (isDatabaseUnavailable(error)) {
-        if (meta) meta.problem = 'database-unavailable'
-        logger.debug('database unavailable', { request_id: id, method: request.method, route, ...errorFields(error), stack: undefined })
-        const unavailable = databaseUnavailable()
-        return problemResponse(unavailable.toBody(), { ...headers, ...unavailable.headers })
-      }
-      const status = typeof (error as { status?: unknown })?.status === 'number' ? (error as { status: number }).status : 500
-      if (status === 413)
-        return problemResponse(bodyTooLargeBody(), headers)
-      if (status >= 400 && status < 500 && code !== 'VALIDATION')
-        return problemResponse(problemBody(status, 'request-error', (error as Error)?.message), headers)
-      logger.error('unhandled error', {
+    }
+    // Unreachable, restarting or shutting down: a 503 to retry (its transaction was rolled back).
+    if (isDatabaseUnavailable(error)) {
+      if (meta) meta.problem = 'database-unavailable'
+      logger.debug('database unavailable', { request_id: id, method: request.method, route, ...errorFields(error), stack: undefined })
+      const unavailable = databaseUnavailable()
+      return problemResponse(unavailable.toBody(), { ...headers, ...unavailable.headers })
+    }
+    const status = typeof (error as { status?: unknown })?.status === 'number' ? (error as { status: number }).status : 500
+    if (status === 413) return problemResponse(bodyTooLargeBody(), headers)
+    if (status >= 400 && status < 500 && code !== 'VALIDATION')
+      return problemResponse(problemBody(status, 'request-error', (error as Error)?.message), headers)
+    logger.error('unhandled error', {
+      request_id: id,
+      method: request.method,
+      route,
+      path: new URL(request.url).pathname,
+      // Never the message of a database error: drizzle's embeds the SQL and its parameters.
+      error: errorFields(error),
+    })
+    return problemResponse(
+      problemBody(500, 'internal-error', `Something went wrong on our side; quote request id ${id} when reporting it`, {
         request_id: id,
-        method: request.method,
-        route,
-        path: new URL(request.url).pathname,
-        // Never the message of a database error: drizzle's embeds the SQL and its parameters.
-        error: errorFields(error),
-      })
-      return problemResponse(
-        problemBody(500, 'internal-error', `Something went wrong on our side; quote request id ${id} when reporting it`, {
-          request_id: id,
-        }),
-        headers,
-      )
+      }),
+      headers,
+    )
   }
 }

@@ -8,9 +8,7 @@ type Route = { method: string; path: string }
 function pathPattern(path: string): RegExp {
   const source = path
     .split('/')
-    .map((segment) =>
-      segment === '*' ? '.*' : segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
-    )
+    .map((segment) => (segment === '*' ? '.*' : segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('/')
   return new RegExp(`^${source}/?$`)
 }
@@ -31,7 +29,13 @@ export function methodNotAllowed(app: Elysia) {
   return app.onError({ as: 'global' }, ({ code, request }) => {
     if (code !== 'NOT_FOUND') return
     const { pathname } = new URL(request.url)
-    const allowed = [...new Set(table().filter((r) => r.pattern.test(pathname)).map((r) => r.method))]
+    const allowed = [
+      ...new Set(
+        table()
+          .filter((r) => r.pattern.test(pathname))
+          .map((r) => r.method),
+      ),
+    ]
     if (allowed.length === 0 || allowed.includes(request.method) || allowed.includes('ALL')) return
     // HEAD is answered wherever GET is
     if (allowed.includes('GET') && !allowed.includes('HEAD')) allowed.push('HEAD')

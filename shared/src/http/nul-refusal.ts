@@ -42,10 +42,14 @@ export function nulRefusal() {
     if (nulPaths(params).length > 0) throw new HttpProblem(404, 'not-found', 'No such resource')
     const bad = nulPaths(query, 'query')
     if (bad.length > 0) {
-      queryRefusals.set(request, new HttpProblem(422, 'validation-failed', 'The request has invalid fields', {
-        errors: bad.map((path) => ({ path, message: NOT_TEXT_MESSAGE })),
-      }))
-      for (const key of Object.keys(query)) if (nulPaths({ [key]: query[key] }).length > 0) (query as Record<string, unknown>)[key] = REFUSED_QUERY_VALUE
+      queryRefusals.set(
+        request,
+        new HttpProblem(422, 'validation-failed', 'The request has invalid fields', {
+          errors: bad.map((path) => ({ path, message: NOT_TEXT_MESSAGE })),
+        }),
+      )
+      for (const key of Object.keys(query))
+        if (nulPaths({ [key]: query[key] }).length > 0) (query as Record<string, unknown>)[key] = REFUSED_QUERY_VALUE
     }
     const errors = typeof body === 'object' ? nulPaths(body).map((path) => ({ path: path || '(root)', message: NOT_TEXT_MESSAGE })) : []
     if (errors.length > 0) throw new HttpProblem(422, 'validation-failed', 'The request has invalid fields', { errors })

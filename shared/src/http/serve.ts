@@ -1,6 +1,6 @@
 import type { Server } from 'bun'
 import { problemResponse } from '../problem'
-import { MAX_BODY_BYTES, bodyTooLargeBody } from './body-limit'
+import { bodyTooLargeBody, MAX_BODY_BYTES } from './body-limit'
 
 /**
  * Bun itself answers a bare, non-problem 413 for bodies over its `maxRequestBodySize`. So its cap is

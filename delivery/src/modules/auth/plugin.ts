@@ -1,7 +1,7 @@
-import { Elysia } from 'elysia'
 import { unauthorized } from '@logistics/shared'
 import { oncePerDb } from '@logistics/shared/db'
 import { bearerAuth } from '@logistics/shared/http/openapi'
+import { Elysia } from 'elysia'
 import type { DeliveryDb } from '../../db'
 import { type ApiClient, findClientByKey } from './service'
 

@@ -23,7 +23,15 @@ export async function provisionApiClients(db: DeliveryDb, pairs: [name: string, 
     const disabled = await tx
       .update(apiClients)
       .set({ disabledAt: new Date() })
-      .where(and(isNull(apiClients.disabledAt), notInArray(apiClients.name, pairs.map(([name]) => name))))
+      .where(
+        and(
+          isNull(apiClients.disabledAt),
+          notInArray(
+            apiClients.name,
+            pairs.map(([name]) => name),
+          ),
+        ),
+      )
       .returning({ name: apiClients.name })
     return disabled.map((c) => c.name)
   })

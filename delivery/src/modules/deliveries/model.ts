@@ -1,5 +1,5 @@
-import * as v from 'valibot'
 import { DeliveryStatusSchema, PaginationQuerySchema } from '@logistics/shared'
+import * as v from 'valibot'
 
 export const TrackingNumberParams = v.object({
   tracking_number: v.pipe(v.string(), v.trim(), v.toUpperCase(), v.minLength(1), v.maxLength(64)),

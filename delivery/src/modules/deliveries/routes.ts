@@ -1,12 +1,12 @@
-import { Elysia } from 'elysia'
 import {
   CreateDeliveryRequestSchema,
   DeliverySchema,
+  listOf,
   NoContentSchema,
   ProblemSchema,
   UpdateDeliveryRequestSchema,
-  listOf,
 } from '@logistics/shared'
+import { Elysia } from 'elysia'
 import type { DeliveryDb } from '../../db'
 import { authPlugin } from '../auth/plugin'
 import { ListDeliveriesQuery, TrackingNumberParams } from './model'
@@ -48,17 +48,13 @@ export function deliveryRoutes(db: DeliveryDb) {
       async ({ params, client }) => toDelivery(await findDelivery(db, client.id, params.tracking_number)),
       { apiKey: true, params: TrackingNumberParams, response: { 200: DeliverySchema, ...errors }, detail: detail('View a delivery') },
     )
-    .patch(
-      '/deliveries/:tracking_number',
-      ({ params, body, client }) => updateDelivery(db, client.id, params.tracking_number, body),
-      {
-        apiKey: true,
-        params: TrackingNumberParams,
-        body: UpdateDeliveryRequestSchema,
-        response: { 200: DeliverySchema, 409: ProblemSchema, ...errors },
-        detail: detail('Edit origin, destination or products (409 once DELIVERED)'),
-      },
-    )
+    .patch('/deliveries/:tracking_number', ({ params, body, client }) => updateDelivery(db, client.id, params.tracking_number, body), {
+      apiKey: true,
+      params: TrackingNumberParams,
+      body: UpdateDeliveryRequestSchema,
+      response: { 200: DeliverySchema, 409: ProblemSchema, ...errors },
+      detail: detail('Edit origin, destination or products (409 once DELIVERED)'),
+    })
     .delete(
       '/deliveries/:tracking_number',
       async ({ params, client, set }) => {
@@ -77,4 +73,3 @@ export function deliveryRoutes(db: DeliveryDb) {
       },
     )
 }
-

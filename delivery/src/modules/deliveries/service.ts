@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto'
-import { and, eq, sql } from 'drizzle-orm'
-import { paginate } from '@logistics/shared/pagination'
 import {
   type CreateDeliveryRequest,
+  conflict,
   type Delivery,
   type DeliveryStatus,
   type ListEnvelope,
+  notFound,
   type Pagination,
   type UpdateDeliveryRequest,
-  conflict,
-  notFound,
 } from '@logistics/shared'
 import { pgConstraint, pgErrorCode } from '@logistics/shared/db'
+import { paginate } from '@logistics/shared/pagination'
+import { and, eq, sql } from 'drizzle-orm'
 import type { DeliveryDb } from '../../db'
 import { deliveries, trackingEvents, webhookEvents } from '../../db/schema'
 import { enqueueStatusEvent } from '../webhooks/outbox'
@@ -116,7 +116,14 @@ export async function listDeliveries(
     page: query,
     keyset: { columns: [deliveries.createdAt, deliveries.id], direction: 'desc' },
     where,
-    rows: (q) => db.select({ delivery: deliveries, key: q.key }).from(deliveries).where(q.where).orderBy(...q.orderBy).limit(q.limit).offset(q.offset),
+    rows: (q) =>
+      db
+        .select({ delivery: deliveries, key: q.key })
+        .from(deliveries)
+        .where(q.where)
+        .orderBy(...q.orderBy)
+        .limit(q.limit)
+        .offset(q.offset),
     counted: (w) => db.select({ id: deliveries.id }).from(deliveries).where(w).$dynamic(),
   })
   return { data: rows.map((r) => toDelivery(r.delivery)), ...meta }
@@ -146,13 +153,7 @@ export async function updateDelivery(
       ...(body.products ? { products: body.products } : {}),
       updatedAt: sql`now()`,
     })
-    .where(
-      and(
-        eq(deliveries.clientId, clientId),
-        eq(deliveries.trackingNumber, trackingNumber),
-        sql`${deliveries.status} <> 'DELIVERED'`,
-      ),
-    )
+    .where(and(eq(deliveries.clientId, clientId), eq(deliveries.trackingNumber, trackingNumber), sql`${deliveries.status} <> 'DELIVERED'`))
     .returning()
   if (row) return toDelivery(row)
   const existing = await findDelivery(db, clientId, trackingNumber)
@@ -173,11 +174,7 @@ export async function deleteDelivery(db: DeliveryDb, clientId: string, trackingN
     const [row] = await tx
       .delete(deliveries)
       .where(
-        and(
-          eq(deliveries.clientId, clientId),
-          eq(deliveries.trackingNumber, trackingNumber),
-          eq(deliveries.status, 'READY_FOR_PICK_UP'),
-        ),
+        and(eq(deliveries.clientId, clientId), eq(deliveries.trackingNumber, trackingNumber), eq(deliveries.status, 'READY_FOR_PICK_UP')),
       )
       .returning({ id: deliveries.id })
     if (!row) return false

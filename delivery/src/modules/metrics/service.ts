@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, createRegistry, httpRequestMetrics } from '@logistics/shared/metrics'
+import { Counter, createRegistry, Gauge, Histogram, httpRequestMetrics } from '@logistics/shared/metrics'
 import type { DeliveryDb } from '../../db'
 import { pendingWebhookStats } from '../webhooks/service'
 

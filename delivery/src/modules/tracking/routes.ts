@@ -1,5 +1,5 @@
-import { Elysia } from 'elysia'
 import { ProblemSchema, TrackingLookupSchema, TrackingResponseSchema } from '@logistics/shared'
+import { Elysia } from 'elysia'
 import type { DeliveryDb } from '../../db'
 import { authPlugin } from '../auth/plugin'
 import { TrackingNumberParams } from '../deliveries/model'
@@ -16,16 +16,20 @@ export function trackingRoutes(db: DeliveryDb) {
       response: { 200: TrackingResponseSchema, ...errors },
       detail: { tags: ['tracking'], summary: 'Tracking history of a delivery, oldest first' },
     })
-    .post('/tracking', async ({ body, client, set }) => {
-      set.status = 200
-      return trackingHistory(db, client.id, body)
-    }, {
-      apiKey: true,
-      body: TrackingLookupSchema,
-      response: { 200: TrackingResponseSchema, ...errors },
-      detail: {
-        tags: ['tracking'],
-        summary: 'Tracking history looked up by foreign_order_id or tracking_number',
+    .post(
+      '/tracking',
+      async ({ body, client, set }) => {
+        set.status = 200
+        return trackingHistory(db, client.id, body)
       },
-    })
+      {
+        apiKey: true,
+        body: TrackingLookupSchema,
+        response: { 200: TrackingResponseSchema, ...errors },
+        detail: {
+          tags: ['tracking'],
+          summary: 'Tracking history looked up by foreign_order_id or tracking_number',
+        },
+      },
+    )
 }

@@ -1,5 +1,5 @@
+import { notFound, type TrackingResponse } from '@logistics/shared'
 import { and, asc, eq } from 'drizzle-orm'
-import { type TrackingResponse, notFound } from '@logistics/shared'
 import type { DeliveryDb } from '../../db'
 import { deliveries, trackingEvents } from '../../db/schema'
 
@@ -22,7 +22,10 @@ export async function trackingHistory(
     })
     .from(deliveries)
     .where(and(eq(deliveries.clientId, clientId), match))
-  if (!delivery) throw notFound('tracking_number' in by ? `No delivery with tracking number ${by.tracking_number}` : `No delivery for order ${by.foreign_order_id}`)
+  if (!delivery)
+    throw notFound(
+      'tracking_number' in by ? `No delivery with tracking number ${by.tracking_number}` : `No delivery for order ${by.foreign_order_id}`,
+    )
   const events = await db
     .select({ status: trackingEvents.status, date: trackingEvents.createdAt })
     .from(trackingEvents)

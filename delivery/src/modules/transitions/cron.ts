@@ -1,6 +1,6 @@
-import { Cron } from 'croner'
 import type { Logger } from '@logistics/shared'
-import { type OutageTracker, errorFields, outageTracker } from '@logistics/shared/db-errors'
+import { errorFields, type OutageTracker, outageTracker } from '@logistics/shared/db-errors'
+import { Cron } from 'croner'
 import type { DeliveryDb } from '../../db'
 import { advanceDeliveries } from './tick'
 
@@ -17,7 +17,13 @@ export type TickHooks = {
  * One scheduled tick and its log line: a tick that moved something is news (info); an idle or
  * skipped one is not (debug), so a quiet service prints nothing every interval.
  */
-export async function scheduledTick(db: DeliveryDb, seconds: number, logger: Logger, onEvents?: () => void, options: Omit<TickHooks, 'onEvents'> = {}) {
+export async function scheduledTick(
+  db: DeliveryDb,
+  seconds: number,
+  logger: Logger,
+  onEvents?: () => void,
+  options: Omit<TickHooks, 'onEvents'> = {},
+) {
   try {
     const started = performance.now()
     const result = await advanceDeliveries(db, { minGapMs: (seconds * 1000) / 2 })
@@ -43,10 +49,14 @@ export function startStatusTick(db: DeliveryDb, seconds: number, logger: Logger,
   const outage = outageTracker(logger, 'status tick')
   const aligned = 60 % seconds === 0 && seconds < 60
   let running: Promise<void> = Promise.resolve()
-  const job = new Cron(aligned ? `*/${seconds} * * * * *` : '* * * * * *', { ...(aligned ? {} : { interval: seconds }), protect: true }, () => {
-    running = scheduledTick(db, seconds, logger, hooks.onEvents, { onTickRan: hooks.onTickRan, outage })
-    return running
-  })
+  const job = new Cron(
+    aligned ? `*/${seconds} * * * * *` : '* * * * * *',
+    { ...(aligned ? {} : { interval: seconds }), protect: true },
+    () => {
+      running = scheduledTick(db, seconds, logger, hooks.onEvents, { onTickRan: hooks.onTickRan, outage })
+      return running
+    },
+  )
   return {
     async stop() {
       job.stop()

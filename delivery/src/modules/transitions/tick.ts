@@ -1,6 +1,6 @@
-import { type SQL, sql } from 'drizzle-orm'
-import { DELIVERY_STATUSES, DELIVERY_TRANSITIONS, WEBHOOK_EVENT_TYPE, isFinalDeliveryStatus } from '@logistics/shared'
+import { DELIVERY_STATUSES, DELIVERY_TRANSITIONS, isFinalDeliveryStatus, WEBHOOK_EVENT_TYPE } from '@logistics/shared'
 import { queryRows } from '@logistics/shared/db'
+import { type SQL, sql } from 'drizzle-orm'
 import type { DeliveryDb } from '../../db'
 
 /** Advisory-lock key of the tick: one replica at a time advances deliveries. */
@@ -26,9 +26,7 @@ const FINAL_STATUSES_SQL = sql.raw(
     .join(', '),
 )
 
-export type TickResult =
-  | { ran: true; moved: number; events: number }
-  | { ran: false; reason: 'locked' | 'too-soon'; moved: 0; events: 0 }
+export type TickResult = { ran: true; moved: number; events: number } | { ran: false; reason: 'locked' | 'too-soon'; moved: 0; events: 0 }
 
 export type TickOptions = {
   /** The tick's time (tracking event dates, webhook dates). */

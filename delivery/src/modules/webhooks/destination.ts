@@ -1,6 +1,6 @@
 import { lookup as systemLookup } from 'node:dns/promises'
-import ipaddr from 'ipaddr.js'
 import { isProduction as isProductionEnv, unprocessable } from '@logistics/shared'
+import ipaddr from 'ipaddr.js'
 import type { DeliveryConfig } from '../../config'
 
 /**
@@ -165,7 +165,10 @@ export async function checkDestination(rawUrl: string, policy: DestinationPolicy
   if (ipaddr.isValid(host)) {
     const address = ipaddr.process(host)
     if (isAllowedAddress(address, policy.allowedHosts)) return { ok: true, url: url.href, headers: {} }
-    return refused('destination-not-allowed', `url host ${url.hostname} is a non-public address (${rangeLabel(address)}); webhooks may not target it`)
+    return refused(
+      'destination-not-allowed',
+      `url host ${url.hostname} is a non-public address (${rangeLabel(address)}); webhooks may not target it`,
+    )
   }
   const name = normalName(host)
   if (policy.allowedHosts?.names.includes(name)) return { ok: true, url: url.href, headers: {} }
@@ -178,7 +181,10 @@ export async function checkDestination(rawUrl: string, policy: DestinationPolicy
   }
   if (addresses.length === 0) return refused('dns-failure', `url host ${url.hostname} does not resolve`)
   if (!addresses.every((a) => isAllowedAddress(a, policy.allowedHosts)))
-    return refused('destination-not-allowed', `url host ${url.hostname} resolves to a non-public address (loopback, private, link-local or otherwise reserved); webhooks may not target it`)
+    return refused(
+      'destination-not-allowed',
+      `url host ${url.hostname} resolves to a non-public address (loopback, private, link-local or otherwise reserved); webhooks may not target it`,
+    )
 
   // Pin the request to the address just checked; the host header and TLS name stay the URL's.
   const pinned = new URL(url.href)

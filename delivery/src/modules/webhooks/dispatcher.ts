@@ -1,10 +1,10 @@
-import { sql } from 'drizzle-orm'
-import ky from 'ky'
 import { type Logger, webhookHeaders } from '@logistics/shared'
 import { queryRows } from '@logistics/shared/db'
 import { errorFields, outageTracker } from '@logistics/shared/db-errors'
+import { sql } from 'drizzle-orm'
+import ky from 'ky'
 import type { DeliveryDb } from '../../db'
-import { DEVELOPMENT_DESTINATIONS, type DestinationPolicy, checkDestination, sendErrorCategory } from './destination'
+import { checkDestination, DEVELOPMENT_DESTINATIONS, type DestinationPolicy, sendErrorCategory } from './destination'
 
 export type DispatcherOptions = {
   /** Events sent at once (across subscriptions). */
@@ -175,7 +175,10 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
         })
         .catch((err) => {
           if (outage.failed(err)) return
-          logger.error('webhook outcome write failed; the events will be retried after their lease', { error: errorFields(err), events: batch.length })
+          logger.error('webhook outcome write failed; the events will be retried after their lease', {
+            error: errorFields(err),
+            events: batch.length,
+          })
         }),
     )
     return flushing
@@ -227,12 +230,14 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
       duration_ms: Math.round(performance.now() - started),
       at: at.toISOString(),
       state: ok ? 'delivered' : giveUp ? 'failed' : 'pending',
-      next_at: ok || giveUp ? null : new Date(at.getTime() + backoffMs(event.attempts, o.baseBackoffMs, o.maxBackoffMs, random)).toISOString(),
+      next_at:
+        ok || giveUp ? null : new Date(at.getTime() + backoffMs(event.attempts, o.baseBackoffMs, o.maxBackoffMs, random)).toISOString(),
     })
     options.onAttempt?.(ok ? 'delivered' : giveUp ? 'given-up' : 'retrying')
     if (ok) return
     if (giveUp) logger.warn('webhook given up', { event_id: event.id, url: event.url, attempts: event.attempts, error, detail })
-    else if (error === 'destination-not-allowed') logger.warn('webhook destination refused', { event_id: event.id, url: event.url, attempts: event.attempts, detail })
+    else if (error === 'destination-not-allowed')
+      logger.warn('webhook destination refused', { event_id: event.id, url: event.url, attempts: event.attempts, detail })
     else logger.debug('webhook retry scheduled', { event_id: event.id, url: event.url, attempts: event.attempts, error, detail })
   }
 

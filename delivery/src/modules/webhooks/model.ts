@@ -1,5 +1,5 @@
-import * as v from 'valibot'
 import { UuidSchema, WebhookSecretSchema } from '@logistics/shared'
+import * as v from 'valibot'
 
 export const RegisterWebhookSchema = v.object({
   url: v.pipe(

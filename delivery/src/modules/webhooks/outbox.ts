@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm'
 import { type DeliveryStatus, WEBHOOK_EVENT_TYPE, type WebhookEvent } from '@logistics/shared'
+import { sql } from 'drizzle-orm'
 import type { DeliveryDb } from '../../db'
 import { webhookEvents, webhookSubscriptions } from '../../db/schema'
 
@@ -35,7 +35,14 @@ export function statusChangedPayload(e: {
 export async function enqueueStatusEvent(
   tx: Tx,
   clientId: string,
-  e: { deliveryId: string; trackingNumber: string; foreignOrderId: string; status: DeliveryStatus; previousStatus: DeliveryStatus | null; at: Date },
+  e: {
+    deliveryId: string
+    trackingNumber: string
+    foreignOrderId: string
+    status: DeliveryStatus
+    previousStatus: DeliveryStatus | null
+    at: Date
+  },
 ): Promise<void> {
   const payload = statusChangedPayload(e)
   const at = e.at.toISOString()

@@ -1,12 +1,12 @@
+import { listOf, NoContentSchema, PaginationQuerySchema, ProblemSchema } from '@logistics/shared'
 import { Elysia } from 'elysia'
-import { NoContentSchema, PaginationQuerySchema, ProblemSchema, listOf } from '@logistics/shared'
 import type { DeliveryDb } from '../../db'
 import { authPlugin } from '../auth/plugin'
-import { DEVELOPMENT_DESTINATIONS, type DestinationPolicy, assertAllowedDestination } from './destination'
+import { assertAllowedDestination, DEVELOPMENT_DESTINATIONS, type DestinationPolicy } from './destination'
 import {
   AttemptSchema,
-  RecoverWebhookSchema,
   RecoveredSchema,
+  RecoverWebhookSchema,
   RegisterWebhookSchema,
   WebhookIdParams,
   WebhookSchema,
@@ -60,7 +60,12 @@ export function webhookRoutes(db: DeliveryDb, destinations: DestinationPolicy = 
         await deleteWebhook(db, client.id, params.id)
         set.status = 204
       },
-      { apiKey: true, params: WebhookIdParams, response: { 204: NoContentSchema, ...errors }, detail: detail('Remove a webhook and its pending events') },
+      {
+        apiKey: true,
+        params: WebhookIdParams,
+        response: { 204: NoContentSchema, ...errors },
+        detail: detail('Remove a webhook and its pending events'),
+      },
     )
     .get('/webhooks/:id/attempts', ({ params, query, client }) => listAttempts(db, client.id, params.id, query), {
       apiKey: true,

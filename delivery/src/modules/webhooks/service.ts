@@ -1,7 +1,7 @@
-import { and, eq, ne, sql } from 'drizzle-orm'
-import { paginate } from '@logistics/shared/pagination'
-import { type ListEnvelope, type Pagination, conflict, generateWebhookSecret, notFound } from '@logistics/shared'
+import { conflict, generateWebhookSecret, type ListEnvelope, notFound, type Pagination } from '@logistics/shared'
 import { queryRows } from '@logistics/shared/db'
+import { paginate } from '@logistics/shared/pagination'
+import { and, eq, ne, sql } from 'drizzle-orm'
 import type { DeliveryDb } from '../../db'
 import { webhookAttempts, webhookEvents, webhookSubscriptions } from '../../db/schema'
 import type { Webhook } from './model'
@@ -63,7 +63,13 @@ export async function listWebhooks(db: DeliveryDb, clientId: string, page: Pagin
     keyset: { columns: [webhookSubscriptions.createdAt, webhookSubscriptions.id], direction: 'desc' },
     where,
     rows: (q) =>
-      db.select({ r: webhookSubscriptions, key: q.key }).from(webhookSubscriptions).where(q.where).orderBy(...q.orderBy).limit(q.limit).offset(q.offset),
+      db
+        .select({ r: webhookSubscriptions, key: q.key })
+        .from(webhookSubscriptions)
+        .where(q.where)
+        .orderBy(...q.orderBy)
+        .limit(q.limit)
+        .offset(q.offset),
     counted: (w) => db.select({ id: webhookSubscriptions.id }).from(webhookSubscriptions).where(w).$dynamic(),
   })
   return { data: rows.map(({ r }) => ({ id: r.id, url: r.url, created_at: r.createdAt.toISOString() })), ...meta }
@@ -98,7 +104,14 @@ export async function listAttempts(db: DeliveryDb, clientId: string, id: string,
     page,
     keyset: { columns: [webhookAttempts.id], direction: 'desc' },
     where,
-    rows: (q) => db.select({ r: webhookAttempts, key: q.key }).from(webhookAttempts).where(q.where).orderBy(...q.orderBy).limit(q.limit).offset(q.offset),
+    rows: (q) =>
+      db
+        .select({ r: webhookAttempts, key: q.key })
+        .from(webhookAttempts)
+        .where(q.where)
+        .orderBy(...q.orderBy)
+        .limit(q.limit)
+        .offset(q.offset),
     counted: (w) => db.select({ id: webhookAttempts.id }).from(webhookAttempts).where(w).$dynamic(),
   })
   return {

@@ -1,5 +1,5 @@
-import { and, eq, gt, isNotNull, lt, or, isNull, sql } from 'drizzle-orm'
 import { HttpProblem, isProduction, unauthorized } from '@logistics/shared'
+import { and, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
 import type { Config } from '../../config'
 import { DEV_ADMIN_PASSWORD } from '../../config'
 import type { AppDeps, DbOrTx } from '../../context'
@@ -72,7 +72,10 @@ const granted = (r: Reservation, now: Date) => !(r.lockedUntil && r.lockedUntil 
 
 /** Gives an attempt back (a success from the address, or a refusal by the other key). */
 const release = (db: DbOrTx, key: string) =>
-  db.update(t).set({ attempts: sql`greatest(${t.attempts} - 1, 0)` }).where(eq(t.key, key))
+  db
+    .update(t)
+    .set({ attempts: sql`greatest(${t.attempts} - 1, 0)` })
+    .where(eq(t.key, key))
 
 /** A failed attempt: the one that finds the key at its limit locks it, each lock twice as long as the last. */
 async function recordFailure(db: DbOrTx, { key, max }: Key, now: Date, s: ThrottleSettings) {
@@ -85,7 +88,13 @@ async function recordFailure(db: DbOrTx, { key, max }: Key, now: Date, s: Thrott
       attempts: 0,
       windowStartedAt: now,
     })
-    .where(and(eq(t.key, key), sql`${t.attempts} >= ${max}`, or(isNull(t.lockedUntil), sql`${t.lockedUntil} <= ${sql.param(now, t.lockedUntil)}`)))
+    .where(
+      and(
+        eq(t.key, key),
+        sql`${t.attempts} >= ${max}`,
+        or(isNull(t.lockedUntil), sql`${t.lockedUntil} <= ${sql.param(now, t.lockedUntil)}`),
+      ),
+    )
 }
 
 let lastCleanup = 0
@@ -179,5 +188,8 @@ export function normalizeAddress(address: string): string {
   const left = head ? head.split(':') : []
   const right = tail ? tail.split(':') : []
   const groups = tail === undefined ? left : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`
 }

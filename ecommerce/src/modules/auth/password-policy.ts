@@ -12,8 +12,7 @@ import * as v from 'valibot'
 const MIN_SCORE = 2
 
 let estimator: ZxcvbnFactory | undefined
-const zxcvbn = () =>
-  (estimator ??= new ZxcvbnFactory({ dictionary, graphs: adjacencyGraphs }))
+const zxcvbn = () => (estimator ??= new ZxcvbnFactory({ dictionary, graphs: adjacencyGraphs }))
 
 /** Why `password` may not be used by the account `email` (and `name`), or undefined when it may. */
 export function passwordWeakness(password: string, context: { email?: string; name?: string } = {}): string | undefined {

@@ -1,13 +1,12 @@
 import { jwt } from '@elysiajs/jwt'
-import { Elysia } from 'elysia'
 import { forbidden, unauthorized } from '@logistics/shared'
 import { bearerAuth } from '@logistics/shared/http/openapi'
+import { Elysia } from 'elysia'
 import type { AppDeps } from '../../context'
 import type { CurrentUser, Role } from './model'
 import { loadActiveUser } from './service'
 
-export const jwtPlugin = (deps: AppDeps) =>
-  jwt({ name: 'jwt', secret: deps.config.JWT_SECRET, exp: `${deps.config.JWT_EXPIRES_IN}s` })
+export const jwtPlugin = (deps: AppDeps) => jwt({ name: 'jwt', secret: deps.config.JWT_SECRET, exp: `${deps.config.JWT_EXPIRES_IN}s` })
 
 type Verifier = { verify(token: string): Promise<false | { sub?: unknown }> }
 

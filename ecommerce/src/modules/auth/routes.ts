@@ -1,9 +1,9 @@
-import { Elysia } from 'elysia'
 import { ProblemSchema, unauthorized } from '@logistics/shared'
+import { Elysia } from 'elysia'
 import type { AppDeps } from '../../context'
+import { clientAddress, login } from './login-throttle'
 import { LoginRequestSchema, LoginResponseSchema } from './model'
 import { jwtPlugin } from './plugin'
-import { clientAddress, login } from './login-throttle'
 
 export const authRoutes = (deps: AppDeps) =>
   new Elysia({ name: 'auth' }).use(jwtPlugin(deps)).post(

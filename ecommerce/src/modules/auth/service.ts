@@ -1,6 +1,6 @@
-import { and, eq, isNull, or, sql } from 'drizzle-orm'
 import { isUuid } from '@logistics/shared'
 import { oncePerDb } from '@logistics/shared/db'
+import { and, eq, isNull, or, sql } from 'drizzle-orm'
 import type { DbOrTx, PasswordHashing } from '../../context'
 import { sellers, users } from '../../db/schema'
 import type { CurrentUser } from './model'
@@ -115,7 +115,10 @@ export async function retireDevelopmentPasswords(
   hashing: PasswordHashing = {},
 ): Promise<{ email: string; action: 'admin-password-set' | 'disabled' }[]> {
   const normalized = email.trim().toLowerCase()
-  const admins = await db.select({ id: users.id, email: users.email, passwordHash: users.passwordHash }).from(users).where(eq(users.role, 'admin'))
+  const admins = await db
+    .select({ id: users.id, email: users.email, passwordHash: users.passwordHash })
+    .from(users)
+    .where(eq(users.role, 'admin'))
   const changed: { email: string; action: 'admin-password-set' | 'disabled' }[] = []
   for (const admin of admins) {
     let onDevPassword = false
@@ -132,4 +135,3 @@ export async function retireDevelopmentPasswords(
   }
   return changed
 }
-

@@ -1,5 +1,5 @@
-import * as v from 'valibot'
 import { DeliveryStatusSchema } from '@logistics/shared'
+import * as v from 'valibot'
 
 /** What ecommerce needs from the delivery service's create answer (the full body has more). */
 export const CreatedDeliverySchema = v.object({

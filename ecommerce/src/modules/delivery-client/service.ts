@@ -1,6 +1,6 @@
+import { type CreateDeliveryInput, HttpProblem, type Logger, type TrackingResponse, TrackingResponseSchema } from '@logistics/shared'
 import ky, { HTTPError, type KyInstance, TimeoutError } from 'ky'
 import * as v from 'valibot'
-import { type CreateDeliveryInput, HttpProblem, type Logger, type TrackingResponse, TrackingResponseSchema } from '@logistics/shared'
 import { type CreatedDelivery, CreatedDeliverySchema, WebhookSubscriptionSchema } from './model'
 
 /** The delivery service as ecommerce uses it. Failures are thrown as 502/503/504 HttpProblems. */
@@ -79,9 +79,15 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
       options.logger?.warn('delivery service answered an error', { what, status, upstream_detail: detail, request_id: o?.requestId })
       // Its database restarting (503 database-unavailable): unavailable too, to be retried.
       if (status === 503)
-        return new HttpProblem(503, 'delivery-unavailable', `The delivery service is unavailable (${what}); nothing was changed`, {
-          upstream_status: status,
-        }, { 'retry-after': error.response.headers.get('retry-after') ?? '5' })
+        return new HttpProblem(
+          503,
+          'delivery-unavailable',
+          `The delivery service is unavailable (${what}); nothing was changed`,
+          {
+            upstream_status: status,
+          },
+          { 'retry-after': error.response.headers.get('retry-after') ?? '5' },
+        )
       return new HttpProblem(502, 'delivery-failed', `The delivery service answered ${status} (${what}); nothing was changed`, {
         upstream_status: status,
       })
@@ -109,8 +115,10 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
   return {
     async createDelivery(input, o) {
       try {
-        return await call('create delivery', CreatedDeliverySchema, () =>
-          api.post('deliveries', { json: input, headers: headersOf(o) }).json(),
+        return await call(
+          'create delivery',
+          CreatedDeliverySchema,
+          () => api.post('deliveries', { json: input, headers: headersOf(o) }).json(),
           o,
         )
       } catch (error) {
@@ -126,8 +134,10 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
     },
 
     getTracking(trackingNumber, o) {
-      return call('tracking', TrackingResponseSchema, () =>
-        api.get(`deliveries/${encodeURIComponent(trackingNumber)}/tracking`, { headers: headersOf(o) }).json(),
+      return call(
+        'tracking',
+        TrackingResponseSchema,
+        () => api.get(`deliveries/${encodeURIComponent(trackingNumber)}/tracking`, { headers: headersOf(o) }).json(),
         o,
       )
     },
@@ -154,9 +164,14 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
         upstream_detail: typeof data?.detail === 'string' ? data.detail : undefined,
         request_id: o?.requestId,
       })
-      throw new HttpProblem(502, 'delivery-failed', `The delivery service answered ${response.status} (delete delivery); nothing was changed`, {
-        upstream_status: response.status,
-      })
+      throw new HttpProblem(
+        502,
+        'delivery-failed',
+        `The delivery service answered ${response.status} (delete delivery); nothing was changed`,
+        {
+          upstream_status: response.status,
+        },
+      )
     },
 
     async findDeliveryOfOrder(foreignOrderId, o) {
@@ -165,10 +180,19 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
         .catch(async (e) => Promise.reject(await toProblem(e, 'find delivery', o)))
       if (response.status === 404) return null
       if (response.status !== 200) {
-        options.logger?.warn('delivery service answered an error', { what: 'find delivery', status: response.status, request_id: o?.requestId })
-        throw new HttpProblem(502, 'delivery-failed', `The delivery service answered ${response.status} (find delivery); nothing was changed`, {
-          upstream_status: response.status,
+        options.logger?.warn('delivery service answered an error', {
+          what: 'find delivery',
+          status: response.status,
+          request_id: o?.requestId,
         })
+        throw new HttpProblem(
+          502,
+          'delivery-failed',
+          `The delivery service answered ${response.status} (find delivery); nothing was changed`,
+          {
+            upstream_status: response.status,
+          },
+        )
       }
       return call('find delivery', TrackingResponseSchema, () => response.json(), o)
     },

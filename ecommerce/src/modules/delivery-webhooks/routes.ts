@@ -1,9 +1,9 @@
-import { Elysia } from 'elysia'
-import * as v from 'valibot'
-import { HttpProblem, WebhookEventSchema, badRequest, unauthorized, verifyWebhook } from '@logistics/shared'
+import { badRequest, HttpProblem, unauthorized, verifyWebhook, WebhookEventSchema } from '@logistics/shared'
 import { rawBodyOf } from '@logistics/shared/http/body'
 import { fieldErrors } from '@logistics/shared/http/errors'
 import { valibotToJsonSchema } from '@logistics/shared/http/openapi'
+import { Elysia } from 'elysia'
+import * as v from 'valibot'
 import type { AppDeps } from '../../context'
 import { problems } from '../common'
 import { applyDeliveryEvent } from './service'
@@ -40,7 +40,12 @@ export const deliveryWebhooksRoutes = (deps: AppDeps) =>
       detail: {
         tags: ['webhooks'],
         requestBody: { required: true, content: { 'application/json': { schema: valibotToJsonSchema(WebhookEventSchema) as never } } },
-        parameters: ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => ({ name, in: 'header', required: true, schema: { type: 'string' } })),
+        parameters: ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => ({
+          name,
+          in: 'header',
+          required: true,
+          schema: { type: 'string' },
+        })),
         summary: 'Receive a delivery status change from the delivery service (Standard Webhooks signed)',
         description:
           'Verifies `webhook-signature` over `webhook-id.webhook-timestamp.body` with WEBHOOK_SECRET (401 otherwise, also for a timestamp over 5 minutes off). ' +

@@ -1,5 +1,5 @@
+import { DEFAULT_TOLERANCE_SECONDS, type DeliveryStatus, HttpProblem, isUuid, type Logger, type WebhookEvent } from '@logistics/shared'
 import { eq } from 'drizzle-orm'
-import { DEFAULT_TOLERANCE_SECONDS, type DeliveryStatus, HttpProblem, type Logger, type WebhookEvent, isUuid } from '@logistics/shared'
 import type { EcommerceDb } from '../../context'
 import { orderEvents, orders, processedWebhooks } from '../../db/schema'
 import type { DeliveryClient } from '../delivery-client/service'
@@ -121,7 +121,10 @@ export async function applyDeliveryEvent(
       return 'not-dispatched'
     }
     if (order.trackingNumber !== trackingNumber) {
-      logger.warn('delivery event for another tracking number than the order\'s ignored', { ...context, order_tracking_number: order.trackingNumber })
+      logger.warn("delivery event for another tracking number than the order's ignored", {
+        ...context,
+        order_tracking_number: order.trackingNumber,
+      })
       return 'foreign-tracking-number'
     }
     if (!supersedes({ status: order.deliveryStatus, at: order.deliveryStatusAt }, { status, at }, now)) {
@@ -199,12 +202,18 @@ export function startWebhookRegistration(options: {
         if (stopped) break
         const refused = refusal(error)
         if (refused) {
-          status = { state: 'failed', detail: `The delivery service refused the webhook registration (${refused.status}): ${refused.detail}` }
-          logger.error('webhook registration refused by the delivery service; delivery status updates will not arrive until the configuration is fixed', {
-            url,
-            status: refused.status,
-            detail: refused.detail,
-          })
+          status = {
+            state: 'failed',
+            detail: `The delivery service refused the webhook registration (${refused.status}): ${refused.detail}`,
+          }
+          logger.error(
+            'webhook registration refused by the delivery service; delivery status updates will not arrive until the configuration is fixed',
+            {
+              url,
+              status: refused.status,
+              detail: refused.detail,
+            },
+          )
           return false
         }
         const message = error instanceof Error ? error.message : String(error)

@@ -1,6 +1,6 @@
-import { Elysia } from 'elysia'
 import { ProblemSchema } from '@logistics/shared'
 import { databaseUnavailable } from '@logistics/shared/http/errors'
+import { Elysia } from 'elysia'
 import type { AppDeps } from '../../context'
 import { HealthSchema, LiveSchema } from './model'
 import { readiness } from './service'

@@ -1,12 +1,16 @@
 import { HttpProblem } from '@logistics/shared'
-import { Counter, Histogram, createRegistry, httpRequestMetrics } from '@logistics/shared/metrics'
+import { Counter, createRegistry, Histogram, httpRequestMetrics } from '@logistics/shared/metrics'
 import type { DeliveryClient } from '../delivery-client/service'
 import type { ApplyOutcome } from '../delivery-webhooks/service'
 
 /** The ecommerce service's metrics, in a registry of their own (one per app). */
 export function createEcommerceMetrics() {
   const registry = createRegistry('ecommerce')
-  const purchases = new Counter({ name: 'ecommerce_purchases_total', help: 'Purchases made (replays of an Idempotency-Key not counted)', registers: [registry] })
+  const purchases = new Counter({
+    name: 'ecommerce_purchases_total',
+    help: 'Purchases made (replays of an Idempotency-Key not counted)',
+    registers: [registry],
+  })
   const stockConflicts = new Counter({
     name: 'ecommerce_stock_conflicts_total',
     help: 'Purchases refused with 409 insufficient-stock',

@@ -1,5 +1,5 @@
-import * as v from 'valibot'
 import { DeliveryStatusSchema, OrderStatusSchema, PaginationQuerySchema } from '@logistics/shared'
+import * as v from 'valibot'
 
 export const OrderItemSchema = v.object({
   product_id: v.string(),

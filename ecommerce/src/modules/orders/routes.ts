@@ -1,30 +1,35 @@
-import { Elysia } from 'elysia'
-import { TrackingResponseSchema, listOf } from '@logistics/shared'
+import { listOf, TrackingResponseSchema } from '@logistics/shared'
 import { requestIdOf } from '@logistics/shared/http/request-id'
+import { Elysia } from 'elysia'
 import type { AppDeps } from '../../context'
 import { authPlugin } from '../auth/plugin'
 import { IdParamsSchema, problems } from '../common'
 import { OrderHistorySchema, OrderListQuerySchema, OrderSchema } from './model'
-import { cancelOrder, confirmOrder, dispatchLeaseMs, dispatchOrder, getOrder, getOrderHistory, getOrderTracking, listOrders } from './service'
+import {
+  cancelOrder,
+  confirmOrder,
+  dispatchLeaseMs,
+  dispatchOrder,
+  getOrder,
+  getOrderHistory,
+  getOrderTracking,
+  listOrders,
+} from './service'
 
 const tags = ['orders']
 
 export const ordersRoutes = (deps: AppDeps) =>
   new Elysia({ name: 'orders' })
     .use(authPlugin(deps))
-    .get(
-      '/orders',
-      ({ query, user }) => listOrders(deps.db, user, query),
-      {
-        auth: true,
-        query: OrderListQuerySchema,
-        response: { 200: listOf(OrderSchema), ...problems(401, 422) },
-        detail: {
-          tags,
-          summary: "List orders (admin: all; seller user: its seller's; customer: its own); filter by `status`",
-        },
+    .get('/orders', ({ query, user }) => listOrders(deps.db, user, query), {
+      auth: true,
+      query: OrderListQuerySchema,
+      response: { 200: listOf(OrderSchema), ...problems(401, 422) },
+      detail: {
+        tags,
+        summary: "List orders (admin: all; seller user: its seller's; customer: its own); filter by `status`",
       },
-    )
+    })
     .get('/orders/:id', ({ params, user }) => getOrder(deps.db, user, params.id), {
       auth: true,
       params: IdParamsSchema,
@@ -37,16 +42,12 @@ export const ordersRoutes = (deps: AppDeps) =>
       response: { 200: OrderHistorySchema, ...problems(401, 404) },
       detail: { tags, summary: 'The status history of an order, oldest first' },
     })
-    .post(
-      '/orders/:id/confirm',
-      ({ params, user }) => confirmOrder(deps.db, user, params.id),
-      {
-        role: ['seller'],
-        params: IdParamsSchema,
-        response: { 200: OrderSchema, ...problems(401, 403, 404, 409) },
-        detail: { tags, summary: 'Confirm an order: created → confirmed (seller user)' },
-      },
-    )
+    .post('/orders/:id/confirm', ({ params, user }) => confirmOrder(deps.db, user, params.id), {
+      role: ['seller'],
+      params: IdParamsSchema,
+      response: { 200: OrderSchema, ...problems(401, 403, 404, 409) },
+      detail: { tags, summary: 'Confirm an order: created → confirmed (seller user)' },
+    })
     .post(
       '/orders/:id/dispatch',
       ({ params, request, user }) =>
@@ -98,8 +99,7 @@ export const ordersRoutes = (deps: AppDeps) =>
     )
     .get(
       '/orders/:id/tracking',
-      ({ params, request, user }) =>
-        getOrderTracking(deps.db, deps.deliveryClient, user, params.id, { requestId: requestIdOf(request) }),
+      ({ params, request, user }) => getOrderTracking(deps.db, deps.deliveryClient, user, params.id, { requestId: requestIdOf(request) }),
       {
         auth: true,
         params: IdParamsSchema,

@@ -1,17 +1,17 @@
-import { and, asc, eq, inArray, not, sql } from 'drizzle-orm'
-import type { SQL } from 'drizzle-orm'
 import {
   type CreateDeliveryInput,
+  conflict,
+  forbidden,
   HttpProblem,
   type ListEnvelope,
   type Logger,
+  notFound,
   type OrderStatus,
   type Pagination,
-  conflict,
-  forbidden,
-  notFound,
 } from '@logistics/shared'
 import { paginate } from '@logistics/shared/pagination'
+import type { SQL } from 'drizzle-orm'
+import { and, asc, eq, inArray, not, sql } from 'drizzle-orm'
 import type { DbOrTx, EcommerceDb, Tx } from '../../context'
 import { orderEvents, orderItems, orders, products } from '../../db/schema'
 import type { CurrentUser } from '../auth/model'
@@ -95,10 +95,23 @@ export async function listOrders(
     page: query,
     keyset: { columns: [orders.createdAt, orders.id], direction: 'desc' },
     where,
-    rows: (q) => db.select({ order: orders, key: q.key }).from(orders).where(q.where).orderBy(...q.orderBy).limit(q.limit).offset(q.offset),
+    rows: (q) =>
+      db
+        .select({ order: orders, key: q.key })
+        .from(orders)
+        .where(q.where)
+        .orderBy(...q.orderBy)
+        .limit(q.limit)
+        .offset(q.offset),
     counted: (w) => db.select({ id: orders.id }).from(orders).where(w).$dynamic(),
   })
-  return { data: await withItems(db, rows.map((r) => r.order)), ...meta }
+  return {
+    data: await withItems(
+      db,
+      rows.map((r) => r.order),
+    ),
+    ...meta,
+  }
 }
 
 /** The order when `user` may see it; 404 otherwise (never another's data). */
@@ -299,7 +312,8 @@ async function withdrawDelivery(
   client: DeliveryClient,
   trackingNumber: string,
   callOptions: CallOptions,
-  picked: (problem: HttpProblem) => HttpProblem = (p) => alreadyPickedUp(p.message.replace(/: it can no longer be withdrawn$/, ''), p.extensions),
+  picked: (problem: HttpProblem) => HttpProblem = (p) =>
+    alreadyPickedUp(p.message.replace(/: it can no longer be withdrawn$/, ''), p.extensions),
 ) {
   await client.deleteDelivery(trackingNumber, callOptions).catch((error) => {
     throw error instanceof HttpProblem && error.code === 'already-picked-up' ? picked(error) : error
@@ -412,7 +426,11 @@ export async function dispatchOrder(db: EcommerceDb, user: CurrentUser, id: stri
       await release(db).catch(() => {})
       const [current] = await db.select().from(orders).where(eq(orders.id, id))
       // A concurrent dispatch of the same order won with this very delivery: same answer.
-      if (current && (current.status === 'dispatched' || current.status === 'delivered') && current.trackingNumber === delivery.tracking_number)
+      if (
+        current &&
+        (current.status === 'dispatched' || current.status === 'delivered') &&
+        current.trackingNumber === delivery.tracking_number
+      )
         return current
       // The order was cancelled meanwhile (only possible once a claim outlived its lease): the
       // parcel must not ship. Any other state keeps the delivery: it may be the order's own.

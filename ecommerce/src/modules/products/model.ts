@@ -1,5 +1,5 @@
-import * as v from 'valibot'
 import { PaginationQuerySchema, text } from '@logistics/shared'
+import * as v from 'valibot'
 
 const Quantity = v.pipe(
   v.number('quantity must be a number'),

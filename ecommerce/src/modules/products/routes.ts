@@ -1,5 +1,5 @@
+import { listOf, NoContentSchema } from '@logistics/shared'
 import { Elysia } from 'elysia'
-import { NoContentSchema, listOf } from '@logistics/shared'
 import type { AppDeps } from '../../context'
 import { authPlugin } from '../auth/plugin'
 import { IdParamsSchema, problems } from '../common'
@@ -39,17 +39,13 @@ export const productsRoutes = (deps: AppDeps) =>
         },
       },
     )
-    .patch(
-      '/products/:id',
-      ({ params, body, user }) => updateProduct(deps.db, user, params.id, body),
-      {
-        role: ['seller'],
-        params: IdParamsSchema,
-        body: UpdateProductRequestSchema,
-        response: { 200: ProductSchema, ...problems(401, 403, 404, 409, 422) },
-        detail: { tags, summary: 'Edit an own product (seller user)' },
-      },
-    )
+    .patch('/products/:id', ({ params, body, user }) => updateProduct(deps.db, user, params.id, body), {
+      role: ['seller'],
+      params: IdParamsSchema,
+      body: UpdateProductRequestSchema,
+      response: { 200: ProductSchema, ...problems(401, 403, 404, 409, 422) },
+      detail: { tags, summary: 'Edit an own product (seller user)' },
+    })
     .delete(
       '/products/:id',
       async ({ params, user, status }) => {

@@ -1,12 +1,12 @@
-import { and, eq, isNull, sql } from 'drizzle-orm'
+import type { ListEnvelope, Pagination } from '@logistics/shared'
+import { conflict, notFound } from '@logistics/shared'
 import { oncePerDb } from '@logistics/shared/db'
 import { paginate } from '@logistics/shared/pagination'
-import { conflict, notFound } from '@logistics/shared'
-import type { ListEnvelope, Pagination } from '@logistics/shared'
+import { and, eq, isNull, sql } from 'drizzle-orm'
 import type { DbOrTx } from '../../context'
 import { products, sellers } from '../../db/schema'
 import type { CurrentUser } from '../auth/model'
-import { isUniqueViolation, iso } from '../common'
+import { iso, isUniqueViolation } from '../common'
 import type { ProductJson } from './model'
 
 export function toProductJson(p: typeof products.$inferSelect): ProductJson {
@@ -27,10 +27,7 @@ const skuTaken = (sku: string) => conflict('sku-taken', `This seller already has
 /** In the catalogue: not deleted, and its seller not deleted. */
 const inCatalogue = and(isNull(products.deletedAt), isNull(sellers.deletedAt))
 
-export async function listProducts(
-  db: DbOrTx,
-  query: Pagination & { seller_id?: string },
-): Promise<ListEnvelope<ProductJson>> {
+export async function listProducts(db: DbOrTx, query: Pagination & { seller_id?: string }): Promise<ListEnvelope<ProductJson>> {
   const where = query.seller_id ? and(inCatalogue, eq(products.sellerId, query.seller_id)) : inCatalogue
   const { rows, meta } = await paginate(db, {
     page: query,

@@ -1,5 +1,5 @@
-import { Cron } from 'croner'
 import type { Logger } from '@logistics/shared'
+import { Cron } from 'croner'
 import type { EcommerceDb } from '../../context'
 import { deleteExpiredIdempotencyKeys } from './service'
 

@@ -1,6 +1,6 @@
+import { unprocessable } from '@logistics/shared'
 import { Elysia } from 'elysia'
 import * as v from 'valibot'
-import { unprocessable } from '@logistics/shared'
 import type { AppDeps } from '../../context'
 import { authPlugin } from '../auth/plugin'
 import { IdParamsSchema, problems } from '../common'
@@ -35,9 +35,7 @@ export const purchasesRoutes = (deps: AppDeps) =>
           description:
             'One transaction: when any product is short the purchase answers 409 `insufficient-stock` naming each short product, and nothing changes. ' +
             'Send an `Idempotency-Key` header to make retries safe: the same key and body answer the first result again; the same key with another body answers 409.',
-          parameters: [
-            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } },
-          ],
+          parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } }],
         },
       },
     )

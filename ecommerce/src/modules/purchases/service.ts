@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
-import { and, asc, eq, lt, sql } from 'drizzle-orm'
-import { HttpProblem, conflict, notFound, unprocessable } from '@logistics/shared'
+import { conflict, HttpProblem, notFound, unprocessable } from '@logistics/shared'
 import { pgErrorCode, pgErrorDetail, queryRows } from '@logistics/shared/db'
+import { and, asc, eq, lt, sql } from 'drizzle-orm'
 import type { DbOrTx, EcommerceDb } from '../../context'
 import { idempotencyKeys, orders, purchases } from '../../db/schema'
 import type { CurrentUser } from '../auth/model'
@@ -15,7 +15,9 @@ type Line = { productId: string; quantity: number }
 export function mergeLines(items: PurchaseRequest['items']): Line[] {
   const merged = new Map<string, number>()
   for (const i of items) merged.set(i.product_id.toLowerCase(), (merged.get(i.product_id.toLowerCase()) ?? 0) + i.quantity)
-  return [...merged.entries()].map(([productId, quantity]) => ({ productId, quantity })).sort((a, b) => (a.productId < b.productId ? -1 : 1))
+  return [...merged.entries()]
+    .map(([productId, quantity]) => ({ productId, quantity }))
+    .sort((a, b) => (a.productId < b.productId ? -1 : 1))
 }
 
 const requestHash = (lines: Line[]) => createHash('sha256').update(JSON.stringify(lines)).digest('hex')
@@ -60,8 +62,7 @@ export async function purchase(
     if (!claimed) {
       const [stored] = await tx.select().from(idempotencyKeys).where(thisKey)
       if (!stored) throw new HttpProblem(409, 'idempotency-key-in-use', 'A request with this Idempotency-Key is in progress; retry')
-      if (stored.requestHash !== hash)
-        throw conflict('idempotency-key-reused', 'This Idempotency-Key was used for a different purchase')
+      if (stored.requestHash !== hash) throw conflict('idempotency-key-reused', 'This Idempotency-Key was used for a different purchase')
       return { status: 201, body: stored.response as PurchaseJson, replayed: true }
     }
     const body = await buy(tx, customer, lines)

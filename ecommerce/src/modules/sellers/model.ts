@@ -1,5 +1,5 @@
+import { text, UuidSchema } from '@logistics/shared'
 import * as v from 'valibot'
-import { UuidSchema, text } from '@logistics/shared'
 import { EmailSchema, PasswordSchema } from '../auth/model'
 import { strongPassword } from '../auth/password-policy'
 import { UserSchema } from '../users/model'

@@ -1,13 +1,13 @@
+import { listOf, NoContentSchema, PaginationQuerySchema } from '@logistics/shared'
 import { Elysia } from 'elysia'
-import { NoContentSchema, PaginationQuerySchema, listOf } from '@logistics/shared'
 import type { AppDeps } from '../../context'
 import { authPlugin } from '../auth/plugin'
 import { IdParamsSchema, problems } from '../common'
 import { UserSchema } from '../users/model'
 import {
   AddSellerUserRequestSchema,
-  CreateSellerRequestSchema,
   CreatedSellerSchema,
+  CreateSellerRequestSchema,
   SellerSchema,
   SellerUserParamsSchema,
   UpdateSellerRequestSchema,
@@ -18,8 +18,8 @@ import {
   deleteSeller,
   getSellerUser,
   getVisibleSeller,
-  listSellerUsers,
   listSellers,
+  listSellerUsers,
   toSellerJson,
   updateSeller,
 } from './service'
@@ -47,37 +47,25 @@ export const sellersRoutes = (deps: AppDeps) =>
         },
       },
     )
-    .get(
-      '/sellers',
-      ({ query, user }) => listSellers(deps.db, user, query),
-      {
-        role: ['admin', 'seller'],
-        query: PaginationQuerySchema,
-        response: { 200: listOf(SellerSchema), ...problems(401, 403, 422) },
-        detail: { tags, summary: 'List sellers (admin: all; seller user: its own)' },
-      },
-    )
-    .get(
-      '/sellers/:id',
-      async ({ params, user }) => toSellerJson(await getVisibleSeller(deps.db, user, params.id)),
-      {
-        role: ['admin', 'seller'],
-        params: IdParamsSchema,
-        response: { 200: SellerSchema, ...problems(401, 403, 404) },
-        detail: { tags, summary: 'View a seller (admin; seller user: its own)' },
-      },
-    )
-    .patch(
-      '/sellers/:id',
-      ({ params, body, user }) => updateSeller(deps.db, user, params.id, body),
-      {
-        role: ['admin', 'seller'],
-        params: IdParamsSchema,
-        body: UpdateSellerRequestSchema,
-        response: { 200: SellerSchema, ...problems(401, 403, 404, 422) },
-        detail: { tags, summary: 'Edit name, description or warehouse address (admin; seller user: its own)' },
-      },
-    )
+    .get('/sellers', ({ query, user }) => listSellers(deps.db, user, query), {
+      role: ['admin', 'seller'],
+      query: PaginationQuerySchema,
+      response: { 200: listOf(SellerSchema), ...problems(401, 403, 422) },
+      detail: { tags, summary: 'List sellers (admin: all; seller user: its own)' },
+    })
+    .get('/sellers/:id', async ({ params, user }) => toSellerJson(await getVisibleSeller(deps.db, user, params.id)), {
+      role: ['admin', 'seller'],
+      params: IdParamsSchema,
+      response: { 200: SellerSchema, ...problems(401, 403, 404) },
+      detail: { tags, summary: 'View a seller (admin; seller user: its own)' },
+    })
+    .patch('/sellers/:id', ({ params, body, user }) => updateSeller(deps.db, user, params.id, body), {
+      role: ['admin', 'seller'],
+      params: IdParamsSchema,
+      body: UpdateSellerRequestSchema,
+      response: { 200: SellerSchema, ...problems(401, 403, 404, 422) },
+      detail: { tags, summary: 'Edit name, description or warehouse address (admin; seller user: its own)' },
+    })
     .delete(
       '/sellers/:id',
       async ({ params, status }) => {
@@ -110,28 +98,20 @@ export const sellersRoutes = (deps: AppDeps) =>
         detail: { tags, summary: "Add a seller user (admin; the seller's Seller Administrator Users)" },
       },
     )
-    .get(
-      '/sellers/:id/users',
-      ({ params, query, user }) => listSellerUsers(deps.db, user, params.id, query),
-      {
-        role: ['admin', 'seller'],
-        params: IdParamsSchema,
-        query: PaginationQuerySchema,
-        response: { 200: listOf(UserSchema), ...problems(401, 403, 404, 422) },
-        detail: { tags, summary: "List a seller's users (admin; the seller's Seller Administrator Users)" },
+    .get('/sellers/:id/users', ({ params, query, user }) => listSellerUsers(deps.db, user, params.id, query), {
+      role: ['admin', 'seller'],
+      params: IdParamsSchema,
+      query: PaginationQuerySchema,
+      response: { 200: listOf(UserSchema), ...problems(401, 403, 404, 422) },
+      detail: { tags, summary: "List a seller's users (admin; the seller's Seller Administrator Users)" },
+    })
+    .get('/sellers/:id/users/:user_id', ({ params, user }) => getSellerUser(deps.db, user, params.id, params.user_id), {
+      role: ['admin', 'seller'],
+      params: SellerUserParamsSchema,
+      response: { 200: UserSchema, ...problems(401, 403, 404) },
+      detail: {
+        tags,
+        summary: "View a seller user (admin; the seller's Seller Administrator Users)",
+        description: 'Where `POST /sellers/{id}/users` points its `Location`. A user of another seller, or no user, answers 404.',
       },
-    )
-    .get(
-      '/sellers/:id/users/:user_id',
-      ({ params, user }) => getSellerUser(deps.db, user, params.id, params.user_id),
-      {
-        role: ['admin', 'seller'],
-        params: SellerUserParamsSchema,
-        response: { 200: UserSchema, ...problems(401, 403, 404) },
-        detail: {
-          tags,
-          summary: "View a seller user (admin; the seller's Seller Administrator Users)",
-          description: "Where `POST /sellers/{id}/users` points its `Location`. A user of another seller, or no user, answers 404.",
-        },
-      },
-    )
+    })

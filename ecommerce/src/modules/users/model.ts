@@ -1,5 +1,5 @@
-import * as v from 'valibot'
 import { text } from '@logistics/shared'
+import * as v from 'valibot'
 import { EmailSchema, PasswordSchema, RoleSchema } from '../auth/model'
 import { strongPassword } from '../auth/password-policy'
 

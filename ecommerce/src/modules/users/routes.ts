@@ -21,12 +21,8 @@ export const usersRoutes = (deps: AppDeps) =>
         detail: { tags: ['users'], summary: 'Register as a marketplace user (customer)' },
       },
     )
-    .get(
-      '/me',
-      ({ user }) => getUser(deps.db, user.id),
-      {
-        auth: true,
-        response: { 200: UserSchema, ...problems(401) },
-        detail: { tags: ['users'], summary: 'The profile of the logged-in user' },
-      },
-    )
+    .get('/me', ({ user }) => getUser(deps.db, user.id), {
+      auth: true,
+      response: { 200: UserSchema, ...problems(401) },
+      detail: { tags: ['users'], summary: 'The profile of the logged-in user' },
+    })

@@ -1,9 +1,9 @@
-import { eq } from 'drizzle-orm'
 import { conflict, notFound } from '@logistics/shared'
+import { eq } from 'drizzle-orm'
 import type { DbOrTx, PasswordHashing } from '../../context'
 import { users } from '../../db/schema'
 import { hashPassword } from '../auth/service'
-import { isUniqueViolation, iso } from '../common'
+import { iso, isUniqueViolation } from '../common'
 import type { UserJson } from './model'
 
 export const emailTaken = (email: string) => conflict('email-taken', `The email ${email} is already registered`, { email })
