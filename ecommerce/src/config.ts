@@ -14,7 +14,7 @@ import {
 import * as v from 'valibot'
 import { passwordWeakness } from './modules/auth/password-policy'
 
-export const DEV_WEBHOOK_SECRET = 'whsec_' + Buffer.from('development-webhook-secret-change-me').toString('base64')
+export const DEV_WEBHOOK_SECRET = `whsec_${Buffer.from('development-webhook-secret-change-me').toString('base64')}`
 export const DEV_JWT_SECRET = 'development-jwt-secret-change-me'
 export const DEV_ADMIN_PASSWORD = 'admin-password-change-me'
 

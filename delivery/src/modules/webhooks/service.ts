@@ -1,4 +1,4 @@
-import { conflict, generateWebhookSecret, type ListEnvelope, notFound, type Pagination } from '@logistics/shared'
+import { generateWebhookSecret, type ListEnvelope, notFound, type Pagination } from '@logistics/shared'
 import { queryRows } from '@logistics/shared/db'
 import { paginate } from '@logistics/shared/pagination'
 import { and, eq, ne, sql } from 'drizzle-orm'

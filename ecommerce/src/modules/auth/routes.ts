@@ -1,4 +1,4 @@
-import { ProblemSchema, unauthorized } from '@logistics/shared'
+import { ProblemSchema } from '@logistics/shared'
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../../context'
 import { clientAddress, login } from './login-throttle'
