@@ -4,7 +4,7 @@ import * as v from 'valibot'
  * Reads a service's configuration once from the environment, validated by a valibot schema.
  * Throws one readable error listing every bad variable.
  */
-export function readConfig<S extends v.GenericSchema<Record<string, string | undefined>, any>>(
+export function readConfig<S extends v.GenericSchema<Record<string, string | undefined>, unknown>>(
   schema: S,
   env: Record<string, string | undefined> = process.env,
 ): v.InferOutput<S> {

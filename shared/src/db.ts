@@ -19,6 +19,10 @@ import { lockDirectory } from './dir-lock'
  */
 export type Db<TSchema extends Record<string, unknown> = Record<string, unknown>> = PgDatabase<PgQueryResultHKT, TSchema>
 
+/** Either service's database, whatever its schema (for helpers that only run SQL). */
+// biome-ignore lint/suspicious/noExplicitAny: drizzle's database type is invariant in its schema, so no narrower type takes both services' handles
+export type AnyDb = Db<any>
+
 export type DatabaseKind = 'pglite' | 'postgres'
 
 export type Database<TSchema extends Record<string, unknown>> = {
@@ -217,7 +221,7 @@ export function oncePerDb<D extends object, Q>(build: (db: D) => Q): (db: D) => 
 }
 
 /** Rows of a raw `db.execute(sql…)`, whichever driver answered (postgres-js: array; PGlite: `{ rows }`). */
-export async function queryRows<T>(db: Db<any>, query: SQL): Promise<T[]> {
+export async function queryRows<T>(db: AnyDb, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown
   if (Array.isArray(result)) return result as T[]
   return ((result as { rows?: T[] }).rows ?? []) as T[]
@@ -257,7 +261,7 @@ export function pgConstraint(error: unknown): string | undefined {
 }
 
 /** True when the database answers (for /health). */
-export async function pingDatabase(db: Db<any>): Promise<boolean> {
+export async function pingDatabase(db: AnyDb): Promise<boolean> {
   try {
     await queryRows(db, sql`select 1`)
     return true

@@ -1,7 +1,7 @@
 import { and, asc, count, desc, type SQL, sql } from 'drizzle-orm'
 import type { PgColumn, PgSelect } from 'drizzle-orm/pg-core'
 import { isUuid, type Pagination, TOTAL_EXACT_UP_TO } from './contract'
-import { type Db, queryRows } from './db'
+import { type AnyDb, queryRows } from './db'
 import { unprocessable } from './problem'
 
 /**
@@ -78,7 +78,7 @@ function realTimestamp(value: string): boolean {
  * (then the estimate, never below the cap); a list that fits on its first page counts itself.
  */
 export async function paginate<R extends { key: string }>(
-  db: Db<any>,
+  db: AnyDb,
   spec: {
     page: Pagination
     keyset: Keyset
@@ -125,7 +125,7 @@ export async function paginate<R extends { key: string }>(
 export const ESTIMATE_TRUSTED_ABOVE = 10 * TOTAL_EXACT_UP_TO
 
 /** The planner's row estimate for the query: planning only, no scan. */
-async function estimateRows(db: Db<any>, matching: PgSelect): Promise<number> {
+async function estimateRows(db: AnyDb, matching: PgSelect): Promise<number> {
   const [plan] = await queryRows<Record<string, unknown>>(db, sql`explain (format json) select 1 from ${matching.as('matching')}`)
   const json = Object.values(plan ?? {})[0]
   const parsed = (typeof json === 'string' ? JSON.parse(json) : json) as { Plan?: { 'Plan Rows'?: number } }[]
@@ -133,7 +133,7 @@ async function estimateRows(db: Db<any>, matching: PgSelect): Promise<number> {
 }
 
 /** `count(*)` over at most TOTAL_EXACT_UP_TO + 1 rows (an index-only scan of a few thousand entries at most). */
-async function countCapped(db: Db<any>, matching: PgSelect, estimate: number): Promise<number> {
+async function countCapped(db: AnyDb, matching: PgSelect, estimate: number): Promise<number> {
   const [row] = await db.select({ n: count() }).from(matching.limit(TOTAL_EXACT_UP_TO + 1).as('capped'))
   const n = row?.n ?? 0
   return n <= TOTAL_EXACT_UP_TO ? n : Math.max(TOTAL_EXACT_UP_TO + 1, estimate)

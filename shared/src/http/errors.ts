@@ -30,6 +30,7 @@ function withShortReceived(message: string, received: string | undefined) {
   return message.replace(received, `${received.slice(0, 40)}… (${received.length} characters)`)
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: Elysia's validation error carries its validator untyped (a standard schema, or one wrapped in `schema`)
 function validationIssues(error: { validator?: any; value?: unknown }) {
   const validator = error.validator
   const standard = validator?.['~standard'] ?? validator?.schema?.['~standard']
@@ -55,6 +56,7 @@ export function problemErrors(logger: Logger) {
 
   function toProblemResponse(
     code: string | number,
+    // biome-ignore lint/suspicious/noExplicitAny: whatever a route threw (Elysia's own errors, HttpProblems, driver errors); narrowed below
     error: any,
     request: Request,
     id: string,

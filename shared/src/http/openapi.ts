@@ -39,6 +39,7 @@ const STATUS_TEXT: Record<string, string> = {
 
 type Operation = {
   requestBody?: { content?: Record<string, { schema?: unknown; example?: unknown }>; required?: boolean; description?: string }
+  // biome-ignore lint/suspicious/noExplicitAny: a JSON Schema as @elysiajs/openapi writes it
   responses?: Record<string, { description?: string; content?: Record<string, { schema?: any }> }>
   [key: string]: unknown
 }
@@ -60,6 +61,7 @@ export type ApiDocsOptions = {
  * first `v.examples`, or `examples`); responses get a real description; errors are
  * `application/problem+json`; 204s have no content.
  */
+// biome-ignore lint/suspicious/noExplicitAny: the generated OpenAPI document and Elysia's route hooks are untyped JSON, edited in place
 function polish(doc: any, routes: { method: string; path: string; hooks: any }[], examples: Record<string, unknown>) {
   const out = structuredClone(doc)
   for (const route of routes) {
@@ -103,6 +105,7 @@ export function apiDocs({ tags, bearerDescription, examples = {}, ...info }: Api
       if (path !== SPEC_PATH || !responseValue || typeof responseValue !== 'object' || responseValue instanceof Response) return
       let doc = polished.get(responseValue)
       if (!doc) {
+        // biome-ignore lint/suspicious/noExplicitAny: getGlobalRoutes is Elysia's, not in its public types
         doc = polish(responseValue, (docs as any).getGlobalRoutes(), examples)
         polished.set(responseValue, doc)
       }
