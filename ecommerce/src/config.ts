@@ -15,7 +15,7 @@ import * as v from 'valibot'
 import { passwordWeakness } from './modules/auth/password-policy'
 
 export const DEV_WEBHOOK_SECRET = `whsec_${Buffer.from('development-webhook-secret-change-me').toString('base64')}`
-export const DEV_JWT_SECRET = 'development-jwt-secret-change-me'
+const DEV_JWT_SECRET = 'development-jwt-secret-change-me'
 export const DEV_ADMIN_PASSWORD = 'admin-password-change-me'
 
 const url = (fallback: string) =>
@@ -30,7 +30,7 @@ const url = (fallback: string) =>
 
 const str = (fallback: string, min = 1) => v.optional(v.pipe(v.string(), v.minLength(min, `must be at least ${min} characters`)), fallback)
 
-export const ConfigSchema = v.object({
+const ConfigSchema = v.object({
   NODE_ENV: v.optional(NodeEnvSchema, 'development'),
   PORT: PortSchema(3000),
   DATABASE_URL: v.optional(v.string()),

@@ -19,10 +19,10 @@ export const text = (label: string, max: number) =>
     v.maxLength(max, `${label} must be at most ${max} characters`),
   )
 
-export const ForeignOrderIdSchema = text('foreign_order_id', 100)
-export const AddressSchema = text('address', 500)
+const ForeignOrderIdSchema = text('foreign_order_id', 100)
+const AddressSchema = text('address', 500)
 
-export const DeliveryProductSchema = v.object({
+const DeliveryProductSchema = v.object({
   sku: text('sku', 64),
   name: text('name', 200),
   qty: v.pipe(
@@ -40,14 +40,14 @@ const ProductsSchema = v.pipe(
   v.maxLength(500, 'products must list at most 500 products'),
 )
 
-export const OriginSchema = v.object({ address: AddressSchema })
-export const DestinationSchema = v.object({ name: text('name', 200), address: AddressSchema })
+const OriginSchema = v.object({ address: AddressSchema })
+const DestinationSchema = v.object({ name: text('name', 200), address: AddressSchema })
 
 /**
  * `order` of a create-delivery request. The first draft of the contract spelled the id
  * `foreing_order_id`; it is accepted as an alias and normalised to `foreign_order_id`.
  */
-export const DeliveryOrderInputSchema = v.pipe(
+const DeliveryOrderInputSchema = v.pipe(
   v.object({
     foreign_order_id: v.optional(ForeignOrderIdSchema),
     foreing_order_id: v.optional(v.pipe(ForeignOrderIdSchema, v.metadata({ deprecated: true }))),
@@ -105,7 +105,7 @@ export const DeliverySchema = v.object({
 })
 export type Delivery = v.InferOutput<typeof DeliverySchema>
 
-export const TrackingEventSchema = v.object({ status: DeliveryStatusSchema, date: IsoDate })
+const TrackingEventSchema = v.object({ status: DeliveryStatusSchema, date: IsoDate })
 
 export const TrackingResponseSchema = v.object({
   tracking_number: v.string(),

@@ -69,7 +69,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 }
 
 /** True when `error` came from the database layer (drizzle or a driver), so its message is not logged. */
-export function isDatabaseError(error: unknown): boolean {
+function isDatabaseError(error: unknown): boolean {
   return chain(error).some(
     (e) =>
       className(e) === 'DrizzleQueryError' ||

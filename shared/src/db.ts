@@ -23,7 +23,7 @@ export type Db<TSchema extends Record<string, unknown> = Record<string, unknown>
 // biome-ignore lint/suspicious/noExplicitAny: drizzle's database type is invariant in its schema, so no narrower type takes both services' handles
 export type AnyDb = Db<any>
 
-export type DatabaseKind = 'pglite' | 'postgres'
+type DatabaseKind = 'pglite' | 'postgres'
 
 export type Database<TSchema extends Record<string, unknown>> = {
   db: Db<TSchema>
@@ -54,7 +54,7 @@ export type OpenDatabaseOptions<TSchema extends Record<string, unknown>> = {
 }
 
 /** The server a URL points at, without its credentials: `host:port/database`. */
-export function databaseHost(url: string): string {
+function databaseHost(url: string): string {
   try {
     const u = new URL(url)
     return `${u.host}${u.pathname}`
@@ -64,7 +64,7 @@ export function databaseHost(url: string): string {
 }
 
 /** Start-up gave up waiting for the database. Its message is one line, naming the host only. */
-export class DatabaseUnreachableError extends Error {
+class DatabaseUnreachableError extends Error {
   constructor(message: string) {
     super(message)
     this.name = 'DatabaseUnreachableError'
@@ -78,7 +78,7 @@ const oneLine = (error: unknown) =>
  * Waits until the server answers `select 1`, trying again (every 0.5 s, growing to 2 s) for
  * `timeoutSeconds`; then throws a one-line `DatabaseUnreachableError` naming the host.
  */
-export async function waitForServer(
+async function waitForServer(
   url: string,
   timeoutSeconds = 30,
   onRetry?: OpenDatabaseOptions<Record<string, unknown>>['onConnectRetry'],

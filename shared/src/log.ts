@@ -7,7 +7,7 @@
 import pino from 'pino'
 import { prettyFactory } from 'pino-pretty'
 
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 export const LOG_FORMATS = ['json', 'pretty'] as const
 export type LogFormat = (typeof LOG_FORMATS)[number]
@@ -33,7 +33,7 @@ export function chooseLogFormat(options: { format?: LogFormat; production?: bool
 }
 
 /** Where lines go: anything with `write(line)`. */
-export type LogDestination = { write(line: string): unknown }
+type LogDestination = { write(line: string): unknown }
 
 export type LoggerOptions = {
   /** Default: chosen by `chooseLogFormat` from `production` and whether stdout is a terminal. */

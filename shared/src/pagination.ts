@@ -122,7 +122,7 @@ export async function paginate<R extends { key: string }>(
 }
 
 /** Planner estimates above this are answered as they are, without counting. */
-export const ESTIMATE_TRUSTED_ABOVE = 10 * TOTAL_EXACT_UP_TO
+const ESTIMATE_TRUSTED_ABOVE = 10 * TOTAL_EXACT_UP_TO
 
 /** The planner's row estimate for the query: planning only, no scan. */
 async function estimateRows(db: AnyDb, matching: PgSelect): Promise<number> {

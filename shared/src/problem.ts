@@ -35,7 +35,7 @@ const TITLES: Record<number, string> = {
 }
 
 /** `type` URIs are relative references under /problems/, ending in the machine-readable code. */
-export const problemType = (code: string) => `/problems/${code}`
+const problemType = (code: string) => `/problems/${code}`
 
 /** An error that carries its own problem details; throw it anywhere in a request. */
 export class HttpProblem extends Error {

@@ -28,6 +28,6 @@ export function nextDeliveryStatus(from: DeliveryStatus, draw: number): Delivery
 }
 
 /** Order statuses of the marketplace. */
-export const ORDER_STATUSES = ['created', 'confirmed', 'dispatched', 'delivered', 'cancelled'] as const
+const ORDER_STATUSES = ['created', 'confirmed', 'dispatched', 'delivered', 'cancelled'] as const
 export type OrderStatus = (typeof ORDER_STATUSES)[number]
 export const OrderStatusSchema = v.picklist(ORDER_STATUSES)

@@ -8,7 +8,7 @@ import * as v from 'valibot'
  * bytes of the secret (`whsec_<base64>`). This module adds secret rotation (several signatures)
  * and readable refusal reasons.
  */
-export const SECRET_PREFIX = 'whsec_'
+const SECRET_PREFIX = 'whsec_'
 /** How far a webhook's timestamp may be from now, either way (the reference library's tolerance). */
 export const DEFAULT_TOLERANCE_SECONDS = 5 * 60
 
@@ -16,8 +16,8 @@ export function generateWebhookSecret(): string {
   return SECRET_PREFIX + randomBytes(32).toString('base64')
 }
 
-export const WEBHOOK_SECRET_MIN_BYTES = 24
-export const WEBHOOK_SECRET_MAX_BYTES = 64
+const WEBHOOK_SECRET_MIN_BYTES = 24
+const WEBHOOK_SECRET_MAX_BYTES = 64
 
 /**
  * The one rule for a webhook secret given by a client (POST /webhooks `secret`, ecommerce's
@@ -33,13 +33,13 @@ export function isValidWebhookSecret(secret: string): boolean {
   return bytes.length >= WEBHOOK_SECRET_MIN_BYTES && bytes.length <= WEBHOOK_SECRET_MAX_BYTES
 }
 
-export const WEBHOOK_SECRET_RULE = `must be whsec_ followed by the base64 of ${WEBHOOK_SECRET_MIN_BYTES} to ${WEBHOOK_SECRET_MAX_BYTES} random bytes (e.g. "whsec_$(openssl rand -base64 32)")`
+const WEBHOOK_SECRET_RULE = `must be whsec_ followed by the base64 of ${WEBHOOK_SECRET_MIN_BYTES} to ${WEBHOOK_SECRET_MAX_BYTES} random bytes (e.g. "whsec_$(openssl rand -base64 32)")`
 
 /** The valibot schema of a webhook secret; the message names no field (the path does). */
 export const WebhookSecretSchema = v.pipe(v.string(`must be a string`), v.check(isValidWebhookSecret, WEBHOOK_SECRET_RULE))
 
 /** The `v1,…` signature of a message (the secret with or without its `whsec_` prefix). */
-export function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): string {
+function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): string {
   return new Webhook(secret).sign(id, new Date(timestampSeconds * 1000), body)
 }
 

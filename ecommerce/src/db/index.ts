@@ -3,7 +3,8 @@ import { type Db, type OpenDatabaseOptions, openDatabase } from '@logistics/shar
 import * as schema from './schema'
 
 export type EcommerceDb = Db<typeof schema>
-export const migrationsFolder = join(import.meta.dir, '../../drizzle')
+const migrationsFolder = join(import.meta.dir, '../../drizzle')
+
 export { schema }
 
 export const openEcommerceDatabase = (

@@ -3,7 +3,7 @@ import { HttpProblem } from '../problem'
 import { NOT_TEXT_MESSAGE, nulPaths } from './nul-refusal'
 
 /** JSON bodies nested deeper than this (objects and arrays) are refused before they are parsed. */
-export const MAX_JSON_DEPTH = 32
+const MAX_JSON_DEPTH = 32
 
 const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json$/i
 
@@ -41,7 +41,7 @@ export const bodyRefusalOf = (request: Request): HttpProblem | undefined => bodi
  * What a refused body becomes: no object schema accepts a symbol, so a route that takes a body
  * fails its validation, which `problemErrors` answers with the refusal (`bodyRefusalOf`).
  */
-export const REFUSED_BODY: unique symbol = Symbol('refused body')
+const REFUSED_BODY: unique symbol = Symbol('refused body')
 
 /**
  * Every request body is JSON: one global parser reads the text, and refuses a content type other

@@ -8,7 +8,7 @@ import { queryRefusalOf } from './nul-refusal'
 import { type RequestMeta, requestIdOf, requestMeta } from './request-id'
 
 /** Seconds a client is asked to wait (`Retry-After`) when the database is unavailable. */
-export const DATABASE_RETRY_AFTER_SECONDS = 5
+const DATABASE_RETRY_AFTER_SECONDS = 5
 
 /** 503 `database-unavailable` with `Retry-After`: the database does not answer; the client retries shortly. */
 export const databaseUnavailable = (detail = 'The database is unavailable; retry shortly') =>

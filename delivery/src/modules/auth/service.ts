@@ -3,7 +3,7 @@ import { and, eq, isNull, notInArray } from 'drizzle-orm'
 import type { DeliveryDb } from '../../db'
 import { apiClients } from '../../db/schema'
 
-export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex')
+const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex')
 
 /**
  * Makes the API clients exactly those of `DELIVERY_API_KEYS`, idempotently: each named client is

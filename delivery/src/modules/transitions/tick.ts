@@ -4,7 +4,7 @@ import { type SQL, sql } from 'drizzle-orm'
 import type { DeliveryDb } from '../../db'
 
 /** Advisory-lock key of the tick: one replica at a time advances deliveries. */
-export const TICK_LOCK_ID = 727_002
+const TICK_LOCK_ID = 727_002
 
 /**
  * The next status of every status as one SQL CASE, generated from the shared transition table so

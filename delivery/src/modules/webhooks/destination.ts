@@ -50,7 +50,7 @@ export const webhookDestinations = (config: Pick<DeliveryConfig, 'NODE_ENV' | 'W
 })
 
 /** Why a destination is refused; these are the attempt log's `error` values for it. */
-export type RefusalCategory = 'destination-not-allowed' | 'dns-failure'
+type RefusalCategory = 'destination-not-allowed' | 'dns-failure'
 
 export type Destination =
   | {
@@ -71,7 +71,7 @@ const bare = (hostname: string) => hostname.replace(/^\[(.*)\]$/, '$1')
 const normalName = (hostname: string) => hostname.toLowerCase().replace(/\.$/, '')
 
 /** The range name of a non-public address (`loopback`, `private`, …), or null for public unicast. */
-export function nonPublicRange(address: Address): string | null {
+function nonPublicRange(address: Address): string | null {
   const range = address.range()
   if (range !== 'unicast') return range
   // ipaddr.js calls every IPv6 address outside its special ranges unicast; only 2000::/3 is

@@ -6,7 +6,7 @@ import { webhookEvents, webhookSubscriptions } from '../../db/schema'
 type Tx = Parameters<Parameters<DeliveryDb['transaction']>[0]>[0]
 
 /** The exact body (the bytes signed) of a status-change event; the tick builds the same in SQL. */
-export function statusChangedPayload(e: {
+function statusChangedPayload(e: {
   trackingNumber: string
   foreignOrderId: string
   status: DeliveryStatus

@@ -16,7 +16,7 @@ const toWebhook = (row: SubscriptionRow): Webhook => ({
 })
 
 /** How long the secret replaced by a rotation is still signed with, next to the new one. */
-export const SECRET_ROTATION_GRACE_MS = 24 * 60 * 60_000
+const SECRET_ROTATION_GRACE_MS = 24 * 60 * 60_000
 
 /**
  * Registers a webhook. The same URL again with the same (or no) secret returns the existing

@@ -27,7 +27,7 @@ import { checkLoginPassword, findLoginUser } from './service'
  * Anyone can lock an account by failing its logins (the price of per-account locking): the lock is
  * short at first and the real user gets a clear 429 with the time to wait.
  */
-export type ThrottleSettings = {
+type ThrottleSettings = {
   maxFailures: number
   maxFailuresPerAddress: number
   windowSeconds: number
@@ -35,7 +35,7 @@ export type ThrottleSettings = {
   maxLockSeconds: number
 }
 
-export const throttleSettings = (config: Config): ThrottleSettings => ({
+const throttleSettings = (config: Config): ThrottleSettings => ({
   maxFailures: config.LOGIN_MAX_FAILURES,
   maxFailuresPerAddress: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
   windowSeconds: config.LOGIN_WINDOW_SECONDS,
@@ -106,7 +106,7 @@ async function cleanup(db: DbOrTx, now: Date) {
   await db.delete(t).where(and(lt(t.updatedAt, dayAgo), or(isNull(t.lockedUntil), lt(t.lockedUntil, now))))
 }
 
-export function tooManyAttempts(retryAfterSeconds: number) {
+function tooManyAttempts(retryAfterSeconds: number) {
   const seconds = Math.max(1, Math.ceil(retryAfterSeconds))
   return new HttpProblem(
     429,

@@ -1,6 +1,6 @@
 import * as v from 'valibot'
 
-export const ROLES = ['admin', 'seller', 'customer'] as const
+const ROLES = ['admin', 'seller', 'customer'] as const
 export type Role = (typeof ROLES)[number]
 export const RoleSchema = v.picklist(ROLES)
 

@@ -9,7 +9,7 @@ export function hashPassword(password: string, options: PasswordHashing = {}): P
   return Bun.password.hash(password, { algorithm: 'argon2id', ...options })
 }
 
-export function verifyPassword(password: string, hash: string): Promise<boolean> {
+function verifyPassword(password: string, hash: string): Promise<boolean> {
   return Bun.password.verify(password, hash)
 }
 
@@ -39,20 +39,10 @@ async function findActiveUser(db: DbOrTx, where: ReturnType<typeof eq>) {
 
 const toCurrentUser = ({ passwordHash: _, ...u }: NonNullable<Awaited<ReturnType<typeof findActiveUser>>>): CurrentUser => u
 
-/** The user for an email and password, or null (unknown email, wrong password and deleted seller alike). */
-export async function authenticate(
-  db: DbOrTx,
-  email: string,
-  password: string,
-  hashing: PasswordHashing = {},
-): Promise<CurrentUser | null> {
-  return checkLoginPassword(await findLoginUser(db, email), password, hashing)
-}
-
-/** The active user of an email, with the password hash (the first half of `authenticate`). */
+/** The active user of an email, with the password hash (the login's first step; see `login-throttle.ts`). */
 export const findLoginUser = (db: DbOrTx, email: string) => findActiveUser(db, eq(users.email, email.trim().toLowerCase()))
 
-/** The second half of `authenticate`: an unknown user takes as long as a wrong password. */
+/** The login's password check, or null (unknown email, wrong password and deleted seller alike): an unknown user takes as long as a wrong password. */
 export async function checkLoginPassword(
   user: Awaited<ReturnType<typeof findLoginUser>>,
   password: string,

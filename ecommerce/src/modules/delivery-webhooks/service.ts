@@ -15,10 +15,10 @@ export type ApplyOutcome =
   | 'delivered'
 
 /** How far ahead of this clock an event's date may be (the Standard Webhooks timestamp tolerance). */
-export const EVENT_DATE_TOLERANCE_MS = DEFAULT_TOLERANCE_SECONDS * 1000
+const EVENT_DATE_TOLERANCE_MS = DEFAULT_TOLERANCE_SECONDS * 1000
 
 /** Seconds the delivery service is told to wait before resending an event for an order mid-dispatch. */
-export const ORDER_NOT_READY_RETRY_AFTER_SECONDS = 5
+const ORDER_NOT_READY_RETRY_AFTER_SECONDS = 5
 
 /**
  * The stage of a status in the parcel's progression. NOT_DELIVERED and IN_ROUTE_OF_DELIVERY share

@@ -1,6 +1,6 @@
 import * as v from 'valibot'
 
-export const WebhookRegistrationSchema = v.object({
+const WebhookRegistrationSchema = v.object({
   state: v.picklist(['pending', 'registered', 'failed']),
   detail: v.optional(v.string()),
 })

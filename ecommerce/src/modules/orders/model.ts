@@ -1,7 +1,7 @@
 import { DeliveryStatusSchema, OrderStatusSchema, PaginationQuerySchema } from '@logistics/shared'
 import * as v from 'valibot'
 
-export const OrderItemSchema = v.object({
+const OrderItemSchema = v.object({
   product_id: v.string(),
   sku: v.string(),
   name: v.string(),

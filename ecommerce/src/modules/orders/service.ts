@@ -115,7 +115,7 @@ export async function listOrders(
 }
 
 /** The order when `user` may see it; 404 otherwise (never another's data). */
-export async function getVisibleOrder(db: DbOrTx, user: CurrentUser, id: string): Promise<OrderRow> {
+async function getVisibleOrder(db: DbOrTx, user: CurrentUser, id: string): Promise<OrderRow> {
   const [row] = await db
     .select()
     .from(orders)
@@ -135,14 +135,14 @@ export async function getOrderHistory(db: DbOrTx, user: CurrentUser, id: string)
   return { data: rows.map((r) => ({ status: r.status, created_at: iso(r.createdAt) })) }
 }
 
-export const invalidTransition = (current: OrderStatus, wanted: string) =>
+const invalidTransition = (current: OrderStatus, wanted: string) =>
   conflict('invalid-transition', `The order is ${current}; it cannot be ${wanted}`, { current_status: current })
 
 /**
  * A guarded status change: `UPDATE … WHERE id = ? AND status IN (<from>)`, so two concurrent
  * requests cannot both move an order. Appends the history row in the same transaction.
  */
-export async function transition(
+async function transition(
   tx: Tx,
   id: string,
   from: OrderStatus[],

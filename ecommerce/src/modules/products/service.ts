@@ -9,7 +9,7 @@ import type { CurrentUser } from '../auth/model'
 import { iso, isUniqueViolation } from '../common'
 import type { ProductJson } from './model'
 
-export function toProductJson(p: typeof products.$inferSelect): ProductJson {
+function toProductJson(p: typeof products.$inferSelect): ProductJson {
   return {
     id: p.id,
     seller_id: p.sellerId,

@@ -1,7 +1,7 @@
 import * as v from 'valibot'
 import { OrderSchema } from '../orders/model'
 
-export const PurchaseItemSchema = v.object({
+const PurchaseItemSchema = v.object({
   product_id: v.pipe(v.string('product_id must be a string'), v.uuid('product_id must be a UUID')),
   quantity: v.pipe(
     v.number('quantity must be a number'),

@@ -12,7 +12,7 @@ import type { PurchaseJson, PurchaseRequest } from './model'
 type Line = { productId: string; quantity: number }
 
 /** Duplicate product lines merged, sorted by product id (the order rows are locked in). */
-export function mergeLines(items: PurchaseRequest['items']): Line[] {
+function mergeLines(items: PurchaseRequest['items']): Line[] {
   const merged = new Map<string, number>()
   for (const i of items) merged.set(i.product_id.toLowerCase(), (merged.get(i.product_id.toLowerCase()) ?? 0) + i.quantity)
   return [...merged.entries()]
@@ -25,7 +25,7 @@ const requestHash = (lines: Line[]) => createHash('sha256').update(JSON.stringif
 export type PurchaseResult = { status: 201; body: PurchaseJson; replayed: boolean }
 
 /** How long an `Idempotency-Key` is remembered; an older key counts as new. */
-export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000
+const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000
 
 /**
  * One purchase, all or nothing: if any line is short, nothing changes (409 `insufficient-stock`

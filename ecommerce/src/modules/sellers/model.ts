@@ -10,7 +10,7 @@ const sellerUserEntries = {
   name: text('name', 200),
 }
 
-export const SellerUserInputSchema = v.pipe(v.object(sellerUserEntries), strongPassword())
+const SellerUserInputSchema = v.pipe(v.object(sellerUserEntries), strongPassword())
 
 export const CreateSellerRequestSchema = v.object({
   name: text('name', 200),
