@@ -7,6 +7,7 @@ import { apiDocs } from '@logistics/shared/http/openapi'
 import { metricsRoutes } from '@logistics/shared/metrics'
 import { Elysia } from 'elysia'
 import type { DeliveryConfig } from './config'
+import type { AppDeps } from './context'
 import type { DeliveryDb } from './db'
 import { deliveryRoutes } from './modules/deliveries/routes'
 import { healthRoutes } from './modules/health/routes'
@@ -29,9 +30,17 @@ export type CreateAppDeps = {
 }
 
 /** The delivery service as an Elysia app, without a port: `index.ts` listens, tests call `handle`. */
-export function createApp(deps: CreateAppDeps) {
-  const { config } = deps
-  const metrics = deps.metrics ?? createDeliveryMetrics(deps.db)
+export function createApp(options: CreateAppDeps) {
+  const { config } = options
+  const metrics = options.metrics ?? createDeliveryMetrics(options.db)
+  const deps: AppDeps = {
+    db: options.db,
+    config,
+    logger: options.logger,
+    metrics,
+    webhookDestinations: options.webhookDestinations ?? webhookDestinations(config),
+    tickSeconds: options.tickSeconds,
+  }
   // The development API key on the Swagger page, outside production only.
   const docsApiKey = developmentApiKey(config)
   return new Elysia()
@@ -58,9 +67,9 @@ export function createApp(deps: CreateAppDeps) {
         ],
       }),
     )
-    .use(healthRoutes(deps.db, { tickSeconds: deps.tickSeconds }))
+    .use(healthRoutes(deps))
     .use(metricsRoutes(metrics.registry, { token: config.METRICS_TOKEN, production: isProduction(config) }))
-    .use(deliveryRoutes(deps.db))
-    .use(trackingRoutes(deps.db))
-    .use(webhookRoutes(deps.db, deps.webhookDestinations ?? webhookDestinations(config)))
+    .use(deliveryRoutes(deps))
+    .use(trackingRoutes(deps))
+    .use(webhookRoutes(deps))
 }

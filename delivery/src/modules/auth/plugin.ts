@@ -2,7 +2,7 @@ import { unauthorized } from '@logistics/shared'
 import { oncePerDb } from '@logistics/shared/db'
 import { bearerAuth } from '@logistics/shared/http/openapi'
 import { Elysia } from 'elysia'
-import type { DeliveryDb } from '../../db'
+import type { AppDeps, DeliveryDb } from '../../context'
 import { type ApiClient, findClientByKey } from './service'
 
 /**
@@ -13,7 +13,9 @@ import { type ApiClient, findClientByKey } from './service'
  * Keys are looked up by hash, cached briefly in memory. One plugin (and one cache) per database,
  * shared by every module that uses it.
  */
-export const authPlugin = oncePerDb(createAuthPlugin)
+export const authPlugin = (deps: Pick<AppDeps, 'db'>) => pluginOf(deps.db)
+
+const pluginOf = oncePerDb(createAuthPlugin)
 
 function createAuthPlugin(db: DeliveryDb) {
   const cache = new Map<string, { client: ApiClient | null; until: number }>()

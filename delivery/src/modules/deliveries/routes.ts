@@ -7,7 +7,7 @@ import {
   UpdateDeliveryRequestSchema,
 } from '@logistics/shared'
 import { Elysia } from 'elysia'
-import type { DeliveryDb } from '../../db'
+import type { AppDeps } from '../../context'
 import { authPlugin } from '../auth/plugin'
 import { ListDeliveriesQuery, TrackingNumberParams } from './model'
 import { createDelivery, deleteDelivery, findDelivery, listDeliveries, toDelivery, updateDelivery } from './service'
@@ -15,9 +15,10 @@ import { createDelivery, deleteDelivery, findDelivery, listDeliveries, toDeliver
 const detail = (summary: string) => ({ tags: ['deliveries'], summary })
 const errors = { 401: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema }
 
-export function deliveryRoutes(db: DeliveryDb) {
+export function deliveryRoutes(deps: AppDeps) {
+  const { db } = deps
   return new Elysia({ name: 'deliveries' })
-    .use(authPlugin(db))
+    .use(authPlugin(deps))
     .post(
       '/deliveries',
       async ({ body, client, set }) => {

@@ -1,7 +1,7 @@
 import { ProblemSchema } from '@logistics/shared'
 import { databaseUnavailable } from '@logistics/shared/http/errors'
 import { Elysia } from 'elysia'
-import type { DeliveryDb } from '../../db'
+import type { AppDeps } from '../../context'
 import { HealthSchema, LiveSchema } from './model'
 import { readiness } from './service'
 
@@ -9,12 +9,12 @@ import { readiness } from './service'
  * GET /health (readiness): 200 with the outbox lag when the database answers, else 503
  * `database-unavailable`. GET /health/live (liveness): 200 while the process serves, no database.
  */
-export function healthRoutes(db: DeliveryDb, options: { tickSeconds?: number } = {}) {
+export function healthRoutes(deps: AppDeps) {
   return new Elysia({ name: 'health' })
     .get(
       '/health',
       async () => {
-        const health = await readiness(db, options.tickSeconds)
+        const health = await readiness(deps.db, deps.tickSeconds)
         if (!health) throw databaseUnavailable('The database does not answer')
         return health
       },

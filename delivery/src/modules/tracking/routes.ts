@@ -1,15 +1,16 @@
 import { ProblemSchema, TrackingLookupSchema, TrackingResponseSchema } from '@logistics/shared'
 import { Elysia } from 'elysia'
-import type { DeliveryDb } from '../../db'
+import type { AppDeps } from '../../context'
 import { authPlugin } from '../auth/plugin'
 import { TrackingNumberParams } from '../deliveries/model'
 import { trackingHistory } from './service'
 
 const errors = { 401: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema }
 
-export function trackingRoutes(db: DeliveryDb) {
+export function trackingRoutes(deps: AppDeps) {
+  const { db } = deps
   return new Elysia({ name: 'tracking' })
-    .use(authPlugin(db))
+    .use(authPlugin(deps))
     .get('/deliveries/:tracking_number/tracking', ({ params, client }) => trackingHistory(db, client.id, params), {
       apiKey: true,
       params: TrackingNumberParams,

@@ -1,8 +1,8 @@
 import { listOf, NoContentSchema, PaginationQuerySchema, ProblemSchema } from '@logistics/shared'
 import { Elysia } from 'elysia'
-import type { DeliveryDb } from '../../db'
+import type { AppDeps } from '../../context'
 import { authPlugin } from '../auth/plugin'
-import { assertAllowedDestination, DEVELOPMENT_DESTINATIONS, type DestinationPolicy } from './destination'
+import { assertAllowedDestination } from './destination'
 import {
   AttemptSchema,
   RecoveredSchema,
@@ -17,9 +17,10 @@ import { deleteWebhook, findWebhook, listAttempts, listWebhooks, recoverWebhookE
 const detail = (summary: string, description?: string) => ({ tags: ['webhooks'], summary, description })
 const errors = { 401: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema }
 
-export function webhookRoutes(db: DeliveryDb, destinations: DestinationPolicy = DEVELOPMENT_DESTINATIONS) {
+export function webhookRoutes(deps: AppDeps) {
+  const { db, webhookDestinations: destinations } = deps
   return new Elysia({ name: 'webhooks' })
-    .use(authPlugin(db))
+    .use(authPlugin(deps))
     .post(
       '/webhooks',
       async ({ body, client, set }) => {
