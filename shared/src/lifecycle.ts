@@ -1,3 +1,4 @@
+import { errorFields } from './db-errors'
 import type { Logger } from './log'
 
 /** Reads the configuration, or stops the process with the reason (no stack trace) and exit code 1. */
@@ -39,7 +40,7 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>) {
       await stop()
       process.exit(0)
     } catch (error) {
-      logger.error('error during shutdown', { error: error instanceof Error ? error.message : String(error) })
+      logger.error('error during shutdown', { error: errorFields(error) })
       process.exit(1)
     }
   }

@@ -253,7 +253,7 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
       const batch = await claim(db, o.concurrency, now(), o.leaseMs)
       if (batch.length === 0) return { sent }
       sent += batch.length
-      await Promise.all(batch.map((e) => send(e).catch((err) => logger.error('webhook send failed', { error: String(err) }))))
+      await Promise.all(batch.map((e) => send(e).catch((err) => logger.error('webhook send failed', { error: errorFields(err) }))))
       await flush()
     }
   }
@@ -273,7 +273,7 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
           for (const event of batch) {
             inFlight++
             const p = send(event)
-              .catch((err) => logger.error('webhook send failed', { error: String(err) }))
+              .catch((err) => logger.error('webhook send failed', { error: errorFields(err) }))
               .finally(() => {
                 inFlight--
                 wake?.()

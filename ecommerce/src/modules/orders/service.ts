@@ -9,6 +9,7 @@ import {
   type OrderStatus,
   type Pagination,
 } from '@logistics/shared'
+import { errorFields } from '@logistics/shared/db-errors'
 import { paginate } from '@logistics/shared/pagination'
 import type { SQL } from 'drizzle-orm'
 import { and, asc, eq, inArray, not, sql } from 'drizzle-orm'
@@ -399,7 +400,7 @@ export async function dispatchOrder(db: EcommerceDb, user: CurrentUser, id: stri
     // An HTTP answer means the request was handled; a timeout or a dropped connection may not.
     const unsettled = !(error instanceof HttpProblem && error.status === 502)
     await release(db, unsettled).catch((e) =>
-      logger?.error('could not release the dispatch claim (it expires by itself)', { order_id: id, error: String(e) }),
+      logger?.error('could not release the dispatch claim (it expires by itself)', { order_id: id, error: errorFields(e) }),
     )
     throw error
   }
@@ -439,7 +440,7 @@ export async function dispatchOrder(db: EcommerceDb, user: CurrentUser, id: stri
           logger?.error('could not withdraw the delivery of an order cancelled during dispatch', {
             order_id: id,
             tracking_number: delivery.tracking_number,
-            error: e instanceof Error ? e.message : String(e),
+            error: errorFields(e),
           })
         })
       throw error

@@ -1,4 +1,5 @@
 import type { Logger } from '@logistics/shared'
+import { errorFields } from '@logistics/shared/db-errors'
 import { Cron } from 'croner'
 import type { EcommerceDb } from '../../context'
 import { deleteExpiredIdempotencyKeys } from './service'
@@ -10,7 +11,7 @@ export function startIdempotencyCleanup(db: EcommerceDb, logger: Logger) {
       const deleted = await deleteExpiredIdempotencyKeys(db)
       if (deleted > 0) logger.info('expired idempotency keys deleted', { deleted })
     } catch (error) {
-      logger.error('idempotency key clean-up failed', { error: (error as Error).message })
+      logger.error('idempotency key clean-up failed', { error: errorFields(error) })
     }
   })
 }
