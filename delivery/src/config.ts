@@ -66,6 +66,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       minLength: 24,
       values: parseApiKeys(config.DELIVERY_API_KEYS).map(([, key]) => key),
     },
+    { name: 'METRICS_TOKEN', value: config.METRICS_TOKEN, devValues: [], minLength: 24, optional: true },
   ])
   const pairs = parseApiKeys(config.DELIVERY_API_KEYS)
   const names = pairs.map(([name]) => name)

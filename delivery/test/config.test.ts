@@ -70,6 +70,15 @@ describe('delivery configuration', () => {
     expect(loadConfig({ DELIVERY_API_KEYS: 'shop:k1' }).DELIVERY_API_KEYS).toBe('shop:k1')
   })
 
+  test('WEBHOOK_ALLOWED_HOSTS refuses a /0 range (it would switch the SSRF protection off); a weak METRICS_TOKEN is refused in production', () => {
+    for (const all of ['0.0.0.0/0', '::/0', 'ecommerce, 0.0.0.0/0'])
+      expect(() => loadConfig({ WEBHOOK_ALLOWED_HOSTS: all })).toThrow(/WEBHOOK_ALLOWED_HOSTS.*\/0 range allows every address/s)
+    expect(loadConfig({ WEBHOOK_ALLOWED_HOSTS: '10.0.0.0/8' }).WEBHOOK_ALLOWED_HOSTS.ranges).toHaveLength(1)
+    const prod = { NODE_ENV: 'production', DELIVERY_API_KEYS: 'ecommerce:prod-delivery-key-0123456789-abc' }
+    expect(loadConfig(prod).METRICS_TOKEN).toBeUndefined()
+    expect(() => loadConfig({ ...prod, METRICS_TOKEN: 'aaaaaaaaaaaaaaaa' })).toThrow(/METRICS_TOKEN: too weak/)
+  })
+
   test('a client named twice, or one key for two clients, is refused', () => {
     expect(() => loadConfig({ DELIVERY_API_KEYS: 'shop:k1,shop:k2' })).toThrow(/shop more than once/)
     expect(() => loadConfig({ DELIVERY_API_KEYS: 'shop:k1,erp:k1' })).toThrow(/same key/)

@@ -23,6 +23,7 @@ const url = (fallback: string) =>
     v.pipe(
       v.string(),
       v.url('must be a URL'),
+      v.regex(/^https?:\/\//i, 'must be an http or https URL'),
       v.transform((u) => u.replace(/\/+$/, '')),
     ),
     fallback,
@@ -81,6 +82,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     { name: 'WEBHOOK_SECRET', value: config.WEBHOOK_SECRET, devValues: [DEV_WEBHOOK_SECRET] },
     { name: 'JWT_SECRET', value: config.JWT_SECRET, devValues: [DEV_JWT_SECRET], minLength: 32 },
     { name: 'ADMIN_PASSWORD', value: config.ADMIN_PASSWORD, devValues: [DEV_ADMIN_PASSWORD], minLength: 12 },
+    { name: 'METRICS_TOKEN', value: config.METRICS_TOKEN, devValues: [], minLength: 24, optional: true },
   ])
   const adminPassword = passwordWeakness(config.ADMIN_PASSWORD, { email: config.ADMIN_EMAIL })
   if (adminPassword) throw new ConfigError(`Invalid configuration:\n  ADMIN_PASSWORD: ${adminPassword.replace(/^password /, '')}`)

@@ -164,6 +164,16 @@ describe('GET /me and tokens', () => {
       .sign(new TextEncoder().encode(h.config.JWT_SECRET))
     expect((await h.request('GET', '/me', { token: expired })).status).toBe(401)
   })
+
+  test('a token without an expiry answers 401, even signed with the right secret', async () => {
+    const login = await h.request('POST', '/auth/login', { body: { email: 'alice@example.com', password: 'correct horse' } })
+    const forever = await new SignJWT({ sub: login.body.user.id, role: 'customer' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .sign(new TextEncoder().encode(h.config.JWT_SECRET))
+    expect((await h.request('GET', '/me', { token: forever })).status).toBe(401)
+    expect((await h.request('GET', '/me', { token: login.body.access_token })).status).toBe(200)
+  })
 })
 
 describe('config', () => {
@@ -194,6 +204,13 @@ describe('config', () => {
       /JWT_SECRET: too weak for production: needs at least 32 characters/,
     )
     expect(() => loadConfig({ NODE_ENV: 'production', ...strong, DELIVERY_API_KEY: 'x' })).toThrow(/DELIVERY_API_KEY: too weak/)
+    // METRICS_TOKEN: optional, but when set in production it must be strong too
+    expect(() => loadConfig({ NODE_ENV: 'production', ...strong, METRICS_TOKEN: 'aaaaaaaaaaaaaaaa' })).toThrow(/METRICS_TOKEN: too weak/)
+    expect(loadConfig({ NODE_ENV: 'production', ...strong, METRICS_TOKEN: 'scrape-0123456789-abcdefghij' }).METRICS_TOKEN).toBeDefined()
+    // the service URLs are http(s), nothing else
+    for (const bad of ['file:///etc/passwd', 'javascript:alert(1)', 'ftp://delivery:21'])
+      expect(() => loadConfig({ ...strong, DELIVERY_API_URL: bad })).toThrow(/DELIVERY_API_URL/)
+    expect(() => loadConfig({ ...strong, PUBLIC_URL: 'file:///etc' })).toThrow(/PUBLIC_URL/)
     expect(() => loadConfig({ NODE_ENV: 'production', ...strong, ADMIN_PASSWORD: 'Admin-123' })).toThrow(/ADMIN_PASSWORD: too weak/)
     // a long but common password, or the email itself, is refused always (development too)
     expect(() => loadConfig({ ADMIN_PASSWORD: 'password123456' })).toThrow(/ADMIN_PASSWORD: is too common/)

@@ -86,9 +86,18 @@ export function secretWeakness(value: string, minLength: number): string | undef
  */
 export function refuseDevelopmentValues(
   env: Record<string, string | undefined>,
-  checks: { name: string; value: string | undefined; devValues: readonly string[]; minLength?: number; values?: string[] }[],
+  checks: {
+    name: string
+    value: string | undefined
+    devValues: readonly string[]
+    minLength?: number
+    values?: string[]
+    /** Unset is fine (the feature is off); when set, it must be strong. */
+    optional?: boolean
+  }[],
 ) {
   if (!isProduction(env)) return
+  checks = checks.filter((c) => !c.optional || c.value !== undefined)
   const bad = checks.filter((c) => !c.value || c.devValues.some((d) => c.value!.includes(d)))
   if (bad.length > 0)
     throw new ConfigError(`NODE_ENV=production refuses development defaults; set ${bad.map((b) => b.name).join(', ')} to real secrets`)

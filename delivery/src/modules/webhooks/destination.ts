@@ -101,7 +101,9 @@ export function parseAllowedHosts(list: string): AllowedHosts {
     const ip = bare(entry)
     if (ipaddr.IPv4.isValidCIDRFourPartDecimal(ip) || (ip.includes(':') && ipaddr.IPv6.isValidCIDR(ip))) {
       const [address, bits] = ipaddr.parseCIDR(ip)
-      allowed.ranges.push([address, bits])
+      // A /0 (0.0.0.0/0, ::/0) allows every address: that is switching the protection off, not an exception.
+      if (bits === 0) allowed.invalid.push(`${entry} (a /0 range allows every address)`)
+      else allowed.ranges.push([address, bits])
     } else if (ipaddr.IPv4.isValidFourPartDecimal(ip) || (ip.includes(':') && ipaddr.IPv6.isValid(ip))) {
       const address = ipaddr.process(ip)
       allowed.ranges.push([address, address.kind() === 'ipv4' ? 32 : 128])

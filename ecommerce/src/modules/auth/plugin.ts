@@ -8,7 +8,7 @@ import { loadActiveUser } from './service'
 
 export const jwtPlugin = (deps: AppDeps) => jwt({ name: 'jwt', secret: deps.config.JWT_SECRET, exp: `${deps.config.JWT_EXPIRES_IN}s` })
 
-type Verifier = { verify(token: string): Promise<false | { sub?: unknown }> }
+type Verifier = { verify(token: string): Promise<false | { sub?: unknown; exp?: unknown }> }
 
 /**
  * Authorization, declared once per route as an option:
@@ -34,7 +34,8 @@ export const authPlugin = (deps: AppDeps) => {
     const match = request.headers.get('authorization')?.match(/^Bearer\s+(\S+)\s*$/i)
     if (!match) throw unauthorized('A bearer token is required')
     const payload = await verifier.verify(match[1]!)
-    if (!payload || typeof payload.sub !== 'string') throw unauthorized('The token is invalid or expired')
+    if (!payload || typeof payload.sub !== 'string' || typeof payload.exp !== 'number')
+      throw unauthorized('The token is invalid or expired')
     const found = await loadActiveUser(deps.db, payload.sub)
     if (!found) throw unauthorized('The token is invalid or expired')
     return found
