@@ -350,7 +350,7 @@ Read once at start-up and validated; a bad value stops the service with one line
 | \`DATABASE_CONNECT_TIMEOUT_SECONDS\` | both | 30 | how long start-up waits for the database before it exits 1 with a one-line reason |
 | \`LOG_LEVEL\` | both | \`info\` | \`debug\`, \`info\`, \`warn\`, \`error\`, \`silent\` |
 | \`LOG_FORMAT\` | both | pretty at a terminal, else \`json\` | \`pretty\` (readable lines) or \`json\`; always JSON in production |
-| \`METRICS_TOKEN\` | both | unset | bearer token for \`GET /metrics\`, 16 characters or more (without it, metrics are open in development and off in production) |
+| \`METRICS_TOKEN\` | both | unset | bearer token for \`GET /metrics\`, 16 characters or more, in production 24 of two kinds (without it, metrics are open in development and off in production) |
 | \`NODE_ENV\` | both | \`development\` | \`production\` (any case) refuses development secrets and weak ones (JWT_SECRET under 32 characters, API keys under 24, ADMIN_PASSWORD under 12, or with fewer than 10 different characters of two kinds), naming them; it also turns on the webhook SSRF checks |
 | \`STATUS_TICK_SECONDS\` | delivery | 30 | seconds between status ticks (1–86 400) |
 | \`DELIVERY_API_KEYS\` | delivery | a development key | comma-separated \`name:key\` pairs: the whole list of API clients, provisioned at start-up (a client left out is refused from the next start, its data kept) |
