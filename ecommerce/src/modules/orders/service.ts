@@ -9,7 +9,7 @@ import {
   type OrderStatus,
   type Pagination,
 } from '@logistics/shared'
-import { errorFields } from '@logistics/shared/db-errors'
+import { errorFields, isDatabaseUnavailable } from '@logistics/shared/db-errors'
 import { paginate } from '@logistics/shared/pagination'
 import type { SQL } from 'drizzle-orm'
 import { and, asc, eq, inArray, not, sql } from 'drizzle-orm'
@@ -399,9 +399,12 @@ export async function dispatchOrder(db: EcommerceDb, user: CurrentUser, id: stri
   } catch (error) {
     // An HTTP answer means the request was handled; a timeout or a dropped connection may not.
     const unsettled = !(error instanceof HttpProblem && error.status === 502)
-    await release(db, unsettled).catch((e) =>
-      logger?.error('could not release the dispatch claim (it expires by itself)', { order_id: id, error: errorFields(e) }),
-    )
+    await release(db, unsettled).catch((e) => {
+      // During a database outage this is expected (and the outage is logged once elsewhere): a warning.
+      const fields = { order_id: id, error: errorFields(e) }
+      if (isDatabaseUnavailable(e)) logger?.warn('could not release the dispatch claim (it expires by itself)', fields)
+      else logger?.error('could not release the dispatch claim (it expires by itself)', fields)
+    })
     throw error
   }
   const row = await db
