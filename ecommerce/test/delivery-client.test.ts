@@ -156,3 +156,33 @@ describe('network errors', () => {
     }
   })
 })
+
+describe('the delivery service unavailable itself (503, e.g. its database restarting)', () => {
+  test('every call, the withdrawal and the lookup too, answers 503 delivery-unavailable with its Retry-After', async () => {
+    const server = Bun.serve({
+      port: 0,
+      fetch: () =>
+        new Response(JSON.stringify({ status: 503, code: 'database-unavailable', detail: 'The database does not answer' }), {
+          status: 503,
+          headers: { 'content-type': 'application/problem+json', 'retry-after': '7' },
+        }),
+    })
+    try {
+      const client = createDeliveryClient({ baseUrl: `http://127.0.0.1:${server.port}`, apiKey: 'k', retries: 0 })
+      for (const call of [
+        () => client.getTracking('TRK-1'),
+        () => client.deleteDelivery('TRK-1'),
+        () => client.findDeliveryOfOrder('o-1'),
+      ]) {
+        const error = await call().catch((e) => e)
+        expect(error).toBeInstanceOf(HttpProblem)
+        expect(error.status).toBe(503)
+        expect(error.code).toBe('delivery-unavailable')
+        expect(error.headers).toMatchObject({ 'retry-after': '7' })
+        expect(JSON.stringify(error.toBody())).not.toContain('The database does not answer')
+      }
+    } finally {
+      server.stop(true)
+    }
+  })
+})

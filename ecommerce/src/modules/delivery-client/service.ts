@@ -64,6 +64,32 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
   const headersOf = (o?: CallOptions): Record<string, string> => (o?.requestId ? { 'x-request-id': o.requestId } : {})
 
   /**
+   * The problem for an HTTP error answer of the delivery service: 503 `delivery-unavailable` (with its
+   * `Retry-After`) when it is unavailable itself (e.g. its database restarting), else 502. Its own
+   * `detail` is logged with the request id, never passed on to our caller.
+   */
+  function answeredError(what: string, response: Response, detail: unknown, o?: CallOptions): HttpProblem {
+    const status = response.status
+    options.logger?.warn('delivery service answered an error', {
+      what,
+      status,
+      upstream_detail: typeof detail === 'string' ? detail : undefined,
+      request_id: o?.requestId,
+    })
+    if (status === 503)
+      return new HttpProblem(
+        503,
+        'delivery-unavailable',
+        `The delivery service is unavailable (${what}); nothing was changed`,
+        { upstream_status: status },
+        { 'retry-after': response.headers.get('retry-after') ?? '5' },
+      )
+    return new HttpProblem(502, 'delivery-failed', `The delivery service answered ${status} (${what}); nothing was changed`, {
+      upstream_status: status,
+    })
+  }
+
+  /**
    * Maps a failed call to the problem ecommerce answers: 503 down, 504 timed out, 502 anything else.
    * The upstream's own `detail` is logged (with the request id), never passed on to our caller.
    */
@@ -72,25 +98,9 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
     if (error instanceof TimeoutError)
       return new HttpProblem(504, 'delivery-timeout', `The delivery service did not answer in time (${what}); nothing was changed`)
     if (error instanceof HTTPError) {
-      const status = error.response.status
       // ky has read the body into `data` already (the response body itself is consumed).
       const data = error.data as { detail?: unknown } | undefined
-      const detail = typeof data?.detail === 'string' ? data.detail : undefined
-      options.logger?.warn('delivery service answered an error', { what, status, upstream_detail: detail, request_id: o?.requestId })
-      // Its database restarting (503 database-unavailable): unavailable too, to be retried.
-      if (status === 503)
-        return new HttpProblem(
-          503,
-          'delivery-unavailable',
-          `The delivery service is unavailable (${what}); nothing was changed`,
-          {
-            upstream_status: status,
-          },
-          { 'retry-after': error.response.headers.get('retry-after') ?? '5' },
-        )
-      return new HttpProblem(502, 'delivery-failed', `The delivery service answered ${status} (${what}); nothing was changed`, {
-        upstream_status: status,
-      })
+      return answeredError(what, error.response, data?.detail, o)
     }
     if (isNetworkFailure(error))
       return new HttpProblem(503, 'delivery-unavailable', `The delivery service is unavailable (${what}); nothing was changed`)
@@ -158,20 +168,7 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
         )
       }
       const data = (await response.json().catch(() => undefined)) as { detail?: unknown } | undefined
-      options.logger?.warn('delivery service answered an error', {
-        what: 'delete delivery',
-        status: response.status,
-        upstream_detail: typeof data?.detail === 'string' ? data.detail : undefined,
-        request_id: o?.requestId,
-      })
-      throw new HttpProblem(
-        502,
-        'delivery-failed',
-        `The delivery service answered ${response.status} (delete delivery); nothing was changed`,
-        {
-          upstream_status: response.status,
-        },
-      )
+      throw answeredError('delete delivery', response, data?.detail, o)
     },
 
     async findDeliveryOfOrder(foreignOrderId, o) {
@@ -180,19 +177,8 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
         .catch(async (e) => Promise.reject(await toProblem(e, 'find delivery', o)))
       if (response.status === 404) return null
       if (response.status !== 200) {
-        options.logger?.warn('delivery service answered an error', {
-          what: 'find delivery',
-          status: response.status,
-          request_id: o?.requestId,
-        })
-        throw new HttpProblem(
-          502,
-          'delivery-failed',
-          `The delivery service answered ${response.status} (find delivery); nothing was changed`,
-          {
-            upstream_status: response.status,
-          },
-        )
+        const data = (await response.json().catch(() => undefined)) as { detail?: unknown } | undefined
+        throw answeredError('find delivery', response, data?.detail, o)
       }
       return call('find delivery', TrackingResponseSchema, () => response.json(), o)
     },
