@@ -16,6 +16,8 @@ export async function benchEcommerce(options: { durationMs: number; customers: n
     DELIVERY_API_URL: 'http://127.0.0.1:9', // not needed here; its webhook registration retries quietly
     LOG_LEVEL: 'silent',
     ADMIN_PASSWORD: PASSWORD,
+    // every bench customer registers from this machine's address
+    REGISTRATIONS_PER_ADDRESS: '100000',
   })
   const baseline = Bun.spawn(['bun', join(import.meta.dir, 'baseline-server.ts')], {
     env: { ...process.env, DATABASE_URL: target.url, PORT: '0' },

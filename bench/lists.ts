@@ -46,6 +46,7 @@ export async function benchOrderList(rows = 1_000_000, durationMs = 3000): Promi
     DELIVERY_API_URL: 'http://127.0.0.1:9',
     LOG_LEVEL: 'silent',
     ADMIN_PASSWORD: PASSWORD,
+    REGISTRATIONS_PER_ADDRESS: '100000',
   })
   const sql = postgres(target.url, { max: 1, onnotice: () => {} })
   try {

@@ -363,6 +363,7 @@ Read once at start-up and validated; a bad value stops the service with one line
 | \`JWT_SECRET\`, \`JWT_EXPIRES_IN\` | ecommerce | development value, 3600 | token signing key (16 characters or more; 32 in production) and lifetime (s) |
 | \`ADMIN_EMAIL\`, \`ADMIN_PASSWORD\` | ecommerce | \`admin@example.com\`, a development password | the first administrator, created at start-up if missing; the password follows the user password rule (in production 12 characters; an administrator still on the development password gets \`ADMIN_PASSWORD\` at start-up) |
 | \`LOGIN_MAX_FAILURES\`, \`LOGIN_MAX_FAILURES_PER_ADDRESS\` | ecommerce | 5, 50 | failed logins per account / per client address within the window before a lock (429 with \`Retry-After\`) |
+| \`REGISTRATIONS_PER_ADDRESS\` | ecommerce | 20 | registrations (\`POST /users\`, accepted or not) per client address within \`LOGIN_WINDOW_SECONDS\`; past it 429 \`too-many-registrations\` with \`Retry-After\` |
 | \`LOGIN_WINDOW_SECONDS\`, \`LOGIN_LOCK_SECONDS\` | ecommerce | 900, 60 | the counting window; the first lock (each next one doubles, up to 1 h) |
 | \`TRUST_PROXY_HOPS\` | ecommerce | 0 | reverse proxies in front that append to \`X-Forwarded-For\` (0: the socket address is the client, the header is ignored) |
 `

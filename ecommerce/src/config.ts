@@ -55,6 +55,8 @@ const ConfigSchema = v.object({
   LOGIN_MAX_FAILURES: envInteger(5, { min: 1, max: 1000 }),
   /** Failed logins from one client address (an IPv6 /64) within the window before it is locked. */
   LOGIN_MAX_FAILURES_PER_ADDRESS: envInteger(50, { min: 1, max: 100_000 }),
+  /** Registrations (POST /users) from one client address within LOGIN_WINDOW_SECONDS. */
+  REGISTRATIONS_PER_ADDRESS: envInteger(20, { min: 1, max: 100_000 }),
   LOGIN_WINDOW_SECONDS: envInteger(900, { min: 1, max: 86_400 }),
   /** The first lock; each next lock of the same account or address lasts twice as long, up to an hour (or this, if longer). */
   LOGIN_LOCK_SECONDS: envInteger(60, { min: 1, max: 86_400 }),

@@ -10,6 +10,7 @@ const LIMITS = {
   LOGIN_MAX_FAILURES_PER_ADDRESS: '6',
   LOGIN_WINDOW_SECONDS: '900',
   LOGIN_LOCK_SECONDS: '60',
+  REGISTRATIONS_PER_ADDRESS: '3',
 }
 
 let h: Harness
@@ -172,5 +173,38 @@ describe('the client address', () => {
       listening.stop(true)
       await direct.close()
     }
+  })
+})
+
+describe('registration throttling', () => {
+  const register = (address: string, email = `reg-${crypto.randomUUID().slice(0, 8)}@throttle.test`) =>
+    h.request('POST', '/users', {
+      body: { email, password: 'a good passphrase', name: 'R', shipping_address: '1 Road' },
+      headers: from(address),
+    })
+
+  test('past REGISTRATIONS_PER_ADDRESS from one address: 429 with Retry-After, before hashing, nothing stored; other addresses go on', async () => {
+    for (let i = 0; i < 3; i++) expect((await register('198.51.100.77')).status).toBe(201)
+    const email = `blocked-${crypto.randomUUID().slice(0, 8)}@throttle.test`
+    const refused = await register('198.51.100.77', email)
+    expect(refused.status).toBe(429)
+    expect(refused.body.code).toBe('too-many-registrations')
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(900)
+    // nothing was stored: the same email registers from another address
+    expect((await register('198.51.100.78', email)).status).toBe(201)
+  })
+
+  test('refused registrations count too (a taken email still costs a hash); invalid bodies are refused before, for free', async () => {
+    const email = `taken-${crypto.randomUUID().slice(0, 8)}@throttle.test`
+    expect((await register('198.51.100.90', email)).status).toBe(201)
+    for (let i = 0; i < 2; i++) expect((await register('198.51.100.90', email)).status).toBe(409)
+    expect((await register('198.51.100.90')).status).toBe(429)
+    const invalid = await h.request('POST', '/users', {
+      body: { email: 'not-an-email', password: 'x', name: 'R', shipping_address: '1' },
+      headers: from('198.51.100.91'),
+    })
+    expect(invalid.status).toBe(422)
+    expect((await register('198.51.100.91')).status).toBe(201)
   })
 })

@@ -10,5 +10,5 @@ export const iso = (d: Date) => d.toISOString()
 export const isUniqueViolation = (error: unknown) => pgErrorCode(error) === '23505'
 
 /** The problem responses documented on most routes. */
-export const problems = (...codes: (400 | 401 | 403 | 404 | 409 | 422 | 502 | 503 | 504)[]) =>
+export const problems = (...codes: (400 | 401 | 403 | 404 | 409 | 422 | 429 | 502 | 503 | 504)[]) =>
   Object.fromEntries(codes.map((c) => [c, ProblemSchema])) as Record<number, typeof ProblemSchema>

@@ -158,6 +158,34 @@ export async function login(
 }
 
 /**
+ * Registrations per client address: each `POST /users` costs an argon2id hash, so a flood of sign-ups
+ * from one address could starve logins. Every attempt (accepted or not) takes one of the address's
+ * REGISTRATIONS_PER_ADDRESS of the current LOGIN_WINDOW_SECONDS window, atomically (same table and
+ * upsert as the logins); past it: 429 `too-many-registrations` with `Retry-After` (the window's rest),
+ * before the password is hashed. Unknown address (no socket): not counted.
+ */
+export async function reserveRegistration(
+  deps: Pick<AppDeps, 'db' | 'config'>,
+  address: string | undefined,
+  now: Date = new Date(),
+): Promise<void> {
+  if (!address) return
+  const s = throttleSettings(deps.config)
+  const r = await reserve(deps.db, { key: `register:${address}`, max: deps.config.REGISTRATIONS_PER_ADDRESS }, now, s)
+  if (r.attempts <= r.max) return
+  const [row] = await deps.db.select({ started: t.windowStartedAt }).from(t).where(eq(t.key, r.key))
+  const rest = row ? (row.started.getTime() + s.windowSeconds * 1000 - now.getTime()) / 1000 : s.windowSeconds
+  const seconds = Math.max(1, Math.ceil(rest))
+  throw new HttpProblem(
+    429,
+    'too-many-registrations',
+    `Too many registrations from this address; try again in ${seconds} s`,
+    {},
+    { 'retry-after': String(seconds) },
+  )
+}
+
+/**
  * The client address of a request: the socket address, or with TRUST_PROXY_HOPS=n the address the
  * n-th proxy from us saw (the n-th entry of X-Forwarded-For from the right; the ones left of it
  * are the client's to forge). IPv4-mapped IPv6 is unwrapped; an IPv6 address counts as its /64.

@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../../context'
+import { clientAddress, reserveRegistration } from '../auth/login-throttle'
 import { authPlugin } from '../auth/plugin'
 import { problems } from '../common'
 import { RegisterRequestSchema, UserSchema } from './model'
@@ -10,15 +11,21 @@ export const usersRoutes = (deps: AppDeps) =>
     .use(authPlugin(deps))
     .post(
       '/users',
-      async ({ body, set, status }) => {
+      async ({ body, set, status, request, server }) => {
+        await reserveRegistration(deps, clientAddress(deps.config, request, server))
         const user = await registerCustomer(deps.db, body, deps.passwordHashing)
         set.headers.location = '/me'
         return status(201, user)
       },
       {
         body: RegisterRequestSchema,
-        response: { 201: UserSchema, ...problems(409, 422) },
-        detail: { tags: ['users'], summary: 'Register as a marketplace user (customer)' },
+        response: { 201: UserSchema, ...problems(409, 422, 429) },
+        detail: {
+          tags: ['users'],
+          summary: 'Register as a marketplace user (customer)',
+          description:
+            'At most REGISTRATIONS_PER_ADDRESS registrations per client address in LOGIN_WINDOW_SECONDS (accepted or not): past it 429 `too-many-registrations` with `Retry-After`.',
+        },
       },
     )
     .get('/me', ({ user }) => getUser(deps.db, user.id), {
