@@ -1,5 +1,5 @@
 import { and, asc, count, desc, type SQL, sql } from 'drizzle-orm'
-import type { PgColumn, PgSelect } from 'drizzle-orm/pg-core'
+import type { PgColumn, PgSelect, PgTable } from 'drizzle-orm/pg-core'
 import { isUuid, type Pagination, TOTAL_EXACT_UP_TO } from './contract'
 import { type AnyDb, queryRows } from './db'
 import { unprocessable } from './problem'
@@ -119,6 +119,35 @@ export async function paginate<R extends { key: string }>(
   else if (estimate > ESTIMATE_TRUSTED_ABOVE) total = estimate
   else total = await countCapped(db, spec.counted(spec.where), estimate)
   return { rows, meta: { total, limit: page.limit, offset: page.offset, next_cursor } }
+}
+
+/**
+ * `paginate` for the common case: the rows of one table matching `where`, in `keyset` order.
+ */
+export async function paginateTable<T extends PgTable>(
+  db: AnyDb,
+  table: T,
+  spec: { page: Pagination; keyset: Keyset; where: SQL | undefined },
+): Promise<{ rows: T['$inferSelect'][]; meta: PageMeta }> {
+  const from = table as PgTable
+  const { rows, meta } = await paginate(db, {
+    ...spec,
+    rows: (q) =>
+      db
+        .select({ row: from, key: q.key })
+        .from(from)
+        .where(q.where)
+        .orderBy(...q.orderBy)
+        .limit(q.limit)
+        .offset(q.offset) as Promise<{ row: T['$inferSelect']; key: string }[]>,
+    counted: (where) =>
+      db
+        .select({ one: sql<number>`1`.as('one') })
+        .from(from)
+        .where(where)
+        .$dynamic(),
+  })
+  return { rows: rows.map((r) => r.row), meta }
 }
 
 /** Planner estimates above this are answered as they are, without counting. */

@@ -10,7 +10,7 @@ import {
   type UpdateDeliveryRequest,
 } from '@logistics/shared'
 import { pgConstraint, pgErrorCode } from '@logistics/shared/db'
-import { paginate } from '@logistics/shared/pagination'
+import { paginateTable } from '@logistics/shared/pagination'
 import { and, eq, sql } from 'drizzle-orm'
 import type { DeliveryDb } from '../../db'
 import { deliveries, trackingEvents, webhookEvents } from '../../db/schema'
@@ -112,21 +112,12 @@ export async function listDeliveries(
   query: Pagination & { status?: DeliveryStatus },
 ): Promise<ListEnvelope<Delivery>> {
   const where = and(eq(deliveries.clientId, clientId), query.status ? eq(deliveries.status, query.status) : undefined)
-  const { rows, meta } = await paginate(db, {
+  const { rows, meta } = await paginateTable(db, deliveries, {
     page: query,
     keyset: { columns: [deliveries.createdAt, deliveries.id], direction: 'desc' },
     where,
-    rows: (q) =>
-      db
-        .select({ delivery: deliveries, key: q.key })
-        .from(deliveries)
-        .where(q.where)
-        .orderBy(...q.orderBy)
-        .limit(q.limit)
-        .offset(q.offset),
-    counted: (w) => db.select({ id: deliveries.id }).from(deliveries).where(w).$dynamic(),
   })
-  return { data: rows.map((r) => toDelivery(r.delivery)), ...meta }
+  return { data: rows.map(toDelivery), ...meta }
 }
 
 export async function findDelivery(db: DeliveryDb, clientId: string, trackingNumber: string): Promise<DeliveryRow> {

@@ -1,6 +1,6 @@
 import { generateWebhookSecret, type ListEnvelope, notFound, type Pagination } from '@logistics/shared'
 import { queryRows } from '@logistics/shared/db'
-import { paginate } from '@logistics/shared/pagination'
+import { paginateTable } from '@logistics/shared/pagination'
 import { and, eq, ne, sql } from 'drizzle-orm'
 import type { DeliveryDb } from '../../db'
 import { webhookAttempts, webhookEvents, webhookSubscriptions } from '../../db/schema'
@@ -58,21 +58,12 @@ export async function registerWebhook(
 
 export async function listWebhooks(db: DeliveryDb, clientId: string, page: Pagination): Promise<ListEnvelope<Omit<Webhook, 'secret'>>> {
   const where = eq(webhookSubscriptions.clientId, clientId)
-  const { rows, meta } = await paginate(db, {
+  const { rows, meta } = await paginateTable(db, webhookSubscriptions, {
     page,
     keyset: { columns: [webhookSubscriptions.createdAt, webhookSubscriptions.id], direction: 'desc' },
     where,
-    rows: (q) =>
-      db
-        .select({ r: webhookSubscriptions, key: q.key })
-        .from(webhookSubscriptions)
-        .where(q.where)
-        .orderBy(...q.orderBy)
-        .limit(q.limit)
-        .offset(q.offset),
-    counted: (w) => db.select({ id: webhookSubscriptions.id }).from(webhookSubscriptions).where(w).$dynamic(),
   })
-  return { data: rows.map(({ r }) => ({ id: r.id, url: r.url, created_at: r.createdAt.toISOString() })), ...meta }
+  return { data: rows.map((r) => ({ id: r.id, url: r.url, created_at: r.createdAt.toISOString() })), ...meta }
 }
 
 export async function findWebhook(db: DeliveryDb, clientId: string, id: string): Promise<Webhook> {
@@ -100,22 +91,13 @@ export async function deleteWebhook(db: DeliveryDb, clientId: string, id: string
 export async function listAttempts(db: DeliveryDb, clientId: string, id: string, page: Pagination) {
   await findWebhook(db, clientId, id)
   const where = eq(webhookAttempts.subscriptionId, id)
-  const { rows, meta } = await paginate(db, {
+  const { rows, meta } = await paginateTable(db, webhookAttempts, {
     page,
     keyset: { columns: [webhookAttempts.id], direction: 'desc' },
     where,
-    rows: (q) =>
-      db
-        .select({ r: webhookAttempts, key: q.key })
-        .from(webhookAttempts)
-        .where(q.where)
-        .orderBy(...q.orderBy)
-        .limit(q.limit)
-        .offset(q.offset),
-    counted: (w) => db.select({ id: webhookAttempts.id }).from(webhookAttempts).where(w).$dynamic(),
   })
   return {
-    data: rows.map(({ r }) => ({
+    data: rows.map((r) => ({
       id: r.id,
       event_id: r.eventId,
       status_code: r.statusCode,

@@ -10,7 +10,7 @@ import {
   type Pagination,
 } from '@logistics/shared'
 import { errorFields, isDatabaseUnavailable } from '@logistics/shared/db-errors'
-import { paginate } from '@logistics/shared/pagination'
+import { paginateTable } from '@logistics/shared/pagination'
 import type { SQL } from 'drizzle-orm'
 import { and, asc, eq, inArray, not, sql } from 'drizzle-orm'
 import type { DbOrTx, EcommerceDb, Tx } from '../../context'
@@ -92,27 +92,12 @@ export async function listOrders(
   query: Pagination & { status?: OrderStatus },
 ): Promise<ListEnvelope<OrderJson>> {
   const where = and(visibleTo(user), query.status ? eq(orders.status, query.status) : undefined)
-  const { rows, meta } = await paginate(db, {
+  const { rows, meta } = await paginateTable(db, orders, {
     page: query,
     keyset: { columns: [orders.createdAt, orders.id], direction: 'desc' },
     where,
-    rows: (q) =>
-      db
-        .select({ order: orders, key: q.key })
-        .from(orders)
-        .where(q.where)
-        .orderBy(...q.orderBy)
-        .limit(q.limit)
-        .offset(q.offset),
-    counted: (w) => db.select({ id: orders.id }).from(orders).where(w).$dynamic(),
   })
-  return {
-    data: await withItems(
-      db,
-      rows.map((r) => r.order),
-    ),
-    ...meta,
-  }
+  return { data: await withItems(db, rows), ...meta }
 }
 
 /** The order when `user` may see it; 404 otherwise (never another's data). */

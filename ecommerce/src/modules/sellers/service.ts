@@ -1,6 +1,6 @@
 import type { ListEnvelope, Pagination } from '@logistics/shared'
 import { conflict, forbidden, notFound } from '@logistics/shared'
-import { paginate } from '@logistics/shared/pagination'
+import { paginateTable } from '@logistics/shared/pagination'
 import { and, eq, isNull } from 'drizzle-orm'
 import type { DbOrTx, EcommerceDb, PasswordHashing } from '../../context'
 import { products, sellers, users } from '../../db/schema'
@@ -71,21 +71,12 @@ export async function getVisibleSeller(db: DbOrTx, user: CurrentUser, id: string
 
 export async function listSellers(db: DbOrTx, user: CurrentUser, page: Pagination): Promise<ListEnvelope<SellerJson>> {
   const where = user.role === 'admin' ? isNull(sellers.deletedAt) : and(isNull(sellers.deletedAt), eq(sellers.id, user.sellerId!))
-  const { rows, meta } = await paginate(db, {
+  const { rows, meta } = await paginateTable(db, sellers, {
     page,
     keyset: { columns: [sellers.createdAt, sellers.id], direction: 'desc' },
     where,
-    rows: (q) =>
-      db
-        .select({ seller: sellers, key: q.key })
-        .from(sellers)
-        .where(q.where)
-        .orderBy(...q.orderBy)
-        .limit(q.limit)
-        .offset(q.offset),
-    counted: (w) => db.select({ id: sellers.id }).from(sellers).where(w).$dynamic(),
   })
-  return { data: rows.map((r) => toSellerJson(r.seller)), ...meta }
+  return { data: rows.map(toSellerJson), ...meta }
 }
 
 export async function updateSeller(
@@ -167,19 +158,10 @@ export async function getSellerUser(db: DbOrTx, user: CurrentUser, sellerId: str
 export async function listSellerUsers(db: DbOrTx, user: CurrentUser, sellerId: string, page: Pagination): Promise<ListEnvelope<UserJson>> {
   await assertManagesUsers(db, user, sellerId)
   const where = eq(users.sellerId, sellerId)
-  const { rows, meta } = await paginate(db, {
+  const { rows, meta } = await paginateTable(db, users, {
     page,
     keyset: { columns: [users.createdAt, users.id], direction: 'asc' },
     where,
-    rows: (q) =>
-      db
-        .select({ user: users, key: q.key })
-        .from(users)
-        .where(q.where)
-        .orderBy(...q.orderBy)
-        .limit(q.limit)
-        .offset(q.offset),
-    counted: (w) => db.select({ id: users.id }).from(users).where(w).$dynamic(),
   })
-  return { data: rows.map((r) => toUserJson(r.user)), ...meta }
+  return { data: rows.map(toUserJson), ...meta }
 }
