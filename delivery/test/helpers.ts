@@ -1,9 +1,10 @@
-import { silentLogger } from '@logistics/shared'
+import { type DeliveryStatus, silentLogger } from '@logistics/shared'
 import { createTestDatabase } from '@logistics/testkit/databases'
 import { callApp } from '@logistics/testkit/http'
 import { createApp } from '../src/app'
 import { type DeliveryConfig, loadConfig } from '../src/config'
 import { type DeliveryDb, migrationsFolder, schema } from '../src/db'
+import { deliveries, tickState, webhookAttempts, webhookEvents, webhookSubscriptions } from '../src/db/schema'
 import { provisionApiClients } from '../src/modules/auth/service'
 
 export const KEY_A = 'test-key-client-a'
@@ -45,4 +46,34 @@ export function deliveryBody(overrides: { foreign_order_id?: string; qty?: numbe
     origin: { address: 'Warehouse 1, Dock Road, Rotterdam' },
     destination: { name: 'Ada Lovelace', address: '12 St James Square, London' },
   }
+}
+
+let seeded = 0
+/**
+ * Inserts `n` deliveries of `clientId` in `status` straight into the table (set-up only, no events).
+ * Tracking numbers and order ids come from a counter: unique by construction (a clock-based number
+ * collided when two calls fell in the same millisecond).
+ */
+export async function seedDeliveries(db: DeliveryDb, clientId: string, n: number, status: DeliveryStatus) {
+  const rows = Array.from({ length: n }, () => ({
+    clientId,
+    trackingNumber: `TRK-TEST-${String(++seeded).padStart(8, '0')}`,
+    foreignOrderId: `seed-${status}-${seeded}`,
+    status,
+    products: [{ sku: 'S', name: 'N', qty: 1 }],
+    originAddress: 'o',
+    destinationName: 'd',
+    destinationAddress: 'a',
+    requestHash: 'h',
+  }))
+  for (let i = 0; i < rows.length; i += 500) await db.insert(deliveries).values(rows.slice(i, i + 500))
+}
+
+/** Empties the deliveries, the webhook tables and the tick guard (between tests sharing one database). */
+export async function clearDeliveries(db: DeliveryDb) {
+  await db.delete(webhookAttempts)
+  await db.delete(webhookEvents)
+  await db.delete(webhookSubscriptions)
+  await db.delete(deliveries)
+  await db.delete(tickState)
 }

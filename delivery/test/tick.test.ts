@@ -9,7 +9,7 @@ import { type DeliveryDb, schema } from '../src/db'
 import { apiClients, deliveries, tickState, trackingEvents, webhookEvents, webhookSubscriptions } from '../src/db/schema'
 import { scheduledTick } from '../src/modules/transitions/cron'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
-import { type DeliveryTestContext, deliveryBody, setupDelivery } from './helpers'
+import { type DeliveryTestContext, deliveryBody, seedDeliveries, setupDelivery } from './helpers'
 
 let t: DeliveryTestContext
 let clientA: string
@@ -27,26 +27,8 @@ beforeEach(async () => {
   await t.db.delete(tickState)
 })
 
-let seeded = 0
-/**
- * Inserts `n` deliveries in `status` straight into the table (set-up only). Tracking numbers and
- * order ids come from a counter: unique by construction (a clock-based number collided when two
- * calls fell in the same millisecond, e.g. IN_ORIGIN and IN_ROUTE_OF_DELIVERY both start "IN_").
- */
-async function seed(n: number, status: DeliveryStatus) {
-  const rows = Array.from({ length: n }, () => ({
-    clientId: clientA,
-    trackingNumber: `TRK-TEST-${String(++seeded).padStart(8, '0')}`,
-    foreignOrderId: `seed-${status}-${seeded}`,
-    status,
-    products: [{ sku: 'S', name: 'N', qty: 1 }],
-    originAddress: 'o',
-    destinationName: 'd',
-    destinationAddress: 'a',
-    requestHash: 'h',
-  }))
-  for (let i = 0; i < rows.length; i += 500) await t.db.insert(deliveries).values(rows.slice(i, i + 500))
-}
+/** Inserts `n` deliveries of client a in `status` (set-up only). */
+const seed = (n: number, status: DeliveryStatus) => seedDeliveries(t.db, clientA, n, status)
 
 const statusCounts = async () => {
   const rows = await t.db.select({ status: deliveries.status, n: sql<number>`count(*)::int` }).from(deliveries).groupBy(deliveries.status)

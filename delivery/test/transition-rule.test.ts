@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { DELIVERY_STATUSES, DELIVERY_TRANSITIONS, isFinalDeliveryStatus } from '@logistics/shared'
 import { eq } from 'drizzle-orm'
-import { apiClients, deliveries, trackingEvents } from '../src/db/schema'
+import { apiClients, trackingEvents } from '../src/db/schema'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
-import { type DeliveryTestContext, setupDelivery } from './helpers'
+import { type DeliveryTestContext, seedDeliveries, setupDelivery } from './helpers'
 
 let t: DeliveryTestContext
 beforeAll(async () => {
@@ -19,20 +19,7 @@ afterAll(() => t.close())
 test('every move of the tick statement is one the transition table allows, for every status', async () => {
   const [client] = await t.db.select().from(apiClients).where(eq(apiClients.name, 'a'))
   const perStatus = 40
-  const rows = DELIVERY_STATUSES.flatMap((status) =>
-    Array.from({ length: perStatus }, (_, i) => ({
-      clientId: client!.id,
-      trackingNumber: `TRK-RULE-${status}-${i}`,
-      foreignOrderId: `rule-${status}-${i}`,
-      status,
-      products: [{ sku: 'S', name: 'N', qty: 1 }],
-      originAddress: 'o',
-      destinationName: 'd',
-      destinationAddress: 'a',
-      requestHash: 'h',
-    })),
-  )
-  await t.db.insert(deliveries).values(rows)
+  for (const status of DELIVERY_STATUSES) await seedDeliveries(t.db, client!.id, perStatus, status)
   const result = await advanceDeliveries(t.db, { now: new Date('2030-01-01T00:00:00Z'), seed: 0.42 })
   const open = DELIVERY_STATUSES.filter((s) => !isFinalDeliveryStatus(s))
   expect(result).toMatchObject({ ran: true, moved: open.length * perStatus })

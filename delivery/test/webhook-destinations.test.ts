@@ -8,11 +8,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { silentLogger } from '@logistics/shared'
 import { callApp } from '@logistics/testkit/http'
 import { createApp } from '../src/app'
-import { deliveries, tickState, webhookAttempts, webhookEvents, webhookSubscriptions } from '../src/db/schema'
+import { webhookEvents, webhookSubscriptions } from '../src/db/schema'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
 import { checkDestination, type DestinationPolicy, isProduction, type Lookup, parseAllowedHosts } from '../src/modules/webhooks/destination'
 import { createDispatcher } from '../src/modules/webhooks/dispatcher'
-import { type DeliveryTestContext, deliveryBody, KEY_A, setupDelivery, testConfig } from './helpers'
+import { clearDeliveries, type DeliveryTestContext, deliveryBody, KEY_A, setupDelivery, testConfig } from './helpers'
 
 /** A made-up DNS: names under .test resolve as listed here, anything else does not exist. */
 const zone: Record<string, string[]> = {
@@ -40,11 +40,7 @@ beforeAll(async () => {
 }, 60_000)
 afterAll(() => t.close())
 beforeEach(async () => {
-  await t.db.delete(webhookAttempts)
-  await t.db.delete(webhookEvents)
-  await t.db.delete(webhookSubscriptions)
-  await t.db.delete(deliveries)
-  await t.db.delete(tickState)
+  await clearDeliveries(t.db)
   lookups = []
 })
 let stops: (() => unknown)[] = []

@@ -4,10 +4,10 @@ import { capturingLogger } from '@logistics/testkit/logging'
 import { eq } from 'drizzle-orm'
 import { Webhook as StandardWebhook } from 'standardwebhooks'
 import * as v from 'valibot'
-import { deliveries, tickState, webhookAttempts, webhookEvents, webhookSubscriptions } from '../src/db/schema'
+import { deliveries, webhookAttempts, webhookEvents, webhookSubscriptions } from '../src/db/schema'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
 import { backoffMs, createDispatcher } from '../src/modules/webhooks/dispatcher'
-import { type DeliveryTestContext, deliveryBody, KEY_B, setupDelivery } from './helpers'
+import { clearDeliveries, type DeliveryTestContext, deliveryBody, KEY_B, setupDelivery } from './helpers'
 
 let t: DeliveryTestContext
 beforeAll(async () => {
@@ -15,11 +15,7 @@ beforeAll(async () => {
 })
 afterAll(() => t.close())
 beforeEach(async () => {
-  await t.db.delete(webhookAttempts)
-  await t.db.delete(webhookEvents)
-  await t.db.delete(webhookSubscriptions)
-  await t.db.delete(deliveries)
-  await t.db.delete(tickState)
+  await clearDeliveries(t.db)
 })
 
 /** A local receiver that answers with `plan(n)` for its n-th request (0-based) and records every request. */
