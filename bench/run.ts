@@ -2,7 +2,9 @@
  * `bun run bench`: every performance figure beside a baseline measured in the same run on this
  * machine, as a ratio, plus the targets. Needs a PostgreSQL server: DATABASE_URL, or the local one
  * at 127.0.0.1:5432 (as CI sets it up). Prints one table and writes bench/results.json.
- * BENCH_SECONDS (default 10) sets the length of each HTTP load run.
+ * BENCH_SECONDS (default 10) sets the length of each HTTP load run. BENCH_ONLY (a comma list of
+ * shop, tick, webhooks, lists, idle) runs only those sections, for working on one figure; a
+ * "done" run is always the whole bench.
  */
 import { join } from 'node:path'
 import postgres from 'postgres'
@@ -12,6 +14,14 @@ import { freshDatabase, machine, ratio, serverUrl } from './lib'
 import { benchDeliveryList, benchOrderList } from './lists'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
+const sections = ['shop', 'tick', 'webhooks', 'lists', 'idle'] as const
+const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
+const unknown = only?.filter((s) => !(sections as readonly string[]).includes(s))
+if (unknown?.length) {
+  console.error(`bench: BENCH_ONLY names ${unknown.join(', ')}; the sections are ${sections.join(', ')}`)
+  process.exit(2)
+}
+const runs = (section: (typeof sections)[number]) => !only || only.includes(section)
 try {
   const probe = postgres(serverUrl, { max: 1, connect_timeout: 5, onnotice: () => {} })
   await probe`select 1`
@@ -28,114 +38,125 @@ type Row = { figure: string; value: string; baseline: string; ratio: string; tar
 const rows: Row[] = []
 const results: Record<string, unknown> = { machine: m, date: new Date().toISOString(), seconds_per_load_run: seconds }
 
-console.log('bench: catalogue reads and purchases…')
-const shop = await benchEcommerce({ durationMs: seconds * 1000, customers: 32 })
-results.ecommerce = shop
-rows.push({
-  figure: 'GET /products/{id}, 64 connections',
-  value: `${shop.product_read.app.rps}/s p50 ${shop.product_read.app.p50} ms p99 ${shop.product_read.app.p99} ms`,
-  baseline: `${shop.product_read.baseline.rps}/s p50 ${shop.product_read.baseline.p50} ms p99 ${shop.product_read.baseline.p99} ms (bare Bun.serve + postgres)`,
-  ratio: String(shop.product_read.ratio),
-  target: 'ratio ≥ 0.9',
-  met: shop.product_read.ratio >= 0.9 && shop.product_read.app.errors === 0,
-})
-const purchaseValue = `${shop.purchase.app.rps}/s p99 ${shop.purchase.app.p99} ms, stock exact: ${shop.purchase.stock_exact}`
-rows.push({
-  figure: 'POST /purchases, 2 lines/2 sellers, 32 clients, hot products',
-  value: purchaseValue,
-  baseline: `${shop.purchase.one_statement.rps}/s p99 ${shop.purchase.one_statement.p99} ms (the whole purchase as ONE statement, driver alone)`,
-  ratio: String(shop.purchase.ratio_one_statement),
-  target: 'ratio ≥ 0.5, p99 < 50 ms, stock exact',
-  met:
-    shop.purchase.ratio_one_statement >= 0.5 && shop.purchase.app.p99 < 50 && shop.purchase.stock_exact && shop.purchase.app.errors === 0,
-})
-rows.push({
-  figure: 'POST /purchases, same load, against the 5-statement transaction',
-  value: purchaseValue,
-  baseline: `${shop.purchase.baseline.rps}/s p99 ${shop.purchase.baseline.p99} ms (the transaction statement for statement, driver alone)`,
-  ratio: String(shop.purchase.ratio),
-  target: 'ratio ≥ 0.5, p99 < 50 ms, stock exact',
-  met: shop.purchase.ratio >= 0.5 && shop.purchase.app.p99 < 50 && shop.purchase.stock_exact && shop.purchase.app.errors === 0,
-})
-
-console.log('bench: one tick over 100 000 open deliveries…')
-const tick = await benchTick(100_000, 3)
-results.tick = tick
-rows.push({
-  figure: 'one tick, 100 000 open deliveries (+100 000 outbox rows)',
-  value: `${tick.app_ms} ms`,
-  baseline: `${tick.alone_ms} ms (the same statements alone)`,
-  ratio: String(tick.ratio),
-  target: '≤ 2000 ms and ratio ≤ 2',
-  met: tick.app_ms <= 2000 && tick.ratio <= 2,
-})
-
-console.log('bench: webhook delivery, 1 then 2 dispatcher replicas…')
-const one = await benchWebhooks(20_000, 1)
-const two = await benchWebhooks(20_000, 2)
-results.webhooks = { one, two, per_cpu_second_ratio: ratio(two.per_cpu_second, one.per_cpu_second) }
-// On 2 cores one replica already uses both (with the receiver and PostgreSQL), so a second one
-// cannot add throughput here: what is measured is the work per event (events per CPU second of
-// the replicas), which must not degrade with 2 replicas, and that each event arrives exactly once.
-rows.push({
-  figure: 'webhook events delivered to a local receiver',
-  value: `1 replica ${one.per_second}/s; 2 replicas ${two.per_second}/s, every event exactly once: ${one.exactly_once && two.exactly_once}`,
-  baseline: '—',
-  ratio: '—',
-  target: '1 replica ≥ 2000/s; exactly once with 2 replicas',
-  met: one.per_second >= 2000 && one.exactly_once && two.exactly_once,
-})
-rows.push({
-  figure: 'webhook events per replica CPU second (1 vs 2 replicas)',
-  value: `2 replicas: ${two.per_cpu_second} events per CPU s (${two.cpu_seconds} CPU s)`,
-  baseline: `1 replica: ${one.per_cpu_second} events per CPU s (${one.cpu_seconds} CPU s)`,
-  ratio: String(ratio(two.per_cpu_second, one.per_cpu_second)),
-  target: 'ratio ≥ 0.8 (a second replica costs no extra work per event)',
-  met: ratio(two.per_cpu_second, one.per_cpu_second) >= 0.8,
-})
-
-console.log('bench: lists at 1 000 000 rows (seeding takes a while)…')
-const orderList = await benchOrderList(1_000_000)
-const deliveryList = await benchDeliveryList(1_000_000)
-results.lists = { orders: orderList, deliveries: deliveryList }
-for (const [figure, l] of [
-  [
-    `GET /orders, 1 000 000 orders (one seller's 900 000, as that seller): first page; by cursor ${orderList.depth.toLocaleString('en')} deep`,
-    orderList,
-  ],
-  [
-    `GET /deliveries, 1 000 000 deliveries of one API client: first page; by cursor ${deliveryList.depth.toLocaleString('en')} deep`,
-    deliveryList,
-  ],
-] as const) {
+if (runs('shop')) {
+  console.log('bench: catalogue reads and purchases…')
+  const shop = await benchEcommerce({ durationMs: seconds * 1000, customers: 32 })
+  results.ecommerce = shop
   rows.push({
-    figure,
-    value: `p50 ${l.first.p50} ms; p50 ${l.deep.p50} ms (total ${l.total})`,
-    baseline: `?offset= at that depth: ${l.offset_ms} ms (one request)`,
-    ratio: String(ratio(l.offset_ms, l.deep.p50)),
-    target: 'p50 ≤ 5 ms, both pages',
-    met: l.first.p50 <= 5 && l.deep.p50 <= 5 && l.first.errors === 0 && l.deep.errors === 0,
+    figure: 'GET /products/{id}, 64 connections',
+    value: `${shop.product_read.app.rps}/s p50 ${shop.product_read.app.p50} ms p99 ${shop.product_read.app.p99} ms`,
+    baseline: `${shop.product_read.baseline.rps}/s p50 ${shop.product_read.baseline.p50} ms p99 ${shop.product_read.baseline.p99} ms (bare Bun.serve + postgres)`,
+    ratio: String(shop.product_read.ratio),
+    target: 'ratio ≥ 0.9',
+    met: shop.product_read.ratio >= 0.9 && shop.product_read.app.errors === 0,
+  })
+  const purchaseValue = `${shop.purchase.app.rps}/s p99 ${shop.purchase.app.p99} ms, stock exact: ${shop.purchase.stock_exact}`
+  rows.push({
+    figure: 'POST /purchases, 2 lines/2 sellers, 32 clients, hot products',
+    value: purchaseValue,
+    baseline: `${shop.purchase.one_statement.rps}/s p99 ${shop.purchase.one_statement.p99} ms (the whole purchase as ONE statement, driver alone)`,
+    ratio: String(shop.purchase.ratio_one_statement),
+    target: 'ratio ≥ 0.5, p99 < 50 ms, stock exact',
+    met:
+      shop.purchase.ratio_one_statement >= 0.5 && shop.purchase.app.p99 < 50 && shop.purchase.stock_exact && shop.purchase.app.errors === 0,
+  })
+  rows.push({
+    figure: 'POST /purchases, same load, against the 5-statement transaction',
+    value: purchaseValue,
+    baseline: `${shop.purchase.baseline.rps}/s p99 ${shop.purchase.baseline.p99} ms (the transaction statement for statement, driver alone)`,
+    ratio: String(shop.purchase.ratio),
+    target: 'ratio ≥ 0.5, p99 < 50 ms, stock exact',
+    met: shop.purchase.ratio >= 0.5 && shop.purchase.app.p99 < 50 && shop.purchase.stock_exact && shop.purchase.app.errors === 0,
   })
 }
 
-console.log('bench: idle memory and start-up…')
-const idle: Record<string, unknown> = {}
-for (const name of ['delivery', 'ecommerce'] as const) {
-  const db = await freshDatabase(`idle_${name}`)
-  const onPostgres = await benchIdle(name, { DATABASE_URL: db.url, DELIVERY_API_URL: 'http://127.0.0.1:9', LOG_LEVEL: 'error' })
-  await db.drop()
-  const onPglite = await benchIdle(name, { DATABASE_URL: 'memory://', DELIVERY_API_URL: 'http://127.0.0.1:9', LOG_LEVEL: 'error' })
-  idle[name] = { postgres: onPostgres, pglite: onPglite }
+if (runs('tick')) {
+  console.log('bench: one tick over 100 000 open deliveries…')
+  const tick = await benchTick(100_000, 3)
+  results.tick = tick
   rows.push({
-    figure: `${name}: idle RSS, start to healthy`,
-    value: `PostgreSQL: ${onPostgres.idle_rss_mb} MB, ${onPostgres.start_ms} ms`,
-    baseline: `PGlite (reported): ${onPglite.idle_rss_mb} MB, ${onPglite.start_ms} ms`,
+    figure: 'one tick, 100 000 open deliveries (+100 000 outbox rows)',
+    value: `${tick.app_ms} ms`,
+    baseline: `${tick.alone_ms} ms (the same statements alone)`,
+    ratio: String(tick.ratio),
+    target: '≤ 2000 ms and ratio ≤ 2',
+    met: tick.app_ms <= 2000 && tick.ratio <= 2,
+  })
+}
+
+if (runs('webhooks')) {
+  console.log('bench: webhook delivery, 1 then 2 dispatcher replicas…')
+  const one = await benchWebhooks(20_000, 1)
+  const two = await benchWebhooks(20_000, 2)
+  results.webhooks = { one, two, per_cpu_second_ratio: ratio(two.per_cpu_second, one.per_cpu_second) }
+  // On 2 cores one replica already uses both (with the receiver and PostgreSQL), so a second one
+  // cannot add throughput here: what is measured is the work per event (events per CPU second of
+  // the replicas), which must not degrade with 2 replicas, and that each event arrives exactly once.
+  rows.push({
+    figure: 'webhook events delivered to a local receiver',
+    value: `1 replica ${one.per_second}/s; 2 replicas ${two.per_second}/s, every event exactly once: ${one.exactly_once && two.exactly_once}`,
+    baseline: '—',
     ratio: '—',
-    target: '≤ 80 MB; ≤ 1000 ms (PostgreSQL)',
-    met: onPostgres.idle_rss_mb <= 80 && onPostgres.start_ms <= 1000,
+    target: '1 replica ≥ 2000/s; exactly once with 2 replicas',
+    met: one.per_second >= 2000 && one.exactly_once && two.exactly_once,
+  })
+  rows.push({
+    figure: 'webhook events per replica CPU second (1 vs 2 replicas)',
+    value: `2 replicas: ${two.per_cpu_second} events per CPU s (${two.cpu_seconds} CPU s)`,
+    baseline: `1 replica: ${one.per_cpu_second} events per CPU s (${one.cpu_seconds} CPU s)`,
+    ratio: String(ratio(two.per_cpu_second, one.per_cpu_second)),
+    target: 'ratio ≥ 0.8 (a second replica costs no extra work per event)',
+    met: ratio(two.per_cpu_second, one.per_cpu_second) >= 0.8,
   })
 }
-results.idle = idle
+
+if (runs('lists')) {
+  console.log('bench: lists at 1 000 000 rows (seeding takes a while)…')
+  const orderList = await benchOrderList(1_000_000)
+  const deliveryList = await benchDeliveryList(1_000_000)
+  results.lists = { orders: orderList, deliveries: deliveryList }
+  for (const [figure, l] of [
+    [
+      `GET /orders, 1 000 000 orders (one seller's 900 000, as that seller): first page; by cursor ${orderList.depth.toLocaleString('en')} deep`,
+      orderList,
+    ],
+    [
+      `GET /deliveries, 1 000 000 deliveries of one API client: first page; by cursor ${deliveryList.depth.toLocaleString('en')} deep`,
+      deliveryList,
+    ],
+  ] as const) {
+    rows.push({
+      figure,
+      value: `p50 ${l.first.p50} ms; p50 ${l.deep.p50} ms (total ${l.total})`,
+      baseline: `?offset= at that depth: ${l.offset_ms} ms (one request)`,
+      ratio: String(ratio(l.offset_ms, l.deep.p50)),
+      target: 'p50 ≤ 5 ms, both pages',
+      met: l.first.p50 <= 5 && l.deep.p50 <= 5 && l.first.errors === 0 && l.deep.errors === 0,
+    })
+  }
+}
+
+if (runs('idle')) {
+  console.log('bench: idle memory and start-up…')
+  const idle: Record<string, unknown> = {}
+  for (const name of ['delivery', 'ecommerce'] as const) {
+    const db = await freshDatabase(`idle_${name}`)
+    const onPostgres = await benchIdle(name, { DATABASE_URL: db.url, DELIVERY_API_URL: 'http://127.0.0.1:9', LOG_LEVEL: 'error' })
+    await db.drop()
+    const onPglite = await benchIdle(name, { DATABASE_URL: 'memory://', DELIVERY_API_URL: 'http://127.0.0.1:9', LOG_LEVEL: 'error' })
+    idle[name] = { postgres: onPostgres, pglite: onPglite }
+    rows.push({
+      figure: `${name}: idle RSS, start to healthy`,
+      value: `PostgreSQL: ${onPostgres.idle_rss_mb} MB, ${onPostgres.start_ms} ms`,
+      baseline: `PGlite (reported): ${onPglite.idle_rss_mb} MB, ${onPglite.start_ms} ms`,
+      ratio: '—',
+      target: '≤ 80 MB; ≤ 1000 ms (PostgreSQL)',
+      met: onPostgres.idle_rss_mb <= 80 && onPostgres.start_ms <= 1000,
+    })
+  }
+  results.idle = idle
+}
+
 results.table = rows
 
 const widths = ['figure', 'value', 'baseline', 'ratio', 'target'].map((k) =>

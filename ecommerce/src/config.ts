@@ -75,9 +75,13 @@ export type Config = v.InferOutput<typeof ConfigSchema>
  * Reads and checks the environment once. When NODE_ENV is production (any case) it refuses the
  * development secrets and weak ones: JWT_SECRET needs 32 characters, DELIVERY_API_KEY 24,
  * ADMIN_PASSWORD 12, each with some variety (see `secretWeakness`). ADMIN_PASSWORD must always pass
- * the user password rule (not the email, not a common password).
+ * the user password rule (not the email, not a common password); the service runs that check with
+ * `passwordWeaknessInChildProcess` so its dictionaries stay out of the idle process.
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  options: { adminPasswordWeakness?: typeof passwordWeakness } = {},
+): Config {
   const config = readConfig(ConfigSchema, env)
   refuseDevelopmentValues(env, [
     { name: 'DELIVERY_API_KEY', value: config.DELIVERY_API_KEY, devValues: [DEV_DELIVERY_API_KEY], minLength: 24 },
@@ -86,7 +90,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     { name: 'ADMIN_PASSWORD', value: config.ADMIN_PASSWORD, devValues: [DEV_ADMIN_PASSWORD], minLength: 12 },
     { name: 'METRICS_TOKEN', value: config.METRICS_TOKEN, devValues: [], minLength: 24, optional: true },
   ])
-  const adminPassword = passwordWeakness(config.ADMIN_PASSWORD, { email: config.ADMIN_EMAIL })
+  const adminPassword = (options.adminPasswordWeakness ?? passwordWeakness)(config.ADMIN_PASSWORD, { email: config.ADMIN_EMAIL })
   if (adminPassword) throw new ConfigError(`Invalid configuration:\n  ADMIN_PASSWORD: ${adminPassword.replace(/^password /, '')}`)
   return config
 }

@@ -3,11 +3,12 @@ import { serveApp } from '@logistics/shared/http/serve'
 import { createApp, defaultDeliveryClient } from './app'
 import { DEV_ADMIN_PASSWORD, loadConfig } from './config'
 import { openEcommerceDatabase } from './db'
+import { passwordWeaknessInChildProcess } from './modules/auth/password-policy'
 import { ensureAdmin, retireDevelopmentPasswords } from './modules/auth/service'
 import { createEcommerceMetrics } from './modules/metrics/service'
 import { startWorkers } from './workers'
 
-const config = configOrExit('ecommerce', loadConfig)
+const config = configOrExit('ecommerce', () => loadConfig(process.env, { adminPasswordWeakness: passwordWeaknessInChildProcess }))
 const logger = createLogger('ecommerce', config.LOG_LEVEL, { format: config.LOG_FORMAT, production: isProduction(config) })
 
 const database = await databaseOrExit('ecommerce', () =>

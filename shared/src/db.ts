@@ -1,10 +1,8 @@
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { PGlite } from '@electric-sql/pglite'
+import type { PGlite } from '@electric-sql/pglite'
 import { type SQL, sql } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
@@ -130,6 +128,13 @@ export async function openDatabase<TSchema extends Record<string, unknown>>(
     const db = drizzlePostgres(preparedStatements(client), { schema }) as unknown as Db<TSchema>
     return { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) }
   }
+  // PGlite's driver and drizzle's adapter are loaded only when PGlite is the database (~3 MB a
+  // server-backed process does not need).
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('drizzle-orm/pglite'),
+    import('drizzle-orm/pglite/migrator'),
+  ])
   let pglite: PGlite
   let unlock = () => {}
   if (options.pgliteSnapshot) {

@@ -5,7 +5,6 @@
  * `LOG_LEVEL=silent` in tests.
  */
 import pino from 'pino'
-import { prettyFactory } from 'pino-pretty'
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -57,6 +56,8 @@ const REQUEST_FIELDS = ['method', 'path', 'status', 'duration_ms'] as const
  * `error` field, with its stack, on the lines below).
  */
 function prettyStream(destination: LogDestination, colorize: boolean | undefined) {
+  // Loaded only for readable lines (a terminal): ~4 MB a JSON-logging service does not carry.
+  const { prettyFactory } = require('pino-pretty') as typeof import('pino-pretty')
   const prettify = prettyFactory({
     ...(colorize !== undefined && { colorize }),
     singleLine: true,
