@@ -51,7 +51,8 @@ export function passwordWeaknessInChildProcess(password: string, context: Passwo
     env: { PATH: process.env.PATH ?? '' },
   })
   const answer = child.success ? (JSON.parse(child.stdout.toString()) as { weakness: string | null }) : undefined
-  if (!answer) throw new Error(`the password check could not run (exit code ${child.exitCode}): ${child.stderr.toString().trim().slice(0, 200)}`)
+  if (!answer)
+    throw new Error(`the password check could not run (exit code ${child.exitCode}): ${child.stderr.toString().trim().slice(0, 200)}`)
   return answer.weakness ?? undefined
 }
 
