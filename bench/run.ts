@@ -86,8 +86,8 @@ if (runs('tick')) {
 
 if (runs('webhooks')) {
   console.log('bench: webhook delivery, 1 then 2 dispatcher replicas…')
-  const one = await benchWebhooks(20_000, 1)
-  const two = await benchWebhooks(20_000, 2)
+  const one = await benchWebhooks(50_000, 1)
+  const two = await benchWebhooks(50_000, 2)
   results.webhooks = { one, two, per_cpu_second_ratio: ratio(two.per_cpu_second, one.per_cpu_second) }
   // On 2 cores one replica already uses both (with the receiver and PostgreSQL), so a second one
   // cannot add throughput here: what is measured is the work per event (events per CPU second of

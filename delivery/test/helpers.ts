@@ -1,4 +1,7 @@
 import { type DeliveryStatus, silentLogger } from '@logistics/shared'
+
+export { testOnPostgres } from '@logistics/testkit/databases'
+
 import { createTestDatabase } from '@logistics/testkit/databases'
 import { callApp } from '@logistics/testkit/http'
 import { createApp } from '../src/app'
