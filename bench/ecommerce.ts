@@ -1,9 +1,26 @@
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { api, login } from '../scripts/api'
-import { freshDatabase, load, ratio, startService } from './lib'
+import { freshDatabase, type LoadResult, load, median, ratio, startService } from './lib'
 
 const PASSWORD = 'bench-password-123'
+
+/** Rounds of one load as one result: requests and errors summed, percentiles the rounds' median. */
+function combine(rounds: LoadResult[]): LoadResult {
+  const requests = rounds.reduce((n, r) => n + r.requests, 0)
+  const seconds = rounds.reduce((n, r) => n + r.seconds, 0)
+  const statuses: Record<string, number> = {}
+  for (const r of rounds) for (const [k, n] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + n
+  return {
+    requests,
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+    seconds: Math.round(seconds * 100) / 100,
+    rps: Math.round(requests / seconds),
+    p50: median(rounds.map((r) => r.p50)),
+    p99: median(rounds.map((r) => r.p99)),
+    statuses,
+  }
+}
 
 /**
  * The catalogue read and the purchase, through the ecommerce service and through the bare
@@ -59,14 +76,23 @@ export async function benchEcommerce(options: { durationMs: number; customers: n
     const before = Number(await stock())
     const purchaseBody = JSON.stringify({ items: productIds.map((id) => ({ product_id: id, quantity: 1 })) })
 
-    const read = (url: string) =>
+    // App and baseline take turns, three rounds each: this machine's speed drifts by ±15 % over a
+    // minute, which a single run of each turned into the ratio.
+    const read = (url: string, durationMs: number) =>
       load({
         requests: productIds.map((id) => ({ method: 'GET', url: `${url}/products/${id}` })),
         concurrency: 64,
-        durationMs: options.durationMs,
+        durationMs,
       })
-    const appRead = await read(service.url)
-    const baseRead = await read(baseUrl)
+    const rounds = 3
+    const appRounds: LoadResult[] = []
+    const baseRounds: LoadResult[] = []
+    for (let i = 0; i < rounds; i++) {
+      appRounds.push(await read(service.url, Math.max(2000, options.durationMs / rounds)))
+      baseRounds.push(await read(baseUrl, Math.max(2000, options.durationMs / rounds)))
+    }
+    const appRead = combine(appRounds)
+    const baseRead = combine(baseRounds)
 
     const buy = (url: string, auth: boolean, path = '/purchases') =>
       load({
