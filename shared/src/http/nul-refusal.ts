@@ -39,19 +39,25 @@ const REFUSED_QUERY_VALUE: unique symbol = Symbol('refused query value')
  */
 export function nulRefusal() {
   return new Elysia({ name: 'nul-refusal' }).onTransform({ as: 'global' }, ({ request, params, query, body }) => {
-    if (nulPaths(params).length > 0) throw new HttpProblem(404, 'not-found', 'No such resource')
-    const bad = nulPaths(query, 'query')
-    if (bad.length > 0) {
-      queryRefusals.set(
-        request,
-        new HttpProblem(422, 'validation-failed', 'The request has invalid fields', {
-          errors: bad.map((path) => ({ path, message: NOT_TEXT_MESSAGE })),
-        }),
-      )
-      for (const key of Object.keys(query))
-        if (nulPaths({ [key]: query[key] }).length > 0) (query as Record<string, unknown>)[key] = REFUSED_QUERY_VALUE
-    }
+    // A path or query of printable ASCII without `%` holds neither (the common case, not checked further).
+    if (!PLAIN_URL.test(request.url)) refuseInUrl(request, params, query)
     const errors = typeof body === 'object' ? nulPaths(body).map((path) => ({ path: path || '(root)', message: NOT_TEXT_MESSAGE })) : []
     if (errors.length > 0) throw new HttpProblem(422, 'validation-failed', 'The request has invalid fields', { errors })
   })
+}
+
+/** Printable ASCII without `%`: a URL whose path and query decode to exactly these characters. */
+const PLAIN_URL = /^[\x21-\x24\x26-\x7e]*$/
+
+function refuseInUrl(request: Request, params: Record<string, string | undefined>, query: Record<string, unknown>) {
+  if (nulPaths(params).length > 0) throw new HttpProblem(404, 'not-found', 'No such resource')
+  const bad = nulPaths(query, 'query')
+  if (bad.length === 0) return
+  queryRefusals.set(
+    request,
+    new HttpProblem(422, 'validation-failed', 'The request has invalid fields', {
+      errors: bad.map((path) => ({ path, message: NOT_TEXT_MESSAGE })),
+    }),
+  )
+  for (const key of Object.keys(query)) if (nulPaths({ [key]: query[key] }).length > 0) query[key] = REFUSED_QUERY_VALUE
 }
