@@ -125,6 +125,34 @@ describe('metrics', () => {
     expect(text).not.toContain(orderId)
   })
 
+  test('every answer is counted once by its route template, wherever it was answered', async () => {
+    const count = (text: string, method: string, route: string, status: number) =>
+      Number(
+        text
+          .split('\n')
+          .find(
+            (l) =>
+              l.startsWith('http_request_duration_seconds_count{') && l.includes(`method="${method}",route="${route}",status="${status}"`),
+          )
+          ?.split(' ')
+          .at(-1) ?? 0,
+      )
+    const cases: [string, string, string, number][] = [
+      ['GET', '/no-such-route', 'unmatched', 404], // no route
+      ['PUT', '/products', 'unmatched', 405], // known path, other method
+      ['GET', '/products/%00', '/products/:id', 404], // refused by the NUL check in the transform
+      ['GET', '/me', '/me', 401], // credentials
+      ['POST', '/users', '/users', 422], // validation
+      ['GET', '/products', '/products', 200],
+    ]
+    const before = (await h.request('GET', '/metrics')).text
+    for (const [method, path, , status] of cases)
+      expect((await h.request(method, path, method === 'POST' ? { body: {} } : {})).status).toBe(status)
+    const after = (await h.request('GET', '/metrics')).text
+    for (const [method, path, route, status] of cases)
+      expect([path, count(after, method, route, status) - count(before, method, route, status)]).toEqual([path, 1])
+  })
+
   test('a delivery service that does not answer is counted by its problem code', async () => {
     h.useDeliveryClient(createDeliveryClient({ baseUrl: deadDeliveryUrl(), apiKey: 'k', timeoutMs: 300, retries: 0 }))
     const admin = await h.adminToken()

@@ -1,4 +1,4 @@
-import { Elysia } from 'elysia'
+import type { Elysia } from 'elysia'
 import type { Logger } from '../log'
 import { requestMeta } from './request-id'
 
@@ -12,31 +12,46 @@ const POLLED_PATHS = /^\/(health|metrics)(\/|$)/
  * One log line per answered request (request id, method, path, status, duration, problem code)
  * at info, or at debug for successful health probes and metric scrapes; `observe` (metrics) is
  * called for each request. After `requestIds`.
+ *
+ * It wraps the app's `handle` (what `serveApp` and the tests call) rather than adding an
+ * `onAfterResponse` hook: Elysia runs those through a `setImmediate` per request, measured at
+ * ~8 % of a catalogue read's CPU. The route template is noted by a transform (none runs when no
+ * route matched: `unmatched`).
  */
 export function accessLog(logger: Logger, options: { observe?: ObserveRequest } = {}) {
   const observe = options.observe
-  return new Elysia({ name: 'access-log' }).onAfterResponse({ as: 'global' }, ({ request, set, responseValue, route }) => {
-    const info = logger.enabled('info')
-    if (!info && !observe) return
-    const meta = requestMeta(request)
-    const status =
-      meta?.status ?? (responseValue instanceof Response ? responseValue.status : typeof set.status === 'number' ? set.status : 200)
-    const ms = meta ? performance.now() - meta.start : undefined
-    if (observe && ms !== undefined) observe(request.method, route || 'unmatched', status, ms / 1000)
-    if (!info) return
-    const path = new URL(request.url).pathname
-    // Probes and scrapes (/health every few seconds, /metrics) only at debug while they answer 2xx.
-    const routine = status < 300 && POLLED_PATHS.test(path)
-    if (routine && !logger.enabled('debug')) return
-    const fields = {
-      request_id: meta?.id,
-      method: request.method,
-      path,
-      status,
-      duration_ms: ms === undefined ? undefined : Math.round(ms * 100) / 100,
-      ...(meta?.problem ? { problem: meta.problem } : {}),
+  return (app: Elysia) => {
+    const routed = app.onTransform({ as: 'global' }, ({ request, route }) => {
+      const meta = requestMeta(request)
+      if (meta) meta.route = route
+    })
+    const handle = routed.handle
+    routed.handle = async (request: Request) => {
+      const response = await handle(request)
+      const meta = requestMeta(request)
+      if (!meta) return response
+      const info = logger.enabled('info')
+      if (!info && !observe) return response
+      const status = response.status
+      const ms = performance.now() - meta.start
+      observe?.(request.method, meta.route || 'unmatched', status, ms / 1000)
+      if (!info) return response
+      const path = new URL(request.url).pathname
+      // Probes and scrapes (/health every few seconds, /metrics) only at debug while they answer 2xx.
+      const routine = status < 300 && POLLED_PATHS.test(path)
+      if (routine && !logger.enabled('debug')) return response
+      const fields = {
+        request_id: meta.id,
+        method: request.method,
+        path,
+        status,
+        duration_ms: Math.round(ms * 100) / 100,
+        ...(meta.problem ? { problem: meta.problem } : {}),
+      }
+      if (routine) logger.debug('request', fields)
+      else logger.info('request', fields)
+      return response
     }
-    if (routine) logger.debug('request', fields)
-    else logger.info('request', fields)
-  })
+    return routed
+  }
 }

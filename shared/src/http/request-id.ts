@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Elysia } from 'elysia'
 
 /** What the HTTP plugins note about a request: its id, its start, and what the answer turned out to be. */
-export type RequestMeta = { id: string; start: number; status?: number; problem?: string }
+export type RequestMeta = { id: string; start: number; status?: number; problem?: string; route?: string }
 
 const requests = new WeakMap<Request, RequestMeta>()
 
