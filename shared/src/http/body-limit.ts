@@ -17,7 +17,6 @@ export function bodyLimit() {
     const length = request.headers.get('content-length')
     if (!length || Number(length) <= MAX_BODY_BYTES) return
     const meta = requestMeta(request)
-    if (meta) meta.status = 413
     return problemResponse(bodyTooLargeBody(), meta ? { 'x-request-id': meta.id } : {})
   })
 }

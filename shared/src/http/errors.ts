@@ -48,10 +48,7 @@ function validationIssues(error: { validator?: any; value?: unknown }) {
 export function problemErrors(logger: Logger) {
   return new Elysia({ name: 'problem-errors' }).onError({ as: 'global' }, ({ code, error, request, route }) => {
     const id = requestIdOf(request)
-    const meta = requestMeta(request)
-    const response = toProblemResponse(code, error, request, id, route, meta)
-    if (meta) meta.status = response.status
-    return response
+    return toProblemResponse(code, error, request, id, route, requestMeta(request))
   })
 
   function toProblemResponse(

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { Elysia } from 'elysia'
 
-/** What the HTTP plugins note about a request: its id, its start, and what the answer turned out to be. */
-export type RequestMeta = { id: string; start: number; status?: number; problem?: string; route?: string }
+/** What the HTTP plugins note about a request: its id, its start, its route template, and the problem code it was answered with. */
+export type RequestMeta = { id: string; start: number; problem?: string; route?: string }
 
 const requests = new WeakMap<Request, RequestMeta>()
 
