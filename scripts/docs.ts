@@ -366,6 +366,7 @@ Read once at start-up and validated; a bad value stops the service with one line
 | \`REGISTRATIONS_PER_ADDRESS\` | ecommerce | 20 | registrations (\`POST /users\`, accepted or not) per client address within \`LOGIN_WINDOW_SECONDS\`; past it 429 \`too-many-registrations\` with \`Retry-After\` |
 | \`LOGIN_WINDOW_SECONDS\`, \`LOGIN_LOCK_SECONDS\` | ecommerce | 900, 60 | the counting window; the first lock (each next one doubles, up to 1 h) |
 | \`TRUST_PROXY_HOPS\` | ecommerce | 0 | reverse proxies in front that append to \`X-Forwarded-For\` (0: the socket address is the client, the header is ignored) |
+| \`PURCHASE_CONCURRENCY\` | ecommerce | 4 | purchases in the database at once per replica (1–9; the pool has 10 connections); the others wait in the service, first come first served |
 `
 
 async function renderApi(docs?: { delivery: OpenApi; ecommerce: OpenApi }): Promise<string> {

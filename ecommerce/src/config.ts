@@ -65,6 +65,12 @@ const ConfigSchema = v.object({
    * 0 (default): the socket address is the client (the header is ignored: anyone could forge it).
    */
   TRUST_PROXY_HOPS: envInteger(0, { max: 99, format: 'must be a whole number of proxies (0 when none)' }),
+  /**
+   * Purchases in the database at once, per replica; the others wait their turn in the service, in
+   * arrival order. Purchases of a hot product queue on its row lock, and every connection they
+   * hold is one that reads cannot use: at most 9 of the pool's 10 (see the README's Performance).
+   */
+  PURCHASE_CONCURRENCY: envInteger(4, { min: 1, max: 9, range: 'must be from 1 to 9 (the database pool has 10 connections)' }),
   /** `json` or `pretty` (readable lines); default: pretty at a terminal, else JSON; always JSON in production. */
   LOG_FORMAT: v.optional(v.picklist(LOG_FORMATS)),
 })

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { and, eq } from 'drizzle-orm'
+import postgres from 'postgres'
 import { idempotencyKeys, orders, purchases } from '../src/db/schema'
 import { deleteExpiredIdempotencyKeys } from '../src/modules/purchases/service'
-import { createHarness, type Harness, testOnPostgres } from './helpers'
+import { createHarness, type Harness, testConfig, testOnPostgres } from './helpers'
 
 let h: Harness
 let admin: string
@@ -279,5 +280,93 @@ describe('concurrency', () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => h.buy(c.token, [{ product_id: p.id, quantity: 1 }])))
     expect(results.filter((r) => r.status === 201)).toHaveLength(5)
     expect(await h.stock(p.id)).toBe(0)
+  })
+})
+
+describe('purchases in the database at once (PURCHASE_CONCURRENCY)', () => {
+  test('is 4 unless set, and anything outside 1–9 stops start-up naming it', () => {
+    expect(testConfig().PURCHASE_CONCURRENCY).toBe(4)
+    expect(testConfig({ PURCHASE_CONCURRENCY: '9' }).PURCHASE_CONCURRENCY).toBe(9)
+    for (const bad of ['0', '10', '-1', 'four', '2.5'])
+      expect(() => testConfig({ PURCHASE_CONCURRENCY: bad })).toThrow(/PURCHASE_CONCURRENCY/)
+  })
+
+  test('a refused or failed purchase gives its turn back: with one at a time, purchases after failures still go through', async () => {
+    const one = await createHarness({ config: { PURCHASE_CONCURRENCY: '1' } })
+    try {
+      const oneAdmin = await one.adminToken()
+      const s = await one.seller('Turns', oneAdmin)
+      const p = await one.product(s.token, 'TURN', 3)
+      const c = await one.customer()
+      expect((await one.buy(c.token, [{ product_id: p.id, quantity: 1 }], { 'idempotency-key': 'k' })).status).toBe(201)
+      const results = await Promise.all([
+        one.buy(c.token, [{ product_id: p.id, quantity: 5 }]), // 409: short
+        one.buy(c.token, [{ product_id: crypto.randomUUID(), quantity: 1 }]), // 422: unknown
+        one.buy(c.token, [{ product_id: p.id, quantity: 2 }], { 'idempotency-key': 'k' }), // 409: key reused
+        ...Array.from({ length: 4 }, () => one.buy(c.token, [{ product_id: p.id, quantity: 1 }])),
+      ])
+      expect(results.slice(0, 3).map((r) => r.status)).toEqual([409, 422, 409])
+      // the last 2 units go to two of the last four
+      const statuses = results.slice(3).map((r) => r.status)
+      expect(statuses.sort()).toEqual([201, 201, 409, 409])
+      expect(await one.stock(p.id)).toBe(0)
+    } finally {
+      await one.close()
+    }
+  })
+
+  testOnPostgres('purchases queued on a locked product leave the pool to everyone else, and all go through once it is free', async () => {
+    const s = await h.seller('Locked', admin)
+    const hot = await h.product(s.token, 'HOT', 100)
+    const other = await h.product(s.token, 'OTHER', 1)
+    const c = await h.customer()
+    // A long transaction (a stock count, an operator's session) holds the hot product's row.
+    const holder = postgres(h.database.url!, { max: 1, onnotice: () => {} })
+    const probe = postgres(h.database.url!, { max: 1, onnotice: () => {} })
+    const waitingOnLocks = async () =>
+      (
+        await probe<{ n: number }[]>`
+          select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`
+      )[0]!.n
+    let release!: () => void
+    const released = new Promise<void>((r) => {
+      release = r
+    })
+    let locked!: () => void
+    const isLocked = new Promise<void>((r) => {
+      locked = r
+    })
+    const holding = holder.begin(async (tx) => {
+      await tx`select 1 from products where id = ${hot.id} for update`
+      locked()
+      await released
+    })
+    try {
+      await isLocked
+      // More purchases than the pool has connections (20 in tests, 10 in production).
+      const buying = Promise.all(Array.from({ length: 30 }, () => h.buy(c.token, [{ product_id: hot.id, quantity: 1 }])))
+      for (let i = 0; i < 50 && (await waitingOnLocks()) < h.config.PURCHASE_CONCURRENCY; i++) await Bun.sleep(20)
+      await Bun.sleep(100)
+      // Only PURCHASE_CONCURRENCY purchases wait in the database; the rest wait in the service.
+      expect(await waitingOnLocks()).toBe(h.config.PURCHASE_CONCURRENCY)
+      const metrics = await h.request('GET', '/metrics')
+      expect(metrics.text.match(/^ecommerce_purchases_waiting\{[^}]*\} (\d+)$/m)?.[1]).toBe(String(30 - h.config.PURCHASE_CONCURRENCY))
+      // Reads are not stuck behind them.
+      const timeout = (ms: number) => Bun.sleep(ms).then(() => 'timed out' as const)
+      const read = await Promise.race([h.request('GET', `/products/${other.id}`), timeout(3000)])
+      expect(read === 'timed out' ? read : read.status).toBe(200)
+      const orders = await Promise.race([h.request('GET', '/orders', { token: c.token }), timeout(3000)])
+      expect(orders === 'timed out' ? orders : orders.status).toBe(200)
+      release()
+      await holding
+      const results = await buying
+      expect(results.map((r) => r.status)).toEqual(Array(30).fill(201))
+      expect(await h.stock(hot.id)).toBe(70)
+    } finally {
+      release()
+      await holding.catch(() => {})
+      await holder.end()
+      await probe.end()
+    }
   })
 })

@@ -1,5 +1,5 @@
 import { HttpProblem } from '@logistics/shared'
-import { Counter, createRegistry, Histogram, httpRequestMetrics } from '@logistics/shared/metrics'
+import { Counter, createRegistry, Gauge, Histogram, httpRequestMetrics } from '@logistics/shared/metrics'
 import type { DeliveryClient } from '../delivery-client/service'
 import type { ApplyOutcome } from '../delivery-webhooks/service'
 
@@ -29,6 +29,15 @@ export function createEcommerceMetrics() {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   })
+  let purchaseQueue: { readonly pendingCount: number } = { pendingCount: 0 }
+  new Gauge({
+    name: 'ecommerce_purchases_waiting',
+    help: 'Purchases waiting in the service for their turn in the database (see PURCHASE_CONCURRENCY)',
+    registers: [registry],
+    collect() {
+      this.set(purchaseQueue.pendingCount)
+    },
+  })
   const instrumented = new WeakSet<DeliveryClient>()
   return {
     registry,
@@ -43,6 +52,10 @@ export function createEcommerceMetrics() {
         if (error instanceof HttpProblem && error.code === 'insufficient-stock') stockConflicts.inc()
         throw error
       }
+    },
+    /** Reports the purchase queue's length as `ecommerce_purchases_waiting`. */
+    watchPurchaseQueue(queue: { readonly pendingCount: number }) {
+      purchaseQueue = queue
     },
     deliveryEvent(outcome: ApplyOutcome) {
       const applied = outcome === 'applied' || outcome === 'delivered'

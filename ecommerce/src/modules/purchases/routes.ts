@@ -1,5 +1,6 @@
 import { unprocessable } from '@logistics/shared'
 import { Elysia } from 'elysia'
+import pLimit from 'p-limit'
 import * as v from 'valibot'
 import type { AppDeps } from '../../context'
 import { authPlugin } from '../auth/plugin'
@@ -7,8 +8,12 @@ import { IdParamsSchema, problems } from '../common'
 import { IdempotencyKeySchema, InsufficientStockSchema, PurchaseRequestSchema, PurchaseSchema } from './model'
 import { getPurchase, purchase } from './service'
 
-export const purchasesRoutes = (deps: AppDeps) =>
-  new Elysia({ name: 'purchases' })
+export const purchasesRoutes = (deps: AppDeps) => {
+  // At most PURCHASE_CONCURRENCY purchases in the database; the rest wait here, first come first
+  // served, instead of on a hot product's row lock, holding a pool connection that reads need.
+  const inDatabase = pLimit(deps.config.PURCHASE_CONCURRENCY)
+  deps.metrics.watchPurchaseQueue(inDatabase)
+  return new Elysia({ name: 'purchases' })
     .use(authPlugin(deps))
     .post(
       '/purchases',
@@ -20,7 +25,7 @@ export const purchasesRoutes = (deps: AppDeps) =>
           if (!parsed.success) throw unprocessable([{ path: 'Idempotency-Key', message: parsed.issues[0].message }])
           key = parsed.output
         }
-        const result = await deps.metrics.purchase(purchase(deps.db, customer, body, key))
+        const result = await deps.metrics.purchase(inDatabase(() => purchase(deps.db, customer, body, key)))
         set.headers.location = `/purchases/${result.body.id}`
         if (result.replayed) set.headers['idempotent-replayed'] = 'true'
         return status(201, result.body)
@@ -45,3 +50,4 @@ export const purchasesRoutes = (deps: AppDeps) =>
       response: { 200: PurchaseSchema, ...problems(401, 404) },
       detail: { tags: ['purchases'], summary: 'View a purchase and its orders (its customer; admin)' },
     })
+}
