@@ -11,6 +11,7 @@ import {
   refuseDevelopmentValues,
   WebhookSecretSchema,
 } from '@logistics/shared'
+import { POOL_SIZE } from '@logistics/shared/db'
 import * as v from 'valibot'
 import { passwordWeakness } from './modules/auth/password-policy'
 
@@ -68,9 +69,13 @@ const ConfigSchema = v.object({
   /**
    * Purchases in the database at once, per replica; the others wait their turn in the service, in
    * arrival order. Purchases of a hot product queue on its row lock, and every connection they
-   * hold is one that reads cannot use: at most 9 of the pool's 10 (see the README's Performance).
+   * hold is one that reads cannot use: at most all but one of the pool's (see the README's Performance).
    */
-  PURCHASE_CONCURRENCY: envInteger(4, { min: 1, max: 9, range: 'must be from 1 to 9 (the database pool has 10 connections)' }),
+  PURCHASE_CONCURRENCY: envInteger(4, {
+    min: 1,
+    max: POOL_SIZE - 1,
+    range: `must be from 1 to ${POOL_SIZE - 1} (the database pool has ${POOL_SIZE} connections)`,
+  }),
   /** `json` or `pretty` (readable lines); default: pretty at a terminal, else JSON; always JSON in production. */
   LOG_FORMAT: v.optional(v.picklist(LOG_FORMATS)),
 })

@@ -32,6 +32,9 @@ export type Database<TSchema extends Record<string, unknown>> = {
   pglite?: PGlite
 }
 
+/** Connections a service keeps to a PostgreSQL server (per replica), unless `poolSize` says otherwise. */
+export const POOL_SIZE = 10
+
 export type OpenDatabaseOptions<TSchema extends Record<string, unknown>> = {
   url: string | undefined
   service: string
@@ -121,7 +124,7 @@ export async function openDatabase<TSchema extends Record<string, unknown>>(
     await waitForServer(url, options.connectTimeoutSeconds, options.onConnectRetry)
     await migrateServer(url, migrationsFolder)
     const client = postgres(url, {
-      max: options.poolSize ?? 10,
+      max: options.poolSize ?? POOL_SIZE,
       onnotice: () => {},
       connection: { application_name: options.service },
     })

@@ -44,7 +44,7 @@ const throttleSettings = (config: Config): ThrottleSettings => ({
 })
 
 type Key = { key: string; max: number }
-type Reservation = Key & { attempts: number; lockedUntil: Date | null }
+type Reservation = Key & { attempts: number; lockedUntil: Date | null; windowStartedAt: Date }
 
 const t = loginThrottles
 const lockedAt = (now: Date) => and(isNotNull(t.lockedUntil), gt(t.lockedUntil, now))
@@ -64,8 +64,8 @@ async function reserve(db: DbOrTx, { key, max }: Key, now: Date, s: ThrottleSett
         updatedAt: now,
       },
     })
-    .returning({ attempts: t.attempts, lockedUntil: t.lockedUntil })
-  return { key, max, attempts: row!.attempts, lockedUntil: row!.lockedUntil }
+    .returning({ attempts: t.attempts, lockedUntil: t.lockedUntil, windowStartedAt: t.windowStartedAt })
+  return { key, max, ...row! }
 }
 
 const granted = (r: Reservation, now: Date) => !(r.lockedUntil && r.lockedUntil > now) && r.attempts <= r.max
@@ -173,8 +173,7 @@ export async function reserveRegistration(
   const s = throttleSettings(deps.config)
   const r = await reserve(deps.db, { key: `register:${address}`, max: deps.config.REGISTRATIONS_PER_ADDRESS }, now, s)
   if (r.attempts <= r.max) return
-  const [row] = await deps.db.select({ started: t.windowStartedAt }).from(t).where(eq(t.key, r.key))
-  const rest = row ? (row.started.getTime() + s.windowSeconds * 1000 - now.getTime()) / 1000 : s.windowSeconds
+  const rest = (r.windowStartedAt.getTime() + s.windowSeconds * 1000 - now.getTime()) / 1000
   const seconds = Math.max(1, Math.ceil(rest))
   throw new HttpProblem(
     429,

@@ -89,6 +89,12 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
     })
   }
 
+  /** `answeredError` for an answer read with `throwHttpErrors: false`: its body is read here for the detail. */
+  async function unexpectedAnswer(what: string, response: Response, o?: CallOptions): Promise<HttpProblem> {
+    const data = (await response.json().catch(() => undefined)) as { detail?: unknown } | undefined
+    return answeredError(what, response, data?.detail, o)
+  }
+
   /**
    * Maps a failed call to the problem ecommerce answers: 503 down, 504 timed out, 502 anything else.
    * The upstream's own `detail` is logged (with the request id), never passed on to our caller.
@@ -167,8 +173,7 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
           current ? { delivery_status: current } : {},
         )
       }
-      const data = (await response.json().catch(() => undefined)) as { detail?: unknown } | undefined
-      throw answeredError('delete delivery', response, data?.detail, o)
+      throw await unexpectedAnswer('delete delivery', response, o)
     },
 
     async findDeliveryOfOrder(foreignOrderId, o) {
@@ -176,10 +181,7 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
         .post('tracking', { json: { foreign_order_id: foreignOrderId }, headers: headersOf(o), throwHttpErrors: false })
         .catch(async (e) => Promise.reject(await toProblem(e, 'find delivery', o)))
       if (response.status === 404) return null
-      if (response.status !== 200) {
-        const data = (await response.json().catch(() => undefined)) as { detail?: unknown } | undefined
-        throw answeredError('find delivery', response, data?.detail, o)
-      }
+      if (response.status !== 200) throw await unexpectedAnswer('find delivery', response, o)
       return call('find delivery', TrackingResponseSchema, () => response.json(), o)
     },
 
