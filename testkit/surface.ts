@@ -12,6 +12,8 @@ import { problemViolation } from './problem'
  */
 
 const DEEP = '{"a":'.repeat(20_000)
+/** A JSON body just over the 1 MB limit. */
+const OVERSIZED = JSON.stringify({ junk: 'x'.repeat(1024 * 1024) })
 const DEEP_CLOSED = `${DEEP}1${'}'.repeat(20_000)}`
 
 /** Bodies no route takes, each with its content type: none may get past a missing credential. */
@@ -25,6 +27,7 @@ const INVALID_BODIES: { label: string; body: string; contentType?: string }[] = 
   { label: 'form body (curl -d)', body: 'a=1&b=2', contentType: 'application/x-www-form-urlencoded' },
   { label: 'text body', body: 'hello', contentType: 'text/plain' },
   { label: 'no content type', body: '{"a":1}' },
+  { label: 'body over 1 MB', body: OVERSIZED, contentType: 'application/json' },
 ]
 
 const isProblem = (answer: Answer, status: number) => {
@@ -88,6 +91,21 @@ export function surfaceTests(options: SurfaceOptions) {
       expect(failures).toEqual([])
     })
 
+    test('a body over 1 MB with valid credentials answers 413 problem+json on every body route', async () => {
+      const { app, routes, pathValues, bodyRouteHeaders } = options.context()
+      const failures: string[] = []
+      for (const route of routes.filter((r) => r.hasBody)) {
+        const headers = bodyRouteHeaders(route) ?? {} // the signed receiver cannot check a body it never reads: 413 too
+        const answer = await send(app, route.method, fillPath(route.path, pathValues), {
+          headers: { ...headers, 'content-type': 'application/json', 'content-length': String(OVERSIZED.length) },
+          body: OVERSIZED,
+        })
+        const violation = isProblem(answer, 413) ?? (answer.json.code === 'body-too-large' ? null : `code ${answer.json.code}`)
+        if (violation) failures.push(`${route.key}: ${violation}`)
+      }
+      expect(failures).toEqual([])
+    })
+
     test('every authenticated route of the document answers 401 without valid credentials, whatever its body, path or query', async () => {
       const { app, routes } = options.context()
       const authenticated = routes.filter(secured)
@@ -103,6 +121,7 @@ export function surfaceTests(options: SurfaceOptions) {
             const headers: Record<string, string> = {}
             if (credential) headers.authorization = credential
             if (b?.contentType) headers['content-type'] = b.contentType
+            if (b && route.method !== 'GET') headers['content-length'] = String(Buffer.byteLength(b.body))
             const answer = await send(app, route.method, url, { headers, body: route.method === 'GET' ? undefined : b?.body })
             const violation = isProblem(answer, 401)
             if (violation) failures.push(`${route.key} [${credential ?? 'no credentials'}, ${b?.label ?? 'no body'}]: ${violation}`)

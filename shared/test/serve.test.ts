@@ -2,13 +2,24 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import * as v from 'valibot'
 import { httpBasics } from '../src/http/basics'
+import { jsonBody } from '../src/http/body'
 import { MAX_BODY_BYTES } from '../src/http/body-limit'
 import { serveApp } from '../src/http/serve'
 import { silentLogger } from '../src/log'
+import { unauthorized } from '../src/problem'
 
-const app = new Elysia().use(httpBasics(silentLogger)).post('/echo', ({ body }) => ({ length: body.text.length }), {
-  body: v.object({ text: v.string() }),
-})
+const Text = v.object({ text: v.string() })
+// `/secret` checks a bearer token in the transform stage, as both services' auth plugins do
+const app = new Elysia()
+  .use(httpBasics(silentLogger))
+  .use(jsonBody())
+  .post('/echo', ({ body }) => ({ length: body.text.length }), { body: Text })
+  .post('/secret', ({ body }) => ({ length: body.text.length }), {
+    body: Text,
+    transform({ request }) {
+      if (request.headers.get('authorization') !== 'Bearer right') throw unauthorized()
+    },
+  })
 const server = serveApp(app, 0)
 const url = `http://127.0.0.1:${server.port}/echo`
 afterAll(() => server.stop(true))
@@ -45,6 +56,29 @@ describe('the 1 MB body limit on a real server', () => {
     } as RequestInit)
     expect(res.status).toBe(413)
     expect(res.headers.get('content-type')).toBe('application/problem+json')
+  })
+
+  test('credentials come first: a body over 1 MB, declared or streamed, answers 401 without them and 413 with them', async () => {
+    const secret = `http://127.0.0.1:${server.port}/secret`
+    const statuses: Record<string, number> = {}
+    for (const [label, body] of [
+      ['declared', () => big],
+      ['streamed', () => chunked(big)],
+    ] as const)
+      for (const authorization of [undefined, 'Bearer wrong', 'Bearer right']) {
+        const headers: Record<string, string> = { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }
+        const res = await fetch(secret, { method: 'POST', headers, body: body(), duplex: 'half' } as RequestInit)
+        expect(res.headers.get('content-type')).toBe('application/problem+json')
+        statuses[`${label} ${authorization ?? 'none'}`] = res.status
+      }
+    expect(statuses).toEqual({
+      'declared none': 401,
+      'declared Bearer wrong': 401,
+      'declared Bearer right': 413,
+      'streamed none': 401,
+      'streamed Bearer wrong': 401,
+      'streamed Bearer right': 413,
+    })
   })
 
   test('bodies under the limit go through, streamed or not', async () => {

@@ -1,12 +1,12 @@
 import type { Server } from 'bun'
-import { problemResponse } from '../problem'
-import { bodyTooLargeBody, MAX_BODY_BYTES } from './body-limit'
+import { MAX_BODY_BYTES, markOversized } from './body-limit'
 
 /**
  * Bun itself answers a bare, non-problem 413 for bodies over its `maxRequestBodySize`. So its cap is
- * set far above ours and the 1 MB limit is ours: a declared `content-length` over it is refused by
- * `bodyLimit` before anything is read; a streamed (chunked) body is read here up to the limit
- * and refused with problem+json past it.
+ * set far above ours and the 1 MB limit is ours: a declared `content-length` over it is noted by
+ * `bodyLimit` and never read; a streamed (chunked) body is read here up to the limit, and past it
+ * the request goes on without it, noted as oversized. Either answers 413 problem+json once the
+ * route has checked credentials (401 first).
  */
 const TRANSPORT_CAP = 64 * MAX_BODY_BYTES
 
@@ -41,8 +41,8 @@ export function serveApp(app: { handle(request: Request): Response | Promise<Res
     async fetch(request) {
       if (request.body && !request.headers.has('content-length')) {
         const body = await readUpTo(request, MAX_BODY_BYTES)
-        if (!body) return problemResponse(bodyTooLargeBody())
-        request = new Request(request, { body })
+        request = new Request(request, { body: body ?? '' })
+        if (!body) markOversized(request)
       }
       return app.handle(request)
     },

@@ -1,5 +1,6 @@
 import { badRequest, HttpProblem, unauthorized, verifyWebhook, WebhookEventSchema } from '@logistics/shared'
 import { rawBodyOf } from '@logistics/shared/http/body'
+import { bodyTooLarge, isOversized } from '@logistics/shared/http/body-limit'
 import { fieldErrors } from '@logistics/shared/http/errors'
 import { valibotToJsonSchema } from '@logistics/shared/http/openapi'
 import { Elysia } from 'elysia'
@@ -15,7 +16,9 @@ export const deliveryWebhooksRoutes = (deps: AppDeps) =>
   new Elysia({ name: 'delivery-webhooks' }).post(
     '/webhooks/delivery',
     async ({ request, status }) => {
-      // The signature covers the exact bytes sent: the raw text (kept by jsonBody), then JSON.
+      // The signature covers the exact bytes sent: the raw text (kept by jsonBody), then JSON. A
+      // body over the limit is never read, so its signature cannot be checked: 413 comes first.
+      if (isOversized(request)) throw bodyTooLarge()
       const raw = rawBodyOf(request) ?? ''
       const verified = verifyWebhook(deps.config.WEBHOOK_SECRET, request.headers, raw)
       if (!verified.ok) throw unauthorized(`Invalid webhook: ${verified.reason}`, 'invalid-webhook-signature')
