@@ -367,6 +367,8 @@ Read once at start-up and validated; a bad value stops the service with one line
 | \`LOGIN_WINDOW_SECONDS\`, \`LOGIN_LOCK_SECONDS\` | ecommerce | 900, 60 | the counting window; the first lock (each next one doubles, up to 1 h) |
 | \`TRUST_PROXY_HOPS\` | ecommerce | 0 | reverse proxies in front that append to \`X-Forwarded-For\` (0: the socket address is the client, the header is ignored) |
 | \`PURCHASE_CONCURRENCY\` | ecommerce | 4 | purchases in the database at once per replica (1–9; the pool has 10 connections); the others wait in the service, first come first served |
+| \`PURCHASES_PER_CUSTOMER\` | ecommerce | 4 | purchases of one customer waiting or running at once per replica; one more answers 429 \`too-many-purchases\` with \`Retry-After\` |
+| \`PURCHASE_QUEUE_LIMIT\` | ecommerce | 256 | purchases waiting for their turn per replica; one more answers 503 \`purchases-busy\` with \`Retry-After\` |
 `
 
 async function renderApi(docs?: { delivery: OpenApi; ecommerce: OpenApi }): Promise<string> {

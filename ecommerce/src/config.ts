@@ -76,6 +76,10 @@ const ConfigSchema = v.object({
     max: POOL_SIZE - 1,
     range: `must be from 1 to ${POOL_SIZE - 1} (the database pool has ${POOL_SIZE} connections)`,
   }),
+  /** Purchases of one customer waiting or running at once, per replica; one more answers 429. */
+  PURCHASES_PER_CUSTOMER: envInteger(4, { min: 1, max: 1000 }),
+  /** Purchases waiting for their turn, per replica; one more answers 503 `purchases-busy`. */
+  PURCHASE_QUEUE_LIMIT: envInteger(256, { min: 1, max: 100_000 }),
   /** `json` or `pretty` (readable lines); default: pretty at a terminal, else JSON; always JSON in production. */
   LOG_FORMAT: v.optional(v.picklist(LOG_FORMATS)),
 })

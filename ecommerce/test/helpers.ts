@@ -22,6 +22,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     DELIVERY_API_URL: 'http://127.0.0.1:1',
     DELIVERY_TIMEOUT_MS: '300',
     LOG_LEVEL: 'silent',
+    // Tests race one customer's purchases against each other (oversell, idempotency): what they
+    // check is the database. The per-customer bound has tests of its own, which set it.
+    PURCHASES_PER_CUSTOMER: '1000',
     ...overrides,
   })
 }

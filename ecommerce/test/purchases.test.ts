@@ -283,6 +283,32 @@ describe('concurrency', () => {
   })
 })
 
+/** Holds a product's row lock from a connection of its own (a stock count, an operator's session) until released. */
+async function holdRow(url: string, productId: string) {
+  const holder = postgres(url, { max: 1, onnotice: () => {} })
+  let release!: () => void
+  const released = new Promise<void>((r) => {
+    release = r
+  })
+  let locked!: () => void
+  const isLocked = new Promise<void>((r) => {
+    locked = r
+  })
+  const holding = holder.begin(async (tx) => {
+    await tx`select 1 from products where id = ${productId} for update`
+    locked()
+    await released
+  })
+  await isLocked
+  return {
+    async release() {
+      release()
+      await holding.catch(() => {})
+      await holder.end()
+    },
+  }
+}
+
 describe('purchases in the database at once (PURCHASE_CONCURRENCY)', () => {
   test('is 4 unless set, and anything outside 1–9 stops start-up naming it', () => {
     expect(testConfig().PURCHASE_CONCURRENCY).toBe(4)
@@ -321,28 +347,14 @@ describe('purchases in the database at once (PURCHASE_CONCURRENCY)', () => {
     const other = await h.product(s.token, 'OTHER', 1)
     const c = await h.customer()
     // A long transaction (a stock count, an operator's session) holds the hot product's row.
-    const holder = postgres(h.database.url!, { max: 1, onnotice: () => {} })
+    const holder = await holdRow(h.database.url!, hot.id)
     const probe = postgres(h.database.url!, { max: 1, onnotice: () => {} })
     const waitingOnLocks = async () =>
       (
         await probe<{ n: number }[]>`
           select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`
       )[0]!.n
-    let release!: () => void
-    const released = new Promise<void>((r) => {
-      release = r
-    })
-    let locked!: () => void
-    const isLocked = new Promise<void>((r) => {
-      locked = r
-    })
-    const holding = holder.begin(async (tx) => {
-      await tx`select 1 from products where id = ${hot.id} for update`
-      locked()
-      await released
-    })
     try {
-      await isLocked
       // More purchases than the pool has connections (20 in tests, 10 in production).
       const buying = Promise.all(Array.from({ length: 30 }, () => h.buy(c.token, [{ product_id: hot.id, quantity: 1 }])))
       // Every purchase past authentication: PURCHASE_CONCURRENCY of them wait in the database, the rest in the service.
@@ -359,16 +371,64 @@ describe('purchases in the database at once (PURCHASE_CONCURRENCY)', () => {
       expect(read === 'timed out' ? read : read.status).toBe(200)
       const orders = await Promise.race([h.request('GET', '/orders', { token: c.token }), timeout(3000)])
       expect(orders === 'timed out' ? orders : orders.status).toBe(200)
-      release()
-      await holding
+      await holder.release()
       const results = await buying
       expect(results.map((r) => r.status)).toEqual(Array(30).fill(201))
       expect(await h.stock(hot.id)).toBe(70)
     } finally {
-      release()
-      await holding.catch(() => {})
-      await holder.end()
+      await holder.release()
       await probe.end()
     }
   })
+
+  testOnPostgres(
+    'while purchases wait, one customer past PURCHASES_PER_CUSTOMER gets 429 and a full line 503, at once and changing nothing',
+    async () => {
+      const bounded = await createHarness({ config: { PURCHASES_PER_CUSTOMER: '2', PURCHASE_QUEUE_LIMIT: '3' } })
+      try {
+        const boundedAdmin = await bounded.adminToken()
+        const s = await bounded.seller('Bounded', boundedAdmin)
+        const hot = await bounded.product(s.token, 'BOUND', 100)
+        const [a, b, c, d] = [
+          await bounded.customer('A'),
+          await bounded.customer('B'),
+          await bounded.customer('C'),
+          await bounded.customer('D'),
+        ]
+        const holder = await holdRow(bounded.database.url!, hot.id)
+        try {
+          const answered: { status: number; code?: string; retryAfter: string | null }[] = []
+          const buy = (token: string) =>
+            bounded.buy(token, [{ product_id: hot.id, quantity: 1 }]).then((r) => {
+              answered.push({ status: r.status, code: r.body?.code, retryAfter: r.headers.get('retry-after') })
+              return r
+            })
+          const until = async (n: number) => {
+            for (let i = 0; i < 250 && answered.length < n; i++) await Bun.sleep(20)
+          }
+          // A sends five: two are taken (and wait on the lock), three are refused at once.
+          const fromA = Array.from({ length: 5 }, () => buy(a.token))
+          await until(3)
+          expect(answered).toEqual(Array(3).fill({ status: 429, code: 'too-many-purchases', retryAfter: '1' }))
+          // B, C and D send two each: two more go into the database (4 at once), three wait, one is one too many.
+          const fromOthers = [b, c, d].flatMap((x) => [buy(x.token), buy(x.token)])
+          await until(4)
+          expect(answered[3]).toEqual({ status: 503, code: 'purchases-busy', retryAfter: '1' })
+          const metrics = (await bounded.request('GET', '/metrics')).text
+          expect(metrics).toMatch(/^ecommerce_purchases_refused_total\{reason="too-many-purchases"[^}]*\} 3$/m)
+          expect(metrics).toMatch(/^ecommerce_purchases_refused_total\{reason="purchases-busy"[^}]*\} 1$/m)
+          await holder.release()
+          const statuses = (await Promise.all([...fromA, ...fromOthers])).map((r) => r.status)
+          expect(statuses.filter((x) => x === 201)).toHaveLength(7)
+          // the refused purchases changed nothing: 7 units sold, A has its two orders
+          expect(await bounded.stock(hot.id)).toBe(93)
+          expect((await bounded.request('GET', '/orders', { token: a.token })).body.total).toBe(2)
+        } finally {
+          await holder.release()
+        }
+      } finally {
+        await bounded.close()
+      }
+    },
+  )
 })

@@ -16,6 +16,12 @@ export function createEcommerceMetrics() {
     help: 'Purchases refused with 409 insufficient-stock',
     registers: [registry],
   })
+  const purchasesRefused = new Counter({
+    name: 'ecommerce_purchases_refused_total',
+    help: 'Purchases refused before their turn: too-many-purchases (429, one customer over PURCHASES_PER_CUSTOMER) and purchases-busy (503, PURCHASE_QUEUE_LIMIT waiting)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  })
   const webhookEvents = new Counter({
     name: 'ecommerce_delivery_events_total',
     help: 'Delivery webhook events received, by outcome: applied and delivered (applied), duplicate, stale and unknown-order (ignored)',
@@ -42,7 +48,7 @@ export function createEcommerceMetrics() {
   return {
     registry,
     observeRequest: httpRequestMetrics(registry),
-    /** Counts a purchase, or a stock conflict, as its promise settles (and passes it on). */
+    /** Counts a purchase, a stock conflict or a refusal by the queue, as its promise settles (and passes it on). */
     async purchase<T extends { replayed: boolean }>(result: Promise<T>): Promise<T> {
       try {
         const value = await result
@@ -50,6 +56,8 @@ export function createEcommerceMetrics() {
         return value
       } catch (error) {
         if (error instanceof HttpProblem && error.code === 'insufficient-stock') stockConflicts.inc()
+        if (error instanceof HttpProblem && (error.code === 'too-many-purchases' || error.code === 'purchases-busy'))
+          purchasesRefused.inc({ reason: error.code })
         throw error
       }
     },

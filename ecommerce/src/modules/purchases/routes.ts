@@ -1,18 +1,21 @@
 import { unprocessable } from '@logistics/shared'
 import { Elysia } from 'elysia'
-import pLimit from 'p-limit'
 import * as v from 'valibot'
 import type { AppDeps } from '../../context'
 import { authPlugin } from '../auth/plugin'
 import { IdParamsSchema, problems } from '../common'
 import { IdempotencyKeySchema, InsufficientStockSchema, PurchaseRequestSchema, PurchaseSchema } from './model'
+import { createPurchaseQueue } from './queue'
 import { getPurchase, purchase } from './service'
 
 export const purchasesRoutes = (deps: AppDeps) => {
-  // At most PURCHASE_CONCURRENCY purchases in the database; the rest wait here, first come first
-  // served, instead of on a hot product's row lock, holding a pool connection that reads need.
-  const inDatabase = pLimit(deps.config.PURCHASE_CONCURRENCY)
-  deps.metrics.watchPurchaseQueue(inDatabase)
+  // Purchases take turns in the service, in a bounded queue (queue.ts).
+  const queue = createPurchaseQueue({
+    concurrency: deps.config.PURCHASE_CONCURRENCY,
+    perCustomer: deps.config.PURCHASES_PER_CUSTOMER,
+    waiting: deps.config.PURCHASE_QUEUE_LIMIT,
+  })
+  deps.metrics.watchPurchaseQueue(queue)
   return new Elysia({ name: 'purchases' })
     .use(authPlugin(deps))
     .post(
@@ -25,7 +28,7 @@ export const purchasesRoutes = (deps: AppDeps) => {
           if (!parsed.success) throw unprocessable([{ path: 'Idempotency-Key', message: parsed.issues[0].message }])
           key = parsed.output
         }
-        const result = await deps.metrics.purchase(inDatabase(() => purchase(deps.db, customer, body, key)))
+        const result = await deps.metrics.purchase(queue.run(customer.id, () => purchase(deps.db, customer, body, key)))
         set.headers.location = `/purchases/${result.body.id}`
         if (result.replayed) set.headers['idempotent-replayed'] = 'true'
         return status(201, result.body)
@@ -33,13 +36,14 @@ export const purchasesRoutes = (deps: AppDeps) => {
       {
         role: ['customer'],
         body: PurchaseRequestSchema,
-        response: { 201: PurchaseSchema, ...problems(401, 403, 422), 409: InsufficientStockSchema },
+        response: { 201: PurchaseSchema, ...problems(401, 403, 422, 429, 503), 409: InsufficientStockSchema },
         detail: {
           tags: ['purchases'],
           summary: 'Buy products of one or several sellers (customer); one order per seller',
           description:
             'One transaction: when any product is short the purchase answers 409 `insufficient-stock` naming each short product, and nothing changes. ' +
-            'Send an `Idempotency-Key` header to make retries safe: the same key and body answer the first result again; the same key with another body answers 409.',
+            'Send an `Idempotency-Key` header to make retries safe: the same key and body answer the first result again; the same key with another body answers 409. ' +
+            'Purchases take turns: a customer with PURCHASES_PER_CUSTOMER purchases in progress gets 429 `too-many-purchases`, and when PURCHASE_QUEUE_LIMIT purchases already wait the answer is 503 `purchases-busy`; both with `Retry-After`, and nothing changes.',
           parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } }],
         },
       },
