@@ -58,17 +58,11 @@ describe('the purchase queue', () => {
     const [a1, a2, b1] = [pending(), pending(), pending()]
     const first = queue.run('a', a1.job)
     const second = queue.run('a', a2.job)
-    let ran = false
-    expect(
-      await refusal(
-        queue.run('a', async () => {
-          ran = true
-        }),
-      ),
-    ).toBe('429 too-many-purchases retry-after 1')
+    const refused = pending()
+    expect(await refusal(queue.run('a', refused.job))).toBe('429 too-many-purchases retry-after 1')
     const other = queue.run('b', b1.job)
     await tick()
-    expect([a1.started, a2.started, b1.started, ran]).toEqual([true, false, false, false])
+    expect([a1.started, a2.started, b1.started, refused.started]).toEqual([true, false, false, false])
     a1.finish()
     expect(await first).toBe('done')
     // its slot is back: a third purchase of `a` is taken, and waits its turn behind b's
@@ -96,14 +90,8 @@ describe('the purchase queue', () => {
     const jobs = [pending(), pending(), pending()]
     const admitted = jobs.map((j, i) => queue.run(`c${i}`, j.job))
     expect(queue.pendingCount).toBeGreaterThanOrEqual(2)
-    let ran = false
-    expect(
-      await refusal(
-        queue.run('late', async () => {
-          ran = true
-        }),
-      ),
-    ).toBe('503 purchases-busy retry-after 1')
+    const refused = pending()
+    expect(await refusal(queue.run('late', refused.job))).toBe('503 purchases-busy retry-after 1')
     await tick()
     expect(jobs.map((j) => j.started)).toEqual([true, false, false])
     jobs[0]!.finish()
@@ -117,7 +105,7 @@ describe('the purchase queue', () => {
       j.finish()
     }
     expect(await Promise.all([...admitted, taken])).toEqual(['done', 'done', 'done', 'done'])
-    expect(ran).toBe(false)
+    expect(refused.started).toBe(false)
     expect(queue.pendingCount).toBe(0)
   })
 })
