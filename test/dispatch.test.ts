@@ -4,6 +4,9 @@
  * its one live delivery, checked on the delivery service's own state.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { eq } from 'drizzle-orm'
+import { orders } from '../ecommerce/src/db/schema'
+import { settleInterruptedCancels } from '../ecommerce/src/modules/orders/service'
 import { createSystem, type System } from './in-process'
 
 let sys: System
@@ -255,5 +258,99 @@ describe('cancelling a dispatched order', () => {
     const order = await expectConsistent(s.orderId)
     expect(order.status).toBe('dispatched')
     expect(await sys.shop.stock(s.product.id)).toBe(8)
+  })
+})
+
+describe('cancels interrupted after the withdrawal may have happened are settled (settleInterruptedCancels)', () => {
+  const settle = (options: { later?: boolean } = {}) =>
+    settleInterruptedCancels(sys.shop.db, sys.client, { now: new Date(Date.now() + (options.later ? 3_600_000 : 0)) })
+
+  /** A dispatched order whose cancel answered `status` with its delivery withdrawn or not, per the plan. */
+  async function interruptedCancel(name: string, plan: Parameters<System['setPlan']>[0], status: number) {
+    const s = await confirmedOrder(name)
+    expect((await post(`/orders/${s.orderId}/dispatch`, s.seller.token)).status).toBe(200)
+    sys.setPlan(plan)
+    try {
+      const r = await post(`/orders/${s.orderId}/cancel`, s.customer.token)
+      expect(r.status).toBe(status)
+    } finally {
+      sys.healthy()
+    }
+    return s
+  }
+
+  test('the DELETE landed but no answer came and the re-check failed: 504, then once its window is over the order is cancelled with its stock back', async () => {
+    const s = await interruptedCancel(
+      'Unsure',
+      (method, path) => (method === 'DELETE' ? 'lost-answer' : path === '/tracking' ? 'down' : undefined),
+      504,
+    )
+    expect(await sys.deliveriesOf(s.orderId)).toEqual([]) // withdrawn on the delivery service
+    expect((await sys.orderRow(s.orderId)).status).toBe('dispatched')
+    // within the window the DELETE counts as possibly still landing: nothing is decided
+    expect(await settle()).toEqual({ cancelled: 0, kept: 0, unknown: 0 })
+    expect(await settle({ later: true })).toEqual({ cancelled: 1, kept: 0, unknown: 0 })
+    expect((await expectConsistent(s.orderId)).status).toBe('cancelled')
+    expect(await sys.shop.stock(s.product.id)).toBe(10)
+    const history = await sys.shop.request('GET', `/orders/${s.orderId}/history`, { token: s.customer.token })
+    expect(history.body.data.map((e: { status: string }) => e.status)).toEqual(['created', 'confirmed', 'dispatched', 'cancelled'])
+    // settled once: the next rounds find nothing, and the stock is given back once
+    expect(await settle({ later: true })).toEqual({ cancelled: 0, kept: 0, unknown: 0 })
+    expect(await sys.shop.stock(s.product.id)).toBe(10)
+  })
+
+  test('the DELETE was held past the re-check and landed late: still settled as cancelled', async () => {
+    const s = await interruptedCancel('Late', (method) => (method === 'DELETE' ? 'held' : undefined), 504)
+    expect(await sys.deliveriesOf(s.orderId)).toHaveLength(1) // the re-check saw it: not withdrawn yet
+    await sys.releaseHeld() // ... and then the DELETE lands
+    expect(await sys.deliveriesOf(s.orderId)).toEqual([])
+    expect(await settle({ later: true })).toEqual({ cancelled: 1, kept: 0, unknown: 0 })
+    expect((await expectConsistent(s.orderId)).status).toBe('cancelled')
+    expect(await sys.shop.stock(s.product.id)).toBe(10)
+  })
+
+  test('the DELETE never reached the delivery service: the order stays dispatched and keeps following its delivery', async () => {
+    const s = await interruptedCancel('NeverSent', (method) => (method === 'DELETE' ? 'down' : undefined), 503)
+    expect(await settle({ later: true })).toEqual({ cancelled: 0, kept: 1, unknown: 0 })
+    const order = await expectConsistent(s.orderId)
+    expect([order.status, order.cancelUnsettledUntil, order.cancelLeaseUntil]).toEqual(['dispatched', null, null])
+    expect(await sys.shop.stock(s.product.id)).toBe(8)
+    await sys.tick()
+    await sys.pumpWebhooks()
+    expect((await sys.orderRow(s.orderId)).deliveryStatus).toBe('IN_ORIGIN')
+  })
+
+  test('the customer cancelling again within the window completes at once; nothing is left to settle', async () => {
+    const s = await interruptedCancel(
+      'Again',
+      (method, path) => (method === 'DELETE' ? 'lost-answer' : path === '/tracking' ? 'down' : undefined),
+      504,
+    )
+    const again = await post(`/orders/${s.orderId}/cancel`, s.customer.token)
+    expect(again.status).toBe(200)
+    expect(await settle({ later: true })).toEqual({ cancelled: 0, kept: 0, unknown: 0 })
+    expect(await sys.shop.stock(s.product.id)).toBe(10)
+  })
+
+  test('a process that died between the withdrawal and the cancel transaction (its lease left behind); the delivery service down at first', async () => {
+    const s = await confirmedOrder('Crashed')
+    const shipped = await post(`/orders/${s.orderId}/dispatch`, s.seller.token)
+    // what the dead process had done: claimed the order, then withdrawn its delivery
+    await sys.shop.db
+      .update(orders)
+      .set({ cancelLeaseUntil: new Date(Date.now() + 20_000) })
+      .where(eq(orders.id, s.orderId))
+    await sys.client.deleteDelivery(shipped.body.delivery.tracking_number)
+    expect(await settle()).toEqual({ cancelled: 0, kept: 0, unknown: 0 }) // its lease still runs
+    sys.setPlan((_, path) => (path === '/tracking' ? 'down' : undefined))
+    try {
+      expect(await settle({ later: true })).toEqual({ cancelled: 0, kept: 0, unknown: 1 })
+    } finally {
+      sys.healthy()
+    }
+    expect((await sys.orderRow(s.orderId)).status).toBe('dispatched')
+    expect(await settle({ later: true })).toEqual({ cancelled: 1, kept: 0, unknown: 0 })
+    expect((await expectConsistent(s.orderId)).status).toBe('cancelled')
+    expect(await sys.shop.stock(s.product.id)).toBe(10)
   })
 })

@@ -142,6 +142,11 @@ export const orders = pgTable(
     dispatchUnsettledUntil: ts('dispatch_unsettled_until'),
     /** A cancel is withdrawing the order's delivery until then: dispatching waits. */
     cancelLeaseUntil: ts('cancel_lease_until'),
+    /**
+     * A withdrawal (DELETE) that timed out may still land until then; after it, the cancel is settled
+     * by looking (`settleInterruptedCancels`), like one whose process died with its lease taken.
+     */
+    cancelUnsettledUntil: ts('cancel_unsettled_until'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -155,6 +160,8 @@ export const orders = pgTable(
     index('orders_purchase_idx').on(t.purchaseId),
     index('orders_created_idx').on(t.createdAt, t.id),
     index('orders_status_idx').on(t.status, t.createdAt, t.id),
+    // The few orders whose cancel was interrupted (see settleInterruptedCancels).
+    index('orders_cancel_interrupted_idx').on(t.id).where(sql`${t.cancelLeaseUntil} is not null or ${t.cancelUnsettledUntil} is not null`),
     check('orders_status_ck', sql`${t.status} in ('created', 'confirmed', 'dispatched', 'delivered', 'cancelled')`),
   ],
 )

@@ -93,7 +93,9 @@ export const ordersRoutes = (deps: AppDeps) =>
             'restored, all or nothing. 409 `already-picked-up` once the parcel left READY_FOR_PICK_UP; 409 `invalid-transition` ' +
             'for a delivered (or already cancelled) order; 409 `dispatch-in-progress` (with `Retry-After`) while a dispatch of the ' +
             'order is under way (or one timed out moments ago and may still create the delivery); 409 `cancel-in-progress` while ' +
-            'another cancel is withdrawing the delivery; 502/503/504 when the delivery service fails, and then nothing changes.',
+            'another cancel is withdrawing the delivery; 502/503/504 when the delivery service fails, and then nothing changes here. ' +
+            'After a 503/504 the withdrawal may still have happened: repeat the cancel, or within a few minutes the service asks the ' +
+            'delivery service itself and cancels the order if its delivery is gone.',
         },
       },
     )

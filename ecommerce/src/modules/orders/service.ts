@@ -12,7 +12,7 @@ import {
 import { errorFields, isDatabaseUnavailable } from '@logistics/shared/db-errors'
 import { paginateTable } from '@logistics/shared/pagination'
 import type { SQL } from 'drizzle-orm'
-import { and, asc, eq, inArray, not, sql } from 'drizzle-orm'
+import { and, asc, eq, inArray, isNull, not, sql } from 'drizzle-orm'
 import type { DbOrTx, EcommerceDb, Tx } from '../../context'
 import { orderEvents, orderItems, orders, products } from '../../db/schema'
 import type { CurrentUser } from '../auth/model'
@@ -253,21 +253,22 @@ export async function cancelOrder(db: EcommerceDb, user: CurrentUser, id: string
           )
       }
     } catch (error) {
+      // No answer in time (503/504): the DELETE may still land. Until that window is over the order
+      // stays as it is; then `settleInterruptedCancels` looks at what happened and settles it.
+      const unsure = order.status === 'dispatched' && error instanceof HttpProblem && (error.status === 503 || error.status === 504)
       await db
         .update(orders)
-        .set({ cancelLeaseUntil: null })
+        .set({ cancelLeaseUntil: null, ...(unsure ? { cancelUnsettledUntil: new Date(clock().getTime() + leaseMs) } : {}) })
         .where(and(eq(orders.id, id), eq(orders.cancelLeaseUntil, claim)))
-        .catch(() => {}) // it expires by itself
+        .catch(() => {}) // the lease expires by itself, and an expired one is settled the same way
       throw error
     }
   }
 
   const now = clock()
-  const row = await db.transaction(async (tx) => {
-    const cancelled = await transition(tx, id, [order.status], 'cancelled', 'cancelled', {
+  const row = await db.transaction((tx) =>
+    cancelAndRestock(tx, id, order.status, {
       actorId: user.id,
-      // The delivery, if any, is withdrawn: the order no longer has one.
-      set: { trackingNumber: null, deliveryStatus: null, deliveryStatusAt: null, cancelLeaseUntil: null },
       where: lease
         ? and(eq(orders.cancelLeaseUntil, lease), not(dispatchBusy(now)))
         : order.status === 'created'
@@ -277,17 +278,105 @@ export async function cancelOrder(db: EcommerceDb, user: CurrentUser, id: string
       if (error instanceof HttpProblem && error.status === 409 && error.extensions.current_status === order.status)
         throw await whyNotClaimed(tx, id, order.status, 'cancelled', now)
       throw error
-    })
-    const items = await tx.select().from(orderItems).where(eq(orderItems.orderId, id)).orderBy(asc(orderItems.productId))
-    // Rows in id order, like purchases take them, so the two never deadlock.
-    for (const item of items)
-      await tx
-        .update(products)
-        .set({ quantity: sql`${products.quantity} + ${item.quantity}`, updatedAt: new Date() })
-        .where(eq(products.id, item.productId))
-    return cancelled
-  })
+    }),
+  )
   return (await withItems(db, [row]))[0]!
+}
+
+/**
+ * The cancel's transaction: the guarded transition (the delivery, if any, is withdrawn: the order
+ * no longer has one) and the stock given back, in product id order like purchases take the rows,
+ * so the two never deadlock.
+ */
+async function cancelAndRestock(tx: Tx, id: string, from: OrderStatus, options: { actorId?: string; where?: SQL }) {
+  const cancelled = await transition(tx, id, [from], 'cancelled', 'cancelled', {
+    actorId: options.actorId,
+    set: { trackingNumber: null, deliveryStatus: null, deliveryStatusAt: null, cancelLeaseUntil: null, cancelUnsettledUntil: null },
+    where: options.where,
+  })
+  const items = await tx.select().from(orderItems).where(eq(orderItems.orderId, id)).orderBy(asc(orderItems.productId))
+  for (const item of items)
+    await tx
+      .update(products)
+      .set({ quantity: sql`${products.quantity} + ${item.quantity}`, updatedAt: new Date() })
+      .where(eq(products.id, item.productId))
+  return cancelled
+}
+
+export type SettledCancels = { cancelled: number; kept: number; unknown: number }
+
+/**
+ * Settles the cancels of dispatched orders that were interrupted once the withdrawal may have
+ * happened: a DELETE whose answer never came (`cancel_unsettled_until`), or a process that died or
+ * lost its database between the withdrawal and the cancel's transaction (its `cancel_lease_until`
+ * left behind). Once that time is over and no cancel is running, the delivery service says what
+ * happened: the order's delivery gone, the cancel completes (cancelled, stock back, no actor in its
+ * history); still there, the order stays dispatched and only the bookkeeping is cleared. While the
+ * delivery service does not answer, the order waits for the next round. Each write is guarded on
+ * the bookkeeping read, so a cancel started meanwhile, or another replica, wins.
+ */
+export async function settleInterruptedCancels(
+  db: EcommerceDb,
+  client: DeliveryClient,
+  options: { now?: Date; logger?: Logger; limit?: number } = {},
+): Promise<SettledCancels> {
+  const now = (options.now ?? new Date()).toISOString()
+  const due = await db
+    .select({
+      id: orders.id,
+      trackingNumber: orders.trackingNumber,
+      lease: orders.cancelLeaseUntil,
+      unsettled: orders.cancelUnsettledUntil,
+    })
+    .from(orders)
+    .where(
+      and(
+        eq(orders.status, 'dispatched'),
+        sql`(${orders.cancelLeaseUntil} is not null or ${orders.cancelUnsettledUntil} is not null)`,
+        sql`coalesce(${orders.cancelLeaseUntil} <= ${now}, true) and coalesce(${orders.cancelUnsettledUntil} <= ${now}, true)`,
+      ),
+    )
+    .limit(options.limit ?? 50)
+  const settled: SettledCancels = { cancelled: 0, kept: 0, unknown: 0 }
+  for (const o of due) {
+    const unchanged = and(
+      o.lease ? eq(orders.cancelLeaseUntil, o.lease) : isNull(orders.cancelLeaseUntil),
+      o.unsettled ? eq(orders.cancelUnsettledUntil, o.unsettled) : isNull(orders.cancelUnsettledUntil),
+    )
+    const found = await client.findDeliveryOfOrder(o.id).catch(() => 'unknown' as const)
+    if (found === 'unknown') {
+      settled.unknown++
+      continue
+    }
+    if (found) {
+      if (found.tracking_number !== o.trackingNumber)
+        options.logger?.warn('an interrupted cancel found another delivery for its order', {
+          order_id: o.id,
+          tracking_number: found.tracking_number,
+        })
+      await db
+        .update(orders)
+        .set({ cancelLeaseUntil: null, cancelUnsettledUntil: null })
+        .where(and(eq(orders.id, o.id), eq(orders.status, 'dispatched'), unchanged))
+      settled.kept++
+      options.logger?.info('interrupted cancel settled: the delivery is still there, the order stays dispatched', { order_id: o.id })
+      continue
+    }
+    const done = await db
+      .transaction((tx) => cancelAndRestock(tx, o.id, 'dispatched', { where: unchanged }))
+      .then(
+        () => true,
+        (error) => {
+          if (error instanceof HttpProblem && error.status === 409) return false // changed meanwhile
+          throw error
+        },
+      )
+    if (done) {
+      settled.cancelled++
+      options.logger?.info('interrupted cancel settled: the delivery was withdrawn, the order is cancelled', { order_id: o.id })
+    }
+  }
+  return settled
 }
 
 const alreadyPickedUp = (reason: string, extensions: Record<string, unknown> = {}) =>

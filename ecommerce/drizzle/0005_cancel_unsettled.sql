@@ -1,0 +1,2 @@
+ALTER TABLE "orders" ADD COLUMN "cancel_unsettled_until" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "orders_cancel_interrupted_idx" ON "orders" USING btree ("id") WHERE "orders"."cancel_lease_until" is not null or "orders"."cancel_unsettled_until" is not null;
