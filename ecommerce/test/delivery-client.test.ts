@@ -186,3 +186,12 @@ describe('the delivery service unavailable itself (503, e.g. its database restar
     }
   })
 })
+
+test('the delivery service not reachable at all: 503 delivery-unavailable with Retry-After too (every 503 says when to retry)', async () => {
+  const client = createDeliveryClient({ baseUrl: deadDeliveryUrl(), apiKey: 'k', retries: 0 })
+  for (const call of [() => client.getTracking('TRK-1'), () => client.deleteDelivery('TRK-1'), () => client.findDeliveryOfOrder('o-1')]) {
+    const error = await call().catch((e) => e)
+    expect(error).toBeInstanceOf(HttpProblem)
+    expect([error.status, error.code, error.headers['retry-after']]).toEqual([503, 'delivery-unavailable', '5'])
+  }
+})

@@ -109,7 +109,15 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
       return answeredError(what, error.response, data?.detail, o)
     }
     if (isNetworkFailure(error))
-      return new HttpProblem(503, 'delivery-unavailable', `The delivery service is unavailable (${what}); nothing was changed`)
+      return new HttpProblem(
+        503,
+        'delivery-unavailable',
+        `The delivery service is unavailable (${what}); nothing was changed`,
+        {},
+        {
+          'retry-after': '5',
+        },
+      )
     return new HttpProblem(502, 'delivery-failed', `The call to the delivery service failed (${what}); nothing was changed`)
   }
 
