@@ -28,7 +28,8 @@ export function jsonDepthExceeds(text: string, max = MAX_JSON_DEPTH): boolean {
   return false
 }
 
-type BodyState = { raw: string; refusal?: HttpProblem }
+/** The body's text as received (absent when it was never read), and why it was refused. */
+type BodyState = { raw?: string; refusal?: HttpProblem }
 const bodies = new WeakMap<Request, BodyState>()
 
 /** The exact text of the request body as received (for signature checks), when it had one. */
@@ -42,6 +43,15 @@ export const bodyRefusalOf = (request: Request): HttpProblem | undefined => bodi
  * fails its validation, which `problemErrors` answers with the refusal (`bodyRefusalOf`).
  */
 const REFUSED_BODY: unique symbol = Symbol('refused body')
+
+/**
+ * Refuses the request's body, deferred: what a parser returns for it (REFUSED_BODY), the refusal
+ * answered once the route's credentials are checked. `jsonBody` and `bodyLimit` (413) use it.
+ */
+export function refuseBody(request: Request, refusal: HttpProblem): typeof REFUSED_BODY {
+  bodies.set(request, { refusal })
+  return REFUSED_BODY
+}
 
 /**
  * Every request body is JSON: one global parser reads the text, and refuses a content type other

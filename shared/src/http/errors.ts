@@ -3,7 +3,7 @@ import { errorFields, isDatabaseUnavailable } from '../db-errors'
 import type { Logger } from '../log'
 import { type FieldError, HttpProblem, problemBody, problemResponse } from '../problem'
 import { bodyRefusalOf } from './body'
-import { bodyTooLargeBody, isOversized } from './body-limit'
+import { bodyTooLarge } from './body-limit'
 import { queryRefusalOf } from './nul-refusal'
 import { type RequestMeta, requestIdOf, requestMeta } from './request-id'
 
@@ -68,7 +68,6 @@ export function problemErrors(logger: Logger) {
       case 'NOT_FOUND':
         return problemResponse(problemBody(404, 'not-found', `No route for ${request.method} ${new URL(request.url).pathname}`), headers)
       case 'VALIDATION': {
-        if (error.type === 'body' && isOversized(request)) return problemResponse(bodyTooLargeBody(), headers)
         const refusal = error.type === 'body' ? bodyRefusalOf(request) : error.type === 'query' ? queryRefusalOf(request) : undefined
         if (refusal) return problemResponse(refusal.toBody(), headers)
         const errors = fieldErrors(validationIssues(error))
@@ -86,7 +85,7 @@ export function problemErrors(logger: Logger) {
       return problemResponse(unavailable.toBody(), { ...headers, ...unavailable.headers })
     }
     const status = typeof (error as { status?: unknown })?.status === 'number' ? (error as { status: number }).status : 500
-    if (status === 413) return problemResponse(bodyTooLargeBody(), headers)
+    if (status === 413) return problemResponse(bodyTooLarge().toBody(), headers)
     if (status >= 400 && status < 500 && code !== 'VALIDATION')
       return problemResponse(problemBody(status, 'request-error', (error as Error)?.message), headers)
     logger.error('unhandled error', {

@@ -136,10 +136,11 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
   let analyzing: Promise<void> = Promise.resolve()
 
   /**
-   * `claim`, and when it was slow, an ANALYZE of the queue (at most once per `analyzeIntervalMs`). The queue's size swings (empty, then a
-   * tick's burst of thousands): autovacuum analyzes it up to a minute late, PGlite never, and a
-   * plan made while it was empty looks up each due event's predecessors the slow way (measured:
-   * 20 000 due events, 100 ms a claim of 32 instead of 0.5 ms). Fresh statistics replace the cached plans.
+   * `claim`, and when it was slow, an ANALYZE of the queue (at most once per `analyzeIntervalMs`).
+   * The queue's size swings (empty, then a tick's burst of thousands): autovacuum analyzes it up to
+   * a minute late, PGlite never, and a plan made while it was empty looks up each due event's
+   * predecessors the slow way (measured: 20 000 due events, 100 ms a claim of 32 instead of 0.5 ms).
+   * Fresh statistics replace the cached plans.
    */
   async function claimDue(limit: number): Promise<ClaimedEvent[]> {
     const started = performance.now()

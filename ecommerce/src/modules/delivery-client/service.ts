@@ -37,6 +37,9 @@ export type DeliveryClientOptions = {
   fetch?: typeof fetch
 }
 
+/** `Retry-After` of our 503 when the delivery service is unavailable and says nothing itself. */
+const RETRY_AFTER_SECONDS = '5'
+
 /** A request that never got an HTTP answer (connection refused or reset, DNS…). */
 const isNetworkFailure = (error: unknown) =>
   !(error instanceof HTTPError) &&
@@ -82,7 +85,7 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
         'delivery-unavailable',
         `The delivery service is unavailable (${what}); nothing was changed`,
         { upstream_status: status },
-        { 'retry-after': response.headers.get('retry-after') ?? '5' },
+        { 'retry-after': response.headers.get('retry-after') ?? RETRY_AFTER_SECONDS },
       )
     return new HttpProblem(502, 'delivery-failed', `The delivery service answered ${status} (${what}); nothing was changed`, {
       upstream_status: status,
@@ -115,7 +118,7 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
         `The delivery service is unavailable (${what}); nothing was changed`,
         {},
         {
-          'retry-after': '5',
+          'retry-after': RETRY_AFTER_SECONDS,
         },
       )
     return new HttpProblem(502, 'delivery-failed', `The call to the delivery service failed (${what}); nothing was changed`)
