@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { sql } from 'drizzle-orm'
 import { createHarness, type Harness } from './helpers'
 
 let h: Harness
@@ -66,6 +67,28 @@ describe('catalogue', () => {
     expect((await h.request('GET', '/products?seller_id=nope')).status).toBe(422)
     const all = await h.request('GET', '/products')
     expect(all.body.limit).toBe(20)
+  })
+
+  test('a product reads the same by id as in the list and as created, to the millisecond, whatever its text', async () => {
+    // The read by id is SQL sent by the driver itself (its own formatting); the rest go through drizzle.
+    const s = await h.seller('Same', admin)
+    const text = 'Ünïcode "quoted" \\ back\tslash, emoji 📦, <b>tags</b>'
+    const created = await h.request('POST', '/products', {
+      token: s.token,
+      body: { sku: 'SAME-1', name: text, description: text, quantity: 1_000_000_000 },
+    })
+    expect(created.status).toBe(201)
+    const id = created.body.id
+    // Microseconds and a date far from now: milliseconds truncated, as toISOString does.
+    await h.db.execute(
+      sql`update products set created_at = '1999-12-31 23:59:59.999999+00', updated_at = '2030-06-07 08:09:10.000500+02' where id = ${id}`,
+    )
+    const listed = (await h.request('GET', `/products?seller_id=${s.id}`)).body.data[0]
+    const read = await h.request('GET', `/products/${id}`)
+    expect(read.status).toBe(200)
+    expect(read.body).toEqual(listed)
+    expect(read.body).toEqual({ ...created.body, created_at: '1999-12-31T23:59:59.999Z', updated_at: '2030-06-07T06:09:10.000Z' })
+    expect(Object.keys(read.body).sort()).toEqual(Object.keys(created.body).sort())
   })
 })
 

@@ -1,9 +1,9 @@
 import type { ListEnvelope, Pagination } from '@logistics/shared'
 import { conflict, notFound } from '@logistics/shared'
-import { oncePerDb } from '@logistics/shared/db'
+import { driverQuery, oncePerDb } from '@logistics/shared/db'
 import { paginate } from '@logistics/shared/pagination'
 import { and, eq, isNull, sql } from 'drizzle-orm'
-import type { DbOrTx } from '../../context'
+import type { DbOrTx, EcommerceDb } from '../../context'
 import { products, sellers } from '../../db/schema'
 import type { CurrentUser } from '../auth/model'
 import { iso, isUniqueViolation } from '../common'
@@ -47,20 +47,22 @@ export async function listProducts(db: DbOrTx, query: Pagination & { seller_id?:
   return { data: rows.map((r) => toProductJson(r.p)), ...meta }
 }
 
-const productById = oncePerDb((db: DbOrTx) =>
-  db
-    .select({ p: products })
-    .from(products)
-    .innerJoin(sellers, eq(sellers.id, products.sellerId))
-    .where(and(eq(products.id, sql.placeholder('id')), inCatalogue))
-    .prepare('product_by_id'),
-)
+const catalogueRead = oncePerDb(driverQuery)
 
-/** A product of the catalogue (the hottest read: a prepared statement). */
-export async function getProduct(db: DbOrTx, id: string): Promise<ProductJson> {
-  const [row] = await productById(db).execute({ id })
+/**
+ * A product of the catalogue: the hottest read, sent by the driver itself (see `driverQuery`).
+ * The same filter as `inCatalogue`; the timestamps formatted as `toISOString` does (UTC,
+ * milliseconds truncated), so this answer matches the lists' for the same product.
+ */
+export async function getProduct(db: EcommerceDb, id: string): Promise<ProductJson> {
+  const [row] = await catalogueRead(db)<ProductJson>`
+    select p.id, p.seller_id, p.sku, p.name, p.description, p.quantity,
+           to_char(p.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
+           to_char(p.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as updated_at
+    from products p join sellers s on s.id = p.seller_id
+    where p.id = ${id} and p.deleted_at is null and s.deleted_at is null`
   if (!row) throw notFound('No such product')
-  return toProductJson(row.p)
+  return row
 }
 
 export async function createProduct(
