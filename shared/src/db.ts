@@ -246,6 +246,8 @@ export function driverQuery(db: AnyDb): DriverQuery {
     const sql = client as postgres.Sql
     return ((strings, ...values) => sql(strings, ...(values as postgres.ParameterOrFragment<never>[]))) as DriverQuery
   }
+  // A transaction has no client of its own (and its queries must stay on its connection).
+  if (!client) throw new Error('driverQuery needs a database handle, not a transaction')
   const pglite = client as PGlite
   return (async (strings, ...values) => (await pglite.sql(strings, ...values)).rows) as DriverQuery
 }
