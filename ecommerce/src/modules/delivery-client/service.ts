@@ -37,8 +37,14 @@ export type DeliveryClientOptions = {
   fetch?: typeof fetch
 }
 
-/** `Retry-After` of our 503 when the delivery service is unavailable and says nothing itself. */
-const RETRY_AFTER_SECONDS = '5'
+/**
+ * 503 `delivery-unavailable`: the delivery service down or unavailable itself. Every 503 says when
+ * to retry: the upstream's own `Retry-After` when it sent one, else 5 s.
+ */
+const deliveryUnavailable = (what: string, retryAfter: string | null = null, extra: Record<string, unknown> = {}) =>
+  new HttpProblem(503, 'delivery-unavailable', `The delivery service is unavailable (${what}); nothing was changed`, extra, {
+    'retry-after': retryAfter ?? '5',
+  })
 
 /** A request that never got an HTTP answer (connection refused or reset, DNS…). */
 const isNetworkFailure = (error: unknown) =>
@@ -79,14 +85,7 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
       upstream_detail: typeof detail === 'string' ? detail : undefined,
       request_id: o?.requestId,
     })
-    if (status === 503)
-      return new HttpProblem(
-        503,
-        'delivery-unavailable',
-        `The delivery service is unavailable (${what}); nothing was changed`,
-        { upstream_status: status },
-        { 'retry-after': response.headers.get('retry-after') ?? RETRY_AFTER_SECONDS },
-      )
+    if (status === 503) return deliveryUnavailable(what, response.headers.get('retry-after'), { upstream_status: status })
     return new HttpProblem(502, 'delivery-failed', `The delivery service answered ${status} (${what}); nothing was changed`, {
       upstream_status: status,
     })
@@ -111,16 +110,7 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
       const data = error.data as { detail?: unknown } | undefined
       return answeredError(what, error.response, data?.detail, o)
     }
-    if (isNetworkFailure(error))
-      return new HttpProblem(
-        503,
-        'delivery-unavailable',
-        `The delivery service is unavailable (${what}); nothing was changed`,
-        {},
-        {
-          'retry-after': RETRY_AFTER_SECONDS,
-        },
-      )
+    if (isNetworkFailure(error)) return deliveryUnavailable(what)
     return new HttpProblem(502, 'delivery-failed', `The call to the delivery service failed (${what}); nothing was changed`)
   }
 
