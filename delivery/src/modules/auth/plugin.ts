@@ -46,7 +46,7 @@ function createAuthPlugin(db: DeliveryDb) {
 
   return new Elysia({ name: 'auth-plugin' }).macro({
     apiKey: {
-      detail: { security: bearerAuth },
+      detail: { security: bearerAuth() },
       async transform({ request }) {
         await clientOf(request)
       },

@@ -1,4 +1,5 @@
-import { listOf, NoContentSchema, PaginationQuerySchema, ProblemSchema } from '@logistics/shared'
+import { listOf, NoContentSchema, PaginationQuerySchema } from '@logistics/shared'
+import { locationHeader } from '@logistics/shared/http/openapi'
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../../context'
 import { authPlugin } from '../auth/plugin'
@@ -14,8 +15,7 @@ import {
 } from './model'
 import { deleteWebhook, findWebhook, listAttempts, listWebhooks, recoverWebhookEvents, registerWebhook } from './service'
 
-const detail = (summary: string, description?: string) => ({ tags: ['webhooks'], summary, description })
-const errors = { 401: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema }
+const detail = (operationId: string, summary: string, description?: string) => ({ tags: ['webhooks'], operationId, summary, description })
 
 export function webhookRoutes(deps: AppDeps) {
   const { db, webhookDestinations: destinations } = deps
@@ -33,27 +33,33 @@ export function webhookRoutes(deps: AppDeps) {
       {
         apiKey: true,
         body: RegisterWebhookSchema,
-        response: { 200: WebhookSchema, 201: WebhookSchema, ...errors },
-        detail: detail(
-          'Register a webhook',
-          'Every status change of your deliveries is POSTed to `url`, signed per Standard Webhooks with `secret` (generated `whsec_…` when not given; a given one is `whsec_` + base64 of 24–64 random bytes), retried with backoff until a 2xx. ' +
-            'The same url and secret again (or no secret) answers 200 with the existing webhook. ' +
-            'The same url with another secret rotates its secret in place (200): pending events are kept and sent with the new secret; ' +
-            'for 24 hours after a rotation every event carries two signatures (`webhook-signature: v1,<new> v1,<old>`), so a receiver still on the old secret verifies too.',
-        ),
+        response: { 200: WebhookSchema, 201: WebhookSchema },
+        detail: {
+          responses: {
+            200: { description: 'The existing webhook of this url (its secret rotated when another was given)', headers: locationHeader },
+          },
+          ...detail(
+            'registerWebhook',
+            'Register a webhook',
+            'Every status change of your deliveries is POSTed to `url`, signed per Standard Webhooks with `secret` (generated `whsec_…` when not given; a given one is `whsec_` + base64 of 24–64 random bytes), retried with backoff until a 2xx. ' +
+              'The same url and secret again (or no secret) answers 200 with the existing webhook. ' +
+              'The same url with another secret rotates its secret in place (200): pending events are kept and sent with the new secret; ' +
+              'for 24 hours after a rotation every event carries two signatures (`webhook-signature: v1,<new> v1,<old>`), so a receiver still on the old secret verifies too.',
+          ),
+        },
       },
     )
     .get('/webhooks', ({ query, client }) => listWebhooks(db, client.id, query), {
       apiKey: true,
       query: PaginationQuerySchema,
-      response: { 200: listOf(WebhookSummarySchema), ...errors },
-      detail: detail('List your webhooks'),
+      response: { 200: listOf(WebhookSummarySchema) },
+      detail: detail('listWebhooks', 'List your webhooks'),
     })
     .get('/webhooks/:id', ({ params, client }) => findWebhook(db, client.id, params.id), {
       apiKey: true,
       params: WebhookIdParams,
-      response: { 200: WebhookSchema, ...errors },
-      detail: detail('View a webhook (with its secret)'),
+      response: { 200: WebhookSchema },
+      detail: detail('getWebhook', 'View a webhook (with its secret)'),
     })
     .delete(
       '/webhooks/:id',
@@ -64,16 +70,16 @@ export function webhookRoutes(deps: AppDeps) {
       {
         apiKey: true,
         params: WebhookIdParams,
-        response: { 204: NoContentSchema, ...errors },
-        detail: detail('Remove a webhook and its pending events'),
+        response: { 204: NoContentSchema },
+        detail: detail('deleteWebhook', 'Remove a webhook and its pending events'),
       },
     )
     .get('/webhooks/:id/attempts', ({ params, query, client }) => listAttempts(db, client.id, params.id, query), {
       apiKey: true,
       params: WebhookIdParams,
       query: PaginationQuerySchema,
-      response: { 200: listOf(AttemptSchema), ...errors },
-      detail: detail('The delivery log of a webhook, newest attempt first'),
+      response: { 200: listOf(AttemptSchema) },
+      detail: detail('listWebhookAttempts', 'The delivery log of a webhook, newest attempt first'),
     })
     .post(
       '/webhooks/:id/recover',
@@ -86,8 +92,9 @@ export function webhookRoutes(deps: AppDeps) {
         apiKey: true,
         params: WebhookIdParams,
         body: RecoverWebhookSchema,
-        response: { 202: RecoveredSchema, ...errors },
+        response: { 202: RecoveredSchema },
         detail: detail(
+          'recoverWebhookEvents',
           'Re-send the events given up since a date',
           'An event not acknowledged with a 2xx within 24 hours of its creation is given up (marked failed) and no longer retried. ' +
             'This puts every given-up event of the webhook created at or after `since` back in the queue, oldest first, each once ' +

@@ -49,14 +49,15 @@ export const authPlugin = (deps: AppDeps) => {
 
   return new Elysia({ name: 'auth-plugin' }).use(jwtPlugin(deps)).macro({
     auth: {
-      detail: { security: bearerAuth },
+      detail: { security: bearerAuth() },
       async transform({ request, jwt }) {
         await currentUser(request, jwt)
       },
       resolve: async ({ request, jwt }) => ({ user: await currentUser(request, jwt) }),
     },
     role: (roles: readonly Role[]) => ({
-      detail: { security: bearerAuth },
+      // the roles in the security requirement: the document derives the 403 from them
+      detail: { security: bearerAuth(roles) },
       async transform({ request, jwt }) {
         await requireRole(request, jwt, roles)
       },

@@ -1,4 +1,4 @@
-import { PaginationQuerySchema, text } from '@logistics/shared'
+import { DateTimeString, Integer, named, PaginationQuerySchema, text, UuidString } from '@logistics/shared'
 import * as v from 'valibot'
 
 const Quantity = v.pipe(
@@ -8,23 +8,30 @@ const Quantity = v.pipe(
   v.maxValue(1_000_000_000, 'quantity must be at most 1000000000'),
 )
 
-export const CreateProductRequestSchema = v.object({
-  sku: text('sku', 64),
-  name: text('name', 200),
-  description: text('description', 1000),
-  quantity: Quantity,
-})
-
-export const UpdateProductRequestSchema = v.pipe(
+export const CreateProductRequestSchema = named(
+  'CreateProductRequest',
   v.object({
-    sku: v.optional(text('sku', 64)),
-    name: v.optional(text('name', 200)),
-    description: v.optional(text('description', 1000)),
-    quantity: v.optional(Quantity),
+    sku: text('sku', 64),
+    name: text('name', 200),
+    description: text('description', 1000),
+    quantity: Quantity,
   }),
-  v.check(
-    (b) => b.sku !== undefined || b.name !== undefined || b.description !== undefined || b.quantity !== undefined,
-    'give at least one of sku, name, description, quantity',
+)
+
+export const UpdateProductRequestSchema = named(
+  'UpdateProductRequest',
+  v.pipe(
+    v.object({
+      sku: v.optional(text('sku', 64)),
+      name: v.optional(text('name', 200)),
+      description: v.optional(text('description', 1000)),
+      quantity: v.optional(Quantity),
+    }),
+    v.metadata({ minProperties: 1 }),
+    v.check(
+      (b) => b.sku !== undefined || b.name !== undefined || b.description !== undefined || b.quantity !== undefined,
+      'give at least one of sku, name, description, quantity',
+    ),
   ),
 )
 
@@ -33,14 +40,17 @@ export const ProductListQuerySchema = v.object({
   seller_id: v.optional(v.pipe(v.string(), v.uuid('seller_id must be a UUID'))),
 })
 
-export const ProductSchema = v.object({
-  id: v.string(),
-  seller_id: v.string(),
-  sku: v.string(),
-  name: v.string(),
-  description: v.string(),
-  quantity: v.number(),
-  created_at: v.string(),
-  updated_at: v.string(),
-})
+export const ProductSchema = named(
+  'Product',
+  v.object({
+    id: UuidString,
+    seller_id: UuidString,
+    sku: v.string(),
+    name: v.string(),
+    description: v.string(),
+    quantity: v.pipe(Integer, v.description('In stock')),
+    created_at: DateTimeString,
+    updated_at: DateTimeString,
+  }),
+)
 export type ProductJson = v.InferOutput<typeof ProductSchema>
