@@ -40,3 +40,18 @@ export const send = (
   path: string,
   init: { headers?: Record<string, string>; body?: string } = {},
 ): Promise<Answer> => callApp(app, method, path, { headers: init.headers, rawBody: init.body })
+
+/**
+ * `app.handle(request)` with the answer checked against the app's document like `callApp`'s (for
+ * requests a test forwards as they are: one service's client calling the other in-process).
+ */
+export async function handleChecked(app: HandlesRequests, request: Request): Promise<Response> {
+  const response = await app.handle(request)
+  const text = await response.text()
+  await assertDocumented(app, request.method, request.url, { status: response.status, headers: response.headers, text })
+  return new Response(response.status === 204 || response.status === 304 ? null : text, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  })
+}

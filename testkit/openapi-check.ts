@@ -11,7 +11,7 @@ import type { HandlesRequests } from './http'
  * path its 404. `callApp` (http.ts) runs it on every answer, so every test checks what it sees.
  */
 
-type Doc = { paths: Record<string, Record<string, any>>; components?: Record<string, Record<string, any>> }
+type Doc = { paths: Record<string, Record<string, any>>; components?: Record<string, Record<string, any>>; webhooks?: Record<string, any> }
 type Answer = { status: number; headers: Headers; text: string }
 
 /** Headers a client acts on: sent only where documented, and where documented as required, sent. */
@@ -46,6 +46,15 @@ export class ContractChecker {
       }))
       // the most literal template first: /swagger/json before /swagger/assets/{file}
       .sort((a, b) => b.literal - a.literal)
+  }
+
+  /** What is wrong with the body of an outgoing webhook event under the document's `webhooks` section. */
+  checkWebhook(name: string, payload: string): string[] {
+    const media = this.doc.webhooks?.[name]?.post?.requestBody?.content?.['application/json']
+    if (!media?.schema) return [`the document has no webhook ${name}`]
+    const ref = `doc${pointer('webhooks', name, 'post', 'requestBody', 'content', 'application/json', 'schema')}`
+    const validate = this.ajv.getSchema(ref)!
+    return validate(JSON.parse(payload)) ? [] : [`webhook ${name}: ${this.ajv.errorsText(validate.errors)}: ${payload.slice(0, 300)}`]
   }
 
   private resolve(object: any): any {
@@ -169,4 +178,10 @@ export async function assertDocumented(app: HandlesRequests, method: string, pat
   const checker = await contractOf(app)
   const violations = checker?.check(method, path, answer) ?? []
   if (violations.length) throw new Error(`The answer breaks the OpenAPI document:\n${violations.join('\n')}`)
+}
+
+/** Throws when `payload` breaks the schema of the webhook `name` in the document of `app` (the sender). */
+export async function assertWebhookDocumented(app: HandlesRequests, name: string, payload: string): Promise<void> {
+  const violations = (await contractOf(app))?.checkWebhook(name, payload) ?? [`${name}: the app serves no document`]
+  if (violations.length) throw new Error(`The event breaks the OpenAPI document:\n${violations.join('\n')}`)
 }
