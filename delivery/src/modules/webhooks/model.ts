@@ -9,6 +9,7 @@ export const RegisterWebhookSchema = named(
       v.trim(),
       v.maxLength(2000, 'url must be at most 2000 characters'),
       v.url('url must be an absolute URL'),
+      v.metadata({ pattern: '^[Hh][Tt][Tt][Pp][Ss]?://' }),
       v.check((u) => /^https?:\/\//i.test(u), 'url must be http or https'),
     ),
     secret: v.optional(WebhookSecretSchema),
