@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { orders } from '../ecommerce/src/db/schema'
-import { settleInterruptedCancels } from '../ecommerce/src/modules/orders/service'
+import { settleInterruptedCancels } from '../ecommerce/src/modules/orders/settle'
 import { createSystem, type System } from './in-process'
 
 let sys: System

@@ -3,7 +3,7 @@ import { errorFields, isDatabaseUnavailable } from '@logistics/shared/db-errors'
 import { Cron } from 'croner'
 import type { EcommerceDb } from '../../context'
 import type { DeliveryClient } from '../delivery-client/service'
-import { settleInterruptedCancels } from './service'
+import { settleInterruptedCancels } from './settle'
 
 /**
  * Every minute: settle the cancels that were interrupted after their withdrawal may have happened

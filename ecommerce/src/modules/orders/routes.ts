@@ -4,17 +4,10 @@ import { Elysia } from 'elysia'
 import type { AppDeps } from '../../context'
 import { authPlugin } from '../auth/plugin'
 import { IdParamsSchema, problems } from '../common'
+import { cancelOrder } from './cancel'
+import { dispatchOrder } from './dispatch'
 import { OrderHistorySchema, OrderListQuerySchema, OrderSchema } from './model'
-import {
-  cancelOrder,
-  confirmOrder,
-  dispatchLeaseMs,
-  dispatchOrder,
-  getOrder,
-  getOrderHistory,
-  getOrderTracking,
-  listOrders,
-} from './service'
+import { confirmOrder, dispatchLeaseMs, getOrder, getOrderHistory, getOrderTracking, listOrders } from './service'
 
 const tags = ['orders']
 
