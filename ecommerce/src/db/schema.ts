@@ -162,6 +162,10 @@ export const orders = pgTable(
     index('orders_status_idx').on(t.status, t.createdAt, t.id),
     // The few orders whose cancel was interrupted (see settleInterruptedCancels).
     index('orders_cancel_interrupted_idx').on(t.id).where(sql`${t.cancelLeaseUntil} is not null or ${t.cancelUnsettledUntil} is not null`),
+    // The few confirmed orders with a dispatch in flight or interrupted (see settleInterruptedDispatches).
+    index('orders_dispatch_interrupted_idx')
+      .on(t.id)
+      .where(sql`${t.status} = 'confirmed' and (${t.dispatchLeaseUntil} is not null or ${t.dispatchUnsettledUntil} is not null)`),
     check('orders_status_ck', sql`${t.status} in ('created', 'confirmed', 'dispatched', 'delivered', 'cancelled')`),
   ],
 )

@@ -28,7 +28,7 @@ export const deliveryWebhooksRoutes = (deps: AppDeps) =>
         throw new HttpProblem(422, 'validation-failed', 'The webhook event has invalid fields', { errors: fieldErrors(parsed.issues) })
       }
       const webhookId = request.headers.get('webhook-id')!
-      const outcome = await applyDeliveryEvent(deps.db, webhookId, parsed.output, deps.logger)
+      const outcome = await applyDeliveryEvent(deps.db, webhookId, parsed.output, deps.logger, { client: deps.deliveryClient })
       deps.metrics.deliveryEvent(outcome)
       deps.logger.info('delivery event received', {
         webhook_id: webhookId,
@@ -54,7 +54,9 @@ export const deliveryWebhooksRoutes = (deps: AppDeps) =>
           'Verifies `webhook-signature` over `webhook-id.webhook-timestamp.body` with WEBHOOK_SECRET (401 otherwise, also for a timestamp over 5 minutes off). ' +
           'A repeated `webhook-id` changes nothing. An event applies only to the order whose delivery has its tracking number: ' +
           'one for an unknown or cancelled order, an order never dispatched, or another tracking number is acknowledged (204), logged and ignored. ' +
-          'An event for a `confirmed` order whose dispatch is still in flight (no tracking number stored yet) answers 503 `order-not-ready` with `Retry-After`, so it is sent again. ' +
+          'An event for a `confirmed` order whose dispatch is still in flight (no tracking number stored yet), or whose dispatched delivery a cancel is withdrawing, answers 503 `order-not-ready` with `Retry-After`, so it is sent again. ' +
+          'Once no dispatch call is in flight (its answer was lost: a crash, a timeout, a reset), the event first settles that dispatch (the delivery service is asked which delivery the order has; the order becomes dispatched with it), then applies; ' +
+          'an event for a confirmed order never dispatched (the seller never asked to ship it) is acknowledged and ignored, and a later dispatch adopts that delivery. ' +
           'An event never moves the delivery status back: the status progression decides (READY_FOR_PICK_UP → IN_ORIGIN → IN_ROUTE_OF_DELIVERY/NOT_DELIVERED → DELIVERED, final), ' +
           'the event date only within the IN_ROUTE_OF_DELIVERY ↔ NOT_DELIVERED loop; a date more than 5 minutes ahead of this clock answers 422 `event-date-in-future`. Answers 204.',
       },

@@ -28,6 +28,9 @@ import {
  * A dispatch that finds the order already dispatched with the same delivery answers it (200): a
  * double click never deletes the winner's delivery. When the call fails the order stays confirmed
  * (502/503/504); after a timeout the delivery may still appear, so cancels keep waiting for a lease.
+ * A dispatch whose answer never came (a crash, a timeout, a reset) is settled by asking the
+ * delivery service (settle.ts): by the job once its lease and window are over, or at once by the
+ * first event of its delivery (delivery-webhooks); see docs/design-dispatch.md.
  */
 export async function dispatchOrder(db: EcommerceDb, user: CurrentUser, id: string, options: DispatchOptions): Promise<OrderJson> {
   const { client, call: callOptions = {}, logger } = options
@@ -74,8 +77,9 @@ export async function dispatchOrder(db: EcommerceDb, user: CurrentUser, id: stri
   try {
     delivery = await client.createDelivery(request, callOptions)
   } catch (error) {
-    // An HTTP answer means the request was handled; a timeout or a dropped connection may not.
-    const unsettled = !(error instanceof HttpProblem && error.status === 502)
+    // An HTTP error answer means nothing was created; a timeout, a dropped connection or an
+    // unreadable answer may hide a delivery: settled once its window is over (settleInterruptedDispatches).
+    const unsettled = !(error instanceof HttpProblem && error.status === 502 && typeof error.extensions.upstream_status === 'number')
     await release(db, unsettled).catch((e) => {
       // During a database outage this is expected (and the outage is logged once elsewhere): a warning.
       const fields = { order_id: id, error: errorFields(e) }

@@ -175,9 +175,12 @@ export type DispatchOptions = {
   now?: () => Date
 }
 
+/** True while a dispatch call is in flight (its lease runs: a process that died stops counting then). */
+export const dispatchInFlight = (now: Date) => sql`coalesce(${orders.dispatchLeaseUntil} > ${now.toISOString()}, false)`
+
 /** True while a dispatch call is in flight or one that timed out may still create the delivery. */
 export const dispatchBusy = (now: Date) =>
-  sql`(coalesce(${orders.dispatchLeaseUntil} > ${now.toISOString()}, false) or coalesce(${orders.dispatchUnsettledUntil} > ${now.toISOString()}, false))`
+  sql`(${dispatchInFlight(now)} or coalesce(${orders.dispatchUnsettledUntil} > ${now.toISOString()}, false))`
 
 const busyUntil = (o: OrderRow, now: Date): Date | undefined => {
   const times = [o.dispatchLeaseUntil, o.dispatchUnsettledUntil].filter((t): t is Date => t !== null && t > now)

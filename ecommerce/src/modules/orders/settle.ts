@@ -1,9 +1,10 @@
 import { HttpProblem, type Logger } from '@logistics/shared'
-import { and, eq, isNull, sql } from 'drizzle-orm'
+import { and, eq, isNull, not, sql } from 'drizzle-orm'
 import type { EcommerceDb } from '../../context'
 import { orders } from '../../db/schema'
 import type { DeliveryClient } from '../delivery-client/service'
 import { cancelAndRestock } from './cancel'
+import { cancelBusy, dispatchBusy, dispatchInFlight, transition } from './service'
 
 export type SettledCancels = { cancelled: number; kept: number; unknown: number }
 
@@ -77,6 +78,112 @@ export async function settleInterruptedCancels(
       settled.cancelled++
       options.logger?.info('interrupted cancel settled: the delivery was withdrawn, the order is cancelled', { order_id: o.id })
     }
+  }
+  return settled
+}
+
+/** What settling one interrupted dispatch recorded. */
+export type DispatchSettlement = 'dispatched' | 'delivered' | 'no-delivery' | 'changed'
+
+/**
+ * Settles one confirmed order whose dispatch answer was lost, by asking the delivery service for
+ * the order's delivery (POST /tracking by foreign order id, the truth whatever happened):
+ *  - found: the order becomes dispatched with it, its current delivery status and date (and
+ *    delivered when that is DELIVERED), a history row with no actor, the dispatch lease cleared;
+ *  - none: with `settleNone` (the job, once every window is over) the bookkeeping is cleared and
+ *    the order stays confirmed, to be dispatched again; without it nothing is written.
+ * Every write is guarded: only a confirmed order without a tracking number, no dispatch call in
+ * flight (a live lease: that call records its own answer) and no cancel withdrawing the delivery
+ * (`changed` otherwise: whoever started meanwhile wins). A late answer of the interrupted call
+ * then finds the order dispatched with this same delivery (one per order) and answers it.
+ * Throws the client's 502/503/504 problem when the delivery service does not answer.
+ */
+export async function settleDispatch(
+  db: EcommerceDb,
+  client: DeliveryClient,
+  id: string,
+  options: { now: Date; settleNone: boolean; logger?: Logger },
+): Promise<DispatchSettlement> {
+  const { now, logger } = options
+  const found = await client.findDeliveryOfOrder(id)
+  if (!found) {
+    if (!options.settleNone) return 'no-delivery'
+    const [cleared] = await db
+      .update(orders)
+      .set({ dispatchInflight: 0, dispatchLeaseUntil: null, dispatchUnsettledUntil: null })
+      .where(and(eq(orders.id, id), eq(orders.status, 'confirmed'), not(dispatchBusy(now)), not(cancelBusy(now))))
+      .returning({ id: orders.id })
+    if (!cleared) return 'changed'
+    logger?.info('interrupted dispatch settled: no delivery exists, the order stays confirmed', { order_id: id })
+    return 'no-delivery'
+  }
+  const last = found.tracking.at(-1)
+  const settled = await db
+    .transaction(async (tx) => {
+      await transition(tx, id, ['confirmed'], 'dispatched', 'dispatched', {
+        set: {
+          trackingNumber: found.tracking_number,
+          deliveryStatus: found.status,
+          deliveryStatusAt: last ? new Date(last.date) : now,
+          dispatchInflight: 0,
+          dispatchLeaseUntil: null,
+        },
+        where: and(isNull(orders.trackingNumber), not(dispatchInFlight(now)), not(cancelBusy(now))),
+      })
+      if (found.status !== 'DELIVERED') return 'dispatched' as const
+      await transition(tx, id, ['dispatched'], 'delivered', 'delivered')
+      return 'delivered' as const
+    })
+    .catch((error) => {
+      if (error instanceof HttpProblem && error.status === 409) return 'changed' as const
+      throw error
+    })
+  if (settled !== 'changed')
+    logger?.info('interrupted dispatch settled: the order is dispatched with the delivery the delivery service holds', {
+      order_id: id,
+      tracking_number: found.tracking_number,
+      delivery_status: found.status,
+    })
+  return settled
+}
+
+export type SettledDispatches = { dispatched: number; confirmed: number; unknown: number }
+
+/**
+ * Settles the dispatches whose answer was lost: a process that died during the create-delivery
+ * call (its `dispatch_lease_until` left behind), or a call that timed out or lost its connection
+ * (`dispatch_unsettled_until`, the time until which it may still land). Once both are over and no
+ * cancel is running, `settleDispatch` asks the delivery service and records what is true. While
+ * the delivery service does not answer, the order waits for the next round.
+ */
+export async function settleInterruptedDispatches(
+  db: EcommerceDb,
+  client: DeliveryClient,
+  options: { now?: Date; logger?: Logger; limit?: number } = {},
+): Promise<SettledDispatches> {
+  const now = options.now ?? new Date()
+  const at = now.toISOString()
+  const due = await db
+    .select({ id: orders.id })
+    .from(orders)
+    .where(
+      and(
+        // Literally the predicate of orders_dispatch_interrupted_idx (a parameter would not match it).
+        sql`${orders.status} = 'confirmed' and (${orders.dispatchLeaseUntil} is not null or ${orders.dispatchUnsettledUntil} is not null)`,
+        sql`coalesce(${orders.dispatchLeaseUntil} <= ${at}, true) and coalesce(${orders.dispatchUnsettledUntil} <= ${at}, true)`,
+        not(cancelBusy(now)),
+      ),
+    )
+    .limit(options.limit ?? 50)
+  const settled: SettledDispatches = { dispatched: 0, confirmed: 0, unknown: 0 }
+  for (const o of due) {
+    const outcome = await settleDispatch(db, client, o.id, { now, settleNone: true, logger: options.logger }).catch((error) => {
+      if (error instanceof HttpProblem && error.status >= 500) return 'unknown' as const
+      throw error
+    })
+    if (outcome === 'unknown') settled.unknown++
+    else if (outcome === 'dispatched' || outcome === 'delivered') settled.dispatched++
+    else if (outcome === 'no-delivery') settled.confirmed++
   }
   return settled
 }
