@@ -369,6 +369,7 @@ Read once at start-up and validated; a bad value stops the service with one line
 | \`PURCHASE_CONCURRENCY\` | ecommerce | 4 | purchases in the database at once per replica (1–9; the pool has 10 connections); the others wait in the service, first come first served |
 | \`PURCHASES_PER_CUSTOMER\` | ecommerce | 4 | purchases of one customer waiting or running at once per replica; one more answers 429 \`too-many-purchases\` with \`Retry-After\` |
 | \`PURCHASE_QUEUE_LIMIT\` | ecommerce | 256 | purchases waiting for their turn per replica; one more answers 503 \`purchases-busy\` with \`Retry-After\` |
+| \`WEBHOOK_RETENTION_DAYS\` | both | 30 | ecommerce: received webhook ids (\`processed_webhooks\`) older than this are purged hourly in batches of 1 000 (1–3 650 days); an event replayed after its id was purged changes nothing (the status progression refuses it) |
 `
 
 async function renderApi(docs?: { delivery: OpenApi; ecommerce: OpenApi }): Promise<string> {

@@ -80,6 +80,11 @@ const ConfigSchema = v.object({
   PURCHASES_PER_CUSTOMER: envInteger(4, { min: 1, max: 1000 }),
   /** Purchases waiting for their turn, per replica; one more answers 503 `purchases-busy`. */
   PURCHASE_QUEUE_LIMIT: envInteger(256, { min: 1, max: 100_000 }),
+  /**
+   * Days a received webhook id is remembered (`processed_webhooks`), the same variable as the
+   * delivery service's retention; older records are purged hourly in small batches.
+   */
+  WEBHOOK_RETENTION_DAYS: envInteger(30, { min: 1, max: 3650, format: 'must be a whole number of days' }),
   /** `json` or `pretty` (readable lines); default: pretty at a terminal, else JSON; always JSON in production. */
   LOG_FORMAT: v.optional(v.picklist(LOG_FORMATS)),
 })

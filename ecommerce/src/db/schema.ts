@@ -217,8 +217,15 @@ export const idempotencyKeys = pgTable(
   (t) => [primaryKey({ columns: [t.customerId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
 )
 
-/** `webhook-id`s already received from the delivery service: a repeated event changes nothing. */
-export const processedWebhooks = pgTable('processed_webhooks', {
-  webhookId: text('webhook_id').primaryKey(),
-  receivedAt: ts('received_at').notNull().defaultNow(),
-})
+/**
+ * `webhook-id`s already received from the delivery service: a repeated event changes nothing. Kept
+ * WEBHOOK_RETENTION_DAYS, then purged in small batches (the received_at index).
+ */
+export const processedWebhooks = pgTable(
+  'processed_webhooks',
+  {
+    webhookId: text('webhook_id').primaryKey(),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+  },
+  (t) => [index('processed_webhooks_received_idx').on(t.receivedAt)],
+)
