@@ -4,10 +4,9 @@
  * nothing (the status progression refuses it).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { ConfigError, webhookHeaders } from '@logistics/shared'
+import { webhookHeaders } from '@logistics/shared'
 import { queryRows } from '@logistics/shared/db'
 import { eq, sql } from 'drizzle-orm'
-import { loadConfig } from '../src/config'
 import { orderEvents, processedWebhooks } from '../src/db/schema'
 import { deleteExpiredProcessedWebhooks } from '../src/modules/delivery-webhooks/retention'
 import { createHarness, createStubDelivery, type Harness } from './helpers'
@@ -123,12 +122,4 @@ describe('an event replayed after its id was forgotten', () => {
     const history = await h.db.select().from(orderEvents).where(eq(orderEvents.orderId, orderId))
     expect(history.map((e) => e.status)).toEqual(['created', 'confirmed', 'dispatched', 'delivered'])
   })
-})
-
-test('WEBHOOK_RETENTION_DAYS: 30 by default; a whole number of days from 1 to 3650, else start-up stops naming it', () => {
-  expect(loadConfig({}).WEBHOOK_RETENTION_DAYS).toBe(30)
-  expect(loadConfig({ WEBHOOK_RETENTION_DAYS: '7' }).WEBHOOK_RETENTION_DAYS).toBe(7)
-  for (const bad of ['0', '7d', '-1', '1.5', '3651', ''])
-    expect(() => loadConfig({ WEBHOOK_RETENTION_DAYS: bad })).toThrow(/WEBHOOK_RETENTION_DAYS: /)
-  expect(() => loadConfig({ WEBHOOK_RETENTION_DAYS: 'x' })).toThrow(ConfigError)
 })

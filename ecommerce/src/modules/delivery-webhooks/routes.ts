@@ -1,6 +1,5 @@
 import { badRequest, HttpProblem, unauthorized, verifyWebhook, WebhookEventSchema } from '@logistics/shared'
-import { rawBodyOf } from '@logistics/shared/http/body'
-import { bodyTooLarge, isOversized } from '@logistics/shared/http/body-limit'
+import { bodyRefusalOf, rawBodyOf } from '@logistics/shared/http/body'
 import { fieldErrors } from '@logistics/shared/http/errors'
 import { valibotToJsonSchema } from '@logistics/shared/http/openapi'
 import { Elysia } from 'elysia'
@@ -17,12 +16,14 @@ export const deliveryWebhooksRoutes = (deps: AppDeps) =>
     '/webhooks/delivery',
     async ({ request, status }) => {
       // The signature covers the exact bytes sent: the raw text (kept by jsonBody), then JSON. A
-      // body over the limit is never read, so its signature cannot be checked: 413 comes first.
-      if (isOversized(request)) throw bodyTooLarge()
-      const raw = rawBodyOf(request) ?? ''
-      const verified = verifyWebhook(deps.config.WEBHOOK_SECRET, request.headers, raw)
+      // body that was not read (over the limit: 413; the process busy receiving others: 503) has
+      // no signature to check: its refusal comes first.
+      const raw = rawBodyOf(request)
+      const unread = raw === undefined ? bodyRefusalOf(request) : undefined
+      if (unread) throw unread
+      const verified = verifyWebhook(deps.config.WEBHOOK_SECRET, request.headers, raw ?? '')
       if (!verified.ok) throw unauthorized(`Invalid webhook: ${verified.reason}`, 'invalid-webhook-signature')
-      const parsed = v.safeParse(WebhookEventJsonSchema, raw)
+      const parsed = v.safeParse(WebhookEventJsonSchema, raw ?? '')
       if (!parsed.success) {
         if (parsed.issues[0].type === 'parse_json') throw badRequest('The body is not valid JSON', 'malformed-body')
         throw new HttpProblem(422, 'validation-failed', 'The webhook event has invalid fields', { errors: fieldErrors(parsed.issues) })
