@@ -302,7 +302,8 @@ receives as many bodies as it may at once. Limits on bodies, headers and offsets
 limit, offset, next_cursor }\`. Pass \`next_cursor\` back unchanged as \`?cursor=\` (same filters) for the next page:
 constant time at any depth, no row skipped or repeated while rows are added; it is null on the last page, and a
 cursor that is not one of the list's answers 422. \`total\` is exact up to 10 000 matching rows, above that
-PostgreSQL's estimate (never below 10 001): page by cursor, not by \`total\`.
+PostgreSQL's estimate (never below 10 001): page by cursor, not by \`total\`. \`offset\` goes from 0 to
+9 007 199 254 740 991 (2^53 − 1; an empty page past the end, 422 beyond it).
 
 **Idempotency.** \`POST /deliveries\` is idempotent per API client on \`order.foreign_order_id\` (the same order
 again answers 200 with the existing delivery; another body for it answers 409). \`POST /purchases\` honours an

@@ -163,15 +163,16 @@ export const ProblemSchema = v.object({
 })
 
 /**
- * `?limit=&offset=&cursor=` of every list: limit 1..100 (default 20), offset ≥ 0 (default 0), and
- * the opaque `cursor` a previous page answered as `next_cursor` (keyset paging: constant time at
- * any depth; the offset then counts from the cursor). A cursor that is not one of ours answers 422.
+ * `?limit=&offset=&cursor=` of every list: limit 1..100 (default 20), offset 0..MAX_OFFSET
+ * (default 0; past the end the page is empty), and the opaque `cursor` a previous page answered
+ * as `next_cursor` (keyset paging: constant time at any depth; the offset then counts from the
+ * cursor). A cursor that is not one of ours answers 422.
  */
 const wholeNumber = (name: string, min: number, max: number, fallback: number) =>
   v.optional(
     v.pipe(
       v.string(),
-      v.regex(/^\d{1,9}$/, `${name} must be a whole number`),
+      v.regex(/^\d+$/, `${name} must be a whole number`),
       v.transform(Number),
       v.minValue(min, `${name} must be at least ${min}`),
       v.maxValue(max, `${name} must be at most ${max}`),
@@ -179,9 +180,18 @@ const wholeNumber = (name: string, min: number, max: number, fallback: number) =
     String(fallback),
   )
 
+/**
+ * The largest `offset`: the largest whole number JSON and JavaScript hold exactly (2^53 − 1);
+ * PostgreSQL's OFFSET is a bigint, so every one of them is a valid offset (an empty page past the end).
+ */
+export const MAX_OFFSET = Number.MAX_SAFE_INTEGER
+
 export const PaginationQuerySchema = v.object({
   limit: wholeNumber('limit', 1, 100, 20),
-  offset: wholeNumber('offset', 0, 1_000_000_000, 0),
+  offset: v.pipe(
+    wholeNumber('offset', 0, MAX_OFFSET, 0),
+    v.description(`Rows to skip (from the cursor when one is given), 0 to ${MAX_OFFSET}; past the end the page is empty.`),
+  ),
   cursor: v.optional(
     v.pipe(
       v.string(),
