@@ -5,6 +5,7 @@ import type { EcommerceDb, Tx } from '../../context'
 import { orderItems, orders, products } from '../../db/schema'
 import type { CurrentUser } from '../auth/model'
 import type { CallOptions, DeliveryClient } from '../delivery-client/service'
+import { MAX_STOCK } from '../products/model'
 import type { OrderJson } from './model'
 import {
   cancelBusy,
@@ -123,7 +124,8 @@ export async function cancelAndRestock(tx: Tx, id: string, from: OrderStatus, op
   for (const item of items)
     await tx
       .update(products)
-      .set({ quantity: sql`${products.quantity} + ${item.quantity}`, updatedAt: new Date() })
+      // A bigint: never overflows; saturates at MAX_STOCK (unreachable in practice) so a cancel always succeeds.
+      .set({ quantity: sql`least(${products.quantity} + ${item.quantity}, ${MAX_STOCK}::bigint)`, updatedAt: new Date() })
       .where(eq(products.id, item.productId))
   return cancelled
 }
