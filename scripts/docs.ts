@@ -274,7 +274,9 @@ Bruno (Import Collection → OpenAPI V3), which gives a ready collection of ever
 
 **JSON.** Request and response bodies are JSON with snake_case fields; send \`content-type: application/json\`.
 Times are ISO 8601 in UTC. Ids are UUIDs; tracking numbers look like \`TRK-7KQ2-M9XD-4HPA\` (60 random bits in
-Crockford base32: unique and unguessable).
+Crockford base32: unique and unguessable). Required text is trimmed of white space, and text of invisible
+characters only (white space, controls, zero-width and bidi characters, U+FEFF, Hangul fillers, U+2800…)
+counts as empty: 422 \`<field> must not be empty\`.
 
 **Authentication.** Delivery: \`Authorization: Bearer <api key>\`; keys belong to API clients (provisioned by
 \`DELIVERY_API_KEYS\`), and a client sees only its own deliveries and webhooks (another client's id answers 404).

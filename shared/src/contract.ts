@@ -10,12 +10,27 @@ import { DeliveryStatusSchema } from './statuses'
 export const UuidSchema = v.pipe(v.string(), v.uuid())
 export const isUuid = (value: string) => v.is(UuidSchema, value)
 
-/** A required text field: trimmed, 1 to `max` characters, messages naming `label`. */
+/**
+ * Characters that show nothing: Unicode white space (U+00A0, U+3000…), controls, format characters
+ * (zero-width space U+200B, word joiner U+2060, BOM U+FEFF, bidi controls…), other default-ignorable
+ * code points (Hangul fillers, variation selectors…) and the blank Braille pattern U+2800.
+ */
+const INVISIBLE_ONLY = /^[\p{White_Space}\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2800]*$/u
+
+/** Whether `value` shows nothing: empty, or invisible characters only (see INVISIBLE_ONLY). */
+export const isBlank = (value: string) => INVISIBLE_ONLY.test(value)
+
+/**
+ * A required text field: trimmed, 1 to `max` characters, messages naming `label`. Text of
+ * invisible characters only counts as empty (a name or an address nobody can see or read).
+ */
 export const text = (label: string, max: number) =>
   v.pipe(
     v.string(`${label} must be a string`),
     v.trim(),
     v.minLength(1, `${label} must not be empty`),
+    // '' is the length check's: one message for it.
+    v.check((value) => value === '' || !isBlank(value), `${label} must not be empty`),
     v.maxLength(max, `${label} must be at most ${max} characters`),
   )
 
