@@ -266,13 +266,17 @@ Bruno (Import Collection → OpenAPI V3), which gives a ready collection of ever
 - [Environment](#environment)
 - [Delivery service](#delivery-service-port-3001) (port 3001)
 - [Ecommerce service](#ecommerce-service-port-3000) (port 3000)
-- The databases: [data-model.md](data-model.md); how the brief was read: [assumptions.md](assumptions.md)
+- The databases: [data-model.md](data-model.md); how the brief was read: [assumptions.md](assumptions.md); HTTP limits
+  (bodies, credentials, headers, offsets): [http.md](http.md); dispatching and its settlement:
+  [design-dispatch.md](design-dispatch.md)
 
 ## Conventions
 
 **JSON.** Request and response bodies are JSON with snake_case fields; send \`content-type: application/json\`.
 Times are ISO 8601 in UTC. Ids are UUIDs; tracking numbers look like \`TRK-7KQ2-M9XD-4HPA\` (60 random bits in
-Crockford base32: unique and unguessable).
+Crockford base32: unique and unguessable). Required text is trimmed of white space, and text of invisible
+characters only (white space, controls, zero-width and bidi characters, U+FEFF, Hangul fillers, U+2800…)
+counts as empty: 422 \`<field> must not be empty\`.
 
 **Authentication.** Delivery: \`Authorization: Bearer <api key>\`; keys belong to API clients (provisioned by
 \`DELIVERY_API_KEYS\`), and a client sees only its own deliveries and webhooks (another client's id answers 404).
@@ -280,7 +284,7 @@ Ecommerce: \`POST /auth/login { email, password }\` answers \`{ access_token, to
 user }\`; send \`Authorization: Bearer <access_token>\`. Roles: \`admin\` (marketplace administrator), \`seller\`
 (seller user; \`is_seller_admin\` marks a Seller Administrator User, who also adds and lists the seller's users)
 and \`customer\`. Credentials are checked before the body: without valid credentials a request answers 401
-whatever its body.
+whatever its body, and not one byte of that body is read ([http.md](http.md)).
 
 **Errors.** Every error is \`application/problem+json\` (RFC 9457): \`type\`, \`title\`, \`status\`, \`detail\`, a
 machine-readable \`code\` (e.g. \`insufficient-stock\`, \`warehouse-address-required\`, \`invalid-transition\`), and
@@ -293,13 +297,15 @@ JSON, 401 missing or invalid credentials, 403 authenticated but not allowed, 404
 405 known path with the wrong method (with \`Allow\`), 409 state conflict (stock, transition, duplicate), 413 body
 over 1 MB, 415 body not sent as \`application/json\`, 422 invalid fields, 429 too many attempts (with
 \`Retry-After\`), 502/503/504 the other service failed (nothing changed); 503 \`database-unavailable\` with
-\`Retry-After\` while the database is unreachable.
+\`Retry-After\` while the database is unreachable; 503 \`request-bodies-busy\` with \`Retry-After\` while the process
+receives as many bodies as it may at once. Limits on bodies, headers and offsets: [http.md](http.md).
 
 **Lists.** Every list takes \`limit\` (default 20, max 100), \`offset\` and \`cursor\`, and answers \`{ data, total,
 limit, offset, next_cursor }\`. Pass \`next_cursor\` back unchanged as \`?cursor=\` (same filters) for the next page:
 constant time at any depth, no row skipped or repeated while rows are added; it is null on the last page, and a
 cursor that is not one of the list's answers 422. \`total\` is exact up to 10 000 matching rows, above that
-PostgreSQL's estimate (never below 10 001): page by cursor, not by \`total\`.
+PostgreSQL's estimate (never below 10 001): page by cursor, not by \`total\`. \`offset\` goes from 0 to
+9 007 199 254 740 991 (2^53 − 1; an empty page past the end, 422 beyond it).
 
 **Idempotency.** \`POST /deliveries\` is idempotent per API client on \`order.foreign_order_id\` (the same order
 again answers 200 with the existing delivery; another body for it answers 409). \`POST /purchases\` honours an
@@ -369,6 +375,8 @@ Read once at start-up and validated; a bad value stops the service with one line
 | \`PURCHASE_CONCURRENCY\` | ecommerce | 4 | purchases in the database at once per replica (1–9; the pool has 10 connections); the others wait in the service, first come first served |
 | \`PURCHASES_PER_CUSTOMER\` | ecommerce | 4 | purchases of one customer waiting or running at once per replica; one more answers 429 \`too-many-purchases\` with \`Retry-After\` |
 | \`PURCHASE_QUEUE_LIMIT\` | ecommerce | 256 | purchases waiting for their turn per replica; one more answers 503 \`purchases-busy\` with \`Retry-After\` |
+| \`REQUEST_BODY_BUFFER_MB\` | ecommerce | 64 | megabytes of request bodies the process reads at once (a declared body counts its length, a streamed one the 1 MB it may reach); past it a request with a body answers 503 \`request-bodies-busy\` with \`Retry-After\`, unread (the delivery service: 64, fixed) |
+| \`WEBHOOK_RETENTION_DAYS\` | both | 30 | ecommerce: received webhook ids (\`processed_webhooks\`) older than this are purged hourly in batches of 1 000 (1–3 650 days); an event replayed after its id was purged changes nothing (the status progression refuses it) |
 `
 
 async function renderApi(docs?: { delivery: OpenApi; ecommerce: OpenApi }): Promise<string> {

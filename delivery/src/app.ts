@@ -9,6 +9,7 @@ import { Elysia } from 'elysia'
 import type { DeliveryConfig } from './config'
 import type { AppDeps } from './context'
 import type { DeliveryDb } from './db'
+import { apiClientOf } from './modules/auth/plugin'
 import { deliveryRoutes } from './modules/deliveries/routes'
 import { healthRoutes } from './modules/health/routes'
 import { createDeliveryMetrics, type DeliveryMetrics } from './modules/metrics/service'
@@ -43,33 +44,36 @@ export function createApp(options: CreateAppDeps) {
   }
   // The development API key on the Swagger page, outside production only.
   const docsApiKey = developmentApiKey(config)
-  return new Elysia()
-    .use(securityHeaders())
-    .use(methodNotAllowed)
-    .use(httpBasics(deps.logger, { observe: metrics.observeRequest }))
-    .use(jsonBody())
-    .use(
-      apiDocs({
-        title: 'Delivery service',
-        description:
-          'Shipping & tracking: deliveries with tracking numbers, a status that moves one step every tick, tracking history and signed webhooks. Authenticate with `Authorization: Bearer <api key>`.' +
-          (docsApiKey ? ` In this development setup the API key \`${docsApiKey}\` works (Authorize).` : ''),
-        version: '1.0.0',
-        bearerDescription: docsApiKey
-          ? `Your API key. In this development setup the key \`${docsApiKey}\` works.`
-          : 'Your API key (DELIVERY_API_KEYS provisions clients).',
-        examples: requestExamples,
-        tags: [
-          { name: 'deliveries', description: 'Create and manage deliveries' },
-          { name: 'tracking', description: 'Tracking history' },
-          { name: 'webhooks', description: 'Status-change notifications' },
-          { name: 'health', description: 'Service health' },
-        ],
-      }),
-    )
-    .use(healthRoutes(deps))
-    .use(metricsRoutes(metrics.registry, { token: config.METRICS_TOKEN, production: isProduction(config) }))
-    .use(deliveryRoutes(deps))
-    .use(trackingRoutes(deps))
-    .use(webhookRoutes(deps))
+  return (
+    new Elysia()
+      .use(securityHeaders())
+      .use(methodNotAllowed)
+      .use(httpBasics(deps.logger, { observe: metrics.observeRequest }))
+      // Bodies are read only once the route's API key is checked.
+      .use(jsonBody({ authenticate: apiClientOf(deps) }))
+      .use(
+        apiDocs({
+          title: 'Delivery service',
+          description:
+            'Shipping & tracking: deliveries with tracking numbers, a status that moves one step every tick, tracking history and signed webhooks. Authenticate with `Authorization: Bearer <api key>`.' +
+            (docsApiKey ? ` In this development setup the API key \`${docsApiKey}\` works (Authorize).` : ''),
+          version: '1.0.0',
+          bearerDescription: docsApiKey
+            ? `Your API key. In this development setup the key \`${docsApiKey}\` works.`
+            : 'Your API key (DELIVERY_API_KEYS provisions clients).',
+          examples: requestExamples,
+          tags: [
+            { name: 'deliveries', description: 'Create and manage deliveries' },
+            { name: 'tracking', description: 'Tracking history' },
+            { name: 'webhooks', description: 'Status-change notifications' },
+            { name: 'health', description: 'Service health' },
+          ],
+        }),
+      )
+      .use(healthRoutes(deps))
+      .use(metricsRoutes(metrics.registry, { token: config.METRICS_TOKEN, production: isProduction(config) }))
+      .use(deliveryRoutes(deps))
+      .use(trackingRoutes(deps))
+      .use(webhookRoutes(deps))
+  )
 }

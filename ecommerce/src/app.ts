@@ -8,6 +8,7 @@ import { metricsRoutes } from '@logistics/shared/metrics'
 import { Elysia } from 'elysia'
 import type { Config } from './config'
 import type { AppDeps, EcommerceDb, PasswordHashing } from './context'
+import { currentUserOf } from './modules/auth/plugin'
 import { authRoutes } from './modules/auth/routes'
 import { createDeliveryClient, type DeliveryClient } from './modules/delivery-client/service'
 import { deliveryWebhooksRoutes } from './modules/delivery-webhooks/routes'
@@ -56,46 +57,49 @@ export function createApp(options: CreateAppDeps) {
     metrics,
   }
   const demo = demoLogin(deps.config)
-  return new Elysia()
-    .use(securityHeaders())
-    .use(methodNotAllowed)
-    .use(httpBasics(deps.logger, { observe: metrics.observeRequest }))
-    .use(jsonBody())
-    .use(
-      apiDocs({
-        title: 'Ecommerce marketplace',
-        version: '0.1.0',
-        examples: requestExamples(deps.config),
-        description:
-          'Sellers sell products; customers buy from several sellers in one purchase (one order per seller); orders are shipped through the delivery service. ' +
-          'Errors are application/problem+json (RFC 9457). Log in with POST /auth/login and send `Authorization: Bearer <access_token>`.' +
-          (demo
-            ? ` In this development setup the demo admin logs in as \`${demo.email}\` / \`${demo.password}\` (the login example).`
-            : ''),
-        tags: [
-          { name: 'auth', description: 'Log in' },
-          { name: 'users', description: 'Marketplace users (customers) and the current user' },
-          { name: 'sellers', description: 'Sellers and their users' },
-          { name: 'products', description: 'The catalogue' },
-          { name: 'purchases', description: 'Buying' },
-          { name: 'orders', description: 'Orders, their transitions and tracking' },
-          { name: 'webhooks', description: 'Events from the delivery service' },
-          { name: 'health', description: 'Liveness' },
-        ],
-      }),
-    )
-    .use(healthRoutes(deps))
-    .use(
-      metricsRoutes(metrics.registry, {
-        token: options.config.METRICS_TOKEN,
-        production: isProduction(options.config),
-      }),
-    )
-    .use(authRoutes(deps))
-    .use(usersRoutes(deps))
-    .use(sellersRoutes(deps))
-    .use(productsRoutes(deps))
-    .use(purchasesRoutes(deps))
-    .use(ordersRoutes(deps))
-    .use(deliveryWebhooksRoutes(deps))
+  return (
+    new Elysia()
+      .use(securityHeaders())
+      .use(methodNotAllowed)
+      .use(httpBasics(deps.logger, { observe: metrics.observeRequest }))
+      // Bodies are read only once the route's credentials are checked, and within the process's bound.
+      .use(jsonBody({ authenticate: currentUserOf(deps), bytesInFlight: deps.config.REQUEST_BODY_BUFFER_MB * 1024 * 1024 }))
+      .use(
+        apiDocs({
+          title: 'Ecommerce marketplace',
+          version: '0.1.0',
+          examples: requestExamples(deps.config),
+          description:
+            'Sellers sell products; customers buy from several sellers in one purchase (one order per seller); orders are shipped through the delivery service. ' +
+            'Errors are application/problem+json (RFC 9457). Log in with POST /auth/login and send `Authorization: Bearer <access_token>`.' +
+            (demo
+              ? ` In this development setup the demo admin logs in as \`${demo.email}\` / \`${demo.password}\` (the login example).`
+              : ''),
+          tags: [
+            { name: 'auth', description: 'Log in' },
+            { name: 'users', description: 'Marketplace users (customers) and the current user' },
+            { name: 'sellers', description: 'Sellers and their users' },
+            { name: 'products', description: 'The catalogue' },
+            { name: 'purchases', description: 'Buying' },
+            { name: 'orders', description: 'Orders, their transitions and tracking' },
+            { name: 'webhooks', description: 'Events from the delivery service' },
+            { name: 'health', description: 'Liveness' },
+          ],
+        }),
+      )
+      .use(healthRoutes(deps))
+      .use(
+        metricsRoutes(metrics.registry, {
+          token: options.config.METRICS_TOKEN,
+          production: isProduction(options.config),
+        }),
+      )
+      .use(authRoutes(deps))
+      .use(usersRoutes(deps))
+      .use(sellersRoutes(deps))
+      .use(productsRoutes(deps))
+      .use(purchasesRoutes(deps))
+      .use(ordersRoutes(deps))
+      .use(deliveryWebhooksRoutes(deps))
+  )
 }

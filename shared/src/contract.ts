@@ -10,12 +10,27 @@ import { DeliveryStatusSchema } from './statuses'
 export const UuidSchema = v.pipe(v.string(), v.uuid())
 export const isUuid = (value: string) => v.is(UuidSchema, value)
 
-/** A required text field: trimmed, 1 to `max` characters, messages naming `label`. */
+/**
+ * Characters that show nothing: Unicode white space (U+00A0, U+3000…), controls, format characters
+ * (zero-width space U+200B, word joiner U+2060, BOM U+FEFF, bidi controls…), other default-ignorable
+ * code points (Hangul fillers, variation selectors…) and the blank Braille pattern U+2800.
+ */
+const INVISIBLE_ONLY = /^[\p{White_Space}\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2800]*$/u
+
+/** Whether `value` shows nothing: empty, or invisible characters only (see INVISIBLE_ONLY). */
+export const isBlank = (value: string) => INVISIBLE_ONLY.test(value)
+
+/**
+ * A required text field: trimmed, 1 to `max` characters, messages naming `label`. Text of
+ * invisible characters only counts as empty (a name or an address nobody can see or read).
+ */
 export const text = (label: string, max: number) =>
   v.pipe(
     v.string(`${label} must be a string`),
     v.trim(),
     v.minLength(1, `${label} must not be empty`),
+    // '' is the length check's: one message for it.
+    v.check((value) => value === '' || !isBlank(value), `${label} must not be empty`),
     v.maxLength(max, `${label} must be at most ${max} characters`),
   )
 
@@ -163,15 +178,16 @@ export const ProblemSchema = v.object({
 })
 
 /**
- * `?limit=&offset=&cursor=` of every list: limit 1..100 (default 20), offset ≥ 0 (default 0), and
- * the opaque `cursor` a previous page answered as `next_cursor` (keyset paging: constant time at
- * any depth; the offset then counts from the cursor). A cursor that is not one of ours answers 422.
+ * `?limit=&offset=&cursor=` of every list: limit 1..100 (default 20), offset 0..MAX_OFFSET
+ * (default 0; past the end the page is empty), and the opaque `cursor` a previous page answered
+ * as `next_cursor` (keyset paging: constant time at any depth; the offset then counts from the
+ * cursor). A cursor that is not one of ours answers 422.
  */
 const wholeNumber = (name: string, min: number, max: number, fallback: number) =>
   v.optional(
     v.pipe(
       v.string(),
-      v.regex(/^\d{1,9}$/, `${name} must be a whole number`),
+      v.regex(/^\d+$/, `${name} must be a whole number`),
       v.transform(Number),
       v.minValue(min, `${name} must be at least ${min}`),
       v.maxValue(max, `${name} must be at most ${max}`),
@@ -179,9 +195,18 @@ const wholeNumber = (name: string, min: number, max: number, fallback: number) =
     String(fallback),
   )
 
+/**
+ * The largest `offset`: the largest whole number JSON and JavaScript hold exactly (2^53 − 1);
+ * PostgreSQL's OFFSET is a bigint, so every one of them is a valid offset (an empty page past the end).
+ */
+export const MAX_OFFSET = Number.MAX_SAFE_INTEGER
+
 export const PaginationQuerySchema = v.object({
   limit: wholeNumber('limit', 1, 100, 20),
-  offset: wholeNumber('offset', 0, 1_000_000_000, 0),
+  offset: v.pipe(
+    wholeNumber('offset', 0, MAX_OFFSET, 0),
+    v.description(`Rows to skip (from the cursor when one is given), 0 to ${MAX_OFFSET}; past the end the page is empty.`),
+  ),
   cursor: v.optional(
     v.pipe(
       v.string(),
