@@ -97,6 +97,13 @@ const IsoDate = v.pipe(v.string(), v.isoTimestamp())
 export const DeliverySchema = v.object({
   tracking_number: v.string(),
   status: DeliveryStatusSchema,
+  tracking_url: v.pipe(
+    v.string(),
+    v.url(),
+    v.description(
+      "`PUBLIC_URL/track/{tracking_number}`: the parcel's public tracking page (status and dates only), for the person waiting for it",
+    ),
+  ),
   order: v.object({ foreign_order_id: v.string(), products: v.array(DeliveryProductSchema) }),
   origin: OriginSchema,
   destination: DestinationSchema,
