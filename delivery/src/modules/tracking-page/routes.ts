@@ -3,6 +3,7 @@ import { clientAddress } from '@logistics/shared/http/client-address'
 import { checksOwnPathParams } from '@logistics/shared/http/nul-refusal'
 import { requestMeta } from '@logistics/shared/http/request-id'
 import { Elysia } from 'elysia'
+import * as v from 'valibot'
 import type { AppDeps } from '../../context'
 import { NotModifiedSchema, type PublicTracking, PublicTrackingSchema } from './model'
 import { NOT_FOUND_PAGE, newNonce, pageHeaders, tooManyRequestsPage, trackingPage } from './page'
@@ -121,7 +122,15 @@ export function trackingPageRoutes(deps: AppDeps) {
         return new Response(body, { status: 200, headers: { ...headers, 'content-type': 'application/json' } })
       },
       {
-        response: { 200: PublicTrackingSchema, 304: NotModifiedSchema, 404: ProblemSchema, 429: ProblemSchema },
+        response: {
+          200: PublicTrackingSchema,
+          304: NotModifiedSchema,
+          404: v.pipe(
+            ProblemSchema,
+            v.description('`not-found`: no parcel to show (unknown, malformed or withdrawn number: one answer for all)'),
+          ),
+          429: v.pipe(ProblemSchema, v.description('`too-many-requests`: too many lookups from this address (with `Retry-After`)')),
+        },
         detail: {
           tags: ['tracking'],
           summary: "The parcel's public status and history (what its tracking page shows), no credentials",
