@@ -35,6 +35,7 @@ export type OrderView = Pick<
   | 'deliveryAddress'
   | 'originAddress'
   | 'trackingNumber'
+  | 'trackingUrl'
   | 'deliveryStatus'
   | 'deliveryStatusAt'
   | 'createdAt'
@@ -56,6 +57,7 @@ export function toOrderJson(o: OrderView, items: ItemRow[]): OrderJson {
       address: o.deliveryAddress,
       origin_address: o.originAddress,
       tracking_number: o.trackingNumber,
+      tracking_url: o.trackingUrl,
       status: o.deliveryStatus,
     },
     created_at: iso(o.createdAt),
@@ -291,7 +293,14 @@ export async function cancelOrder(db: EcommerceDb, user: CurrentUser, id: string
 async function cancelAndRestock(tx: Tx, id: string, from: OrderStatus, options: { actorId?: string; where?: SQL }) {
   const cancelled = await transition(tx, id, [from], 'cancelled', 'cancelled', {
     actorId: options.actorId,
-    set: { trackingNumber: null, deliveryStatus: null, deliveryStatusAt: null, cancelLeaseUntil: null, cancelUnsettledUntil: null },
+    set: {
+      trackingNumber: null,
+      trackingUrl: null,
+      deliveryStatus: null,
+      deliveryStatusAt: null,
+      cancelLeaseUntil: null,
+      cancelUnsettledUntil: null,
+    },
     where: options.where,
   })
   const items = await tx.select().from(orderItems).where(eq(orderItems.orderId, id)).orderBy(asc(orderItems.productId))
@@ -487,6 +496,7 @@ export async function dispatchOrder(db: EcommerceDb, user: CurrentUser, id: stri
         actorId: user.id,
         set: {
           trackingNumber: delivery.tracking_number,
+          trackingUrl: delivery.tracking_url,
           // A webhook may have told us a newer status already.
           deliveryStatus: sql`coalesce(${orders.deliveryStatus}, ${delivery.status})` as never,
         },
