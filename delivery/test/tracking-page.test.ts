@@ -331,6 +331,21 @@ describe('the rate limit, per client address', () => {
     expect(answers.filter((a) => a.status === 429)).toHaveLength(40 - capacity / missCost)
   })
 
+  test('a lookup the database could not answer (503, to retry) costs what a hit costs, not a miss', async () => {
+    const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })
+    const broken = {
+      select: () => {
+        throw down
+      },
+    } as unknown as DeliveryTestContext['db']
+    const outage = createApp({ db: broken, config: testConfig({ TRUST_PROXY_HOPS: '1' }), logger: silentLogger })
+    const address = newAddress()
+    const statuses = []
+    for (let i = 0; i < capacity / missCost + 2; i++)
+      statuses.push((await callApp(outage, 'GET', '/track/TRK-0000-0000-0000', { headers: { 'x-forwarded-for': address } })).status)
+    expect(statuses).toEqual(Array(capacity / missCost + 2).fill(503))
+  })
+
   test('over a real socket a forged X-Forwarded-For buys no fresh budget (TRUST_PROXY_HOPS defaults to 0)', async () => {
     const direct = createApp({ db: ctx.db, config: testConfig(), logger: silentLogger })
     const server = serveApp(direct, 0)

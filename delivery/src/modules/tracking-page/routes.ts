@@ -52,7 +52,13 @@ export function trackingPageRoutes(deps: AppDeps) {
       return { outcome: 'refused', retryAfterSeconds: admission.retryAfterSeconds }
     }
     const trackingNumber = normalizeTrackingNumber(given)
-    const tracking = trackingNumber ? await publicTracking(db, trackingNumber) : null
+    let tracking: PublicTracking | null
+    try {
+      tracking = trackingNumber ? await publicTracking(db, trackingNumber) : null
+    } catch (error) {
+      admission.hit() // the database failed (a 503 to retry): that is no miss of the client's
+      throw error
+    }
     if (!tracking) {
       if (meta) meta.problem = 'not-found'
       return { outcome: 'none' }
