@@ -1,7 +1,8 @@
 /**
  * `bun run demo`: the whole story against running services, step by step: a customer buys from
  * the two demo sellers, each seller confirms and dispatches, then the tracking updates arrive
- * (through the delivery service's webhooks) until both orders are delivered.
+ * (through the delivery service's webhooks) until both orders are delivered; it prints each
+ * parcel's public tracking page (`delivery.tracking_url`) on the way.
  *
  * Uses only the demo data of `bun run seed` (its sellers, SKUs and customer): when that is missing
  * it says so and exits 1 before changing anything. ECOMMERCE_URL (default http://localhost:3000)
@@ -18,7 +19,7 @@ type Order = {
   seller_id: string
   status: string
   items: { sku: string; name: string; quantity: number }[]
-  delivery: { tracking_number: string | null; status: string | null }
+  delivery: { tracking_number: string | null; tracking_url: string | null; status: string | null }
 }
 type Product = { id: string; seller_id: string; sku: string; name: string; quantity: number }
 type Session = Awaited<ReturnType<typeof login>>
@@ -166,6 +167,8 @@ async function main() {
       info(`status: ${confirmed.status}`)
       const dispatched = await seller.session.client.post(`orders/${order.id}/dispatch`).json<Order>()
       info(`status: ${dispatched.status}, tracking number ${dispatched.delivery.tracking_number}, delivery ${dispatched.delivery.status}`)
+      if (dispatched.delivery.tracking_url)
+        info(`the parcel's public tracking page (open it, it updates live): ${dispatched.delivery.tracking_url}`)
     }
 
     step('Following the parcels (each change arrives through a signed webhook)')
@@ -194,6 +197,11 @@ async function main() {
       .get(`orders/${purchase.orders[0]!.id}/tracking`)
       .json<{ tracking: { status: string; date: string }[] }>()
     for (const e of history.tracking) info(`${e.date}  ${e.status}`)
+    step('The tracking pages (status and dates only, for the person waiting for the parcel):')
+    for (const o of purchase.orders) {
+      const order = await shopper.client.get(`orders/${o.id}`).json<Order>()
+      info(`order ${o.id.slice(0, 8)}…  ${order.delivery.tracking_url ?? '(none: the delivery service answered no tracking_url)'}`)
+    }
     console.log('\nDone.')
   } catch (error) {
     console.error(`\ndemo failed: ${await describeError(error)}`)

@@ -169,6 +169,7 @@ const STATUS_TEXT: Record<string, string> = {
   '201': 'Created (with `Location`)',
   '202': 'Accepted',
   '204': 'No Content',
+  '304': 'Not Modified (your `If-None-Match` is current)',
   '400': 'malformed JSON',
   '401': 'missing or invalid credentials',
   '403': 'not allowed for this role',
@@ -218,7 +219,16 @@ function renderOperation(method: string, path: string, op: Operation, auth: stri
     const text = /^Response for status \d+$/.test(response.description ?? '') ? (STATUS_TEXT[status] ?? '') : (response.description ?? '')
     const ok = status.startsWith('2')
     const body = json ? shape(json) : ''
-    const detail = ok ? (body && body !== 'any' ? ` — \`${body}\`` : '') : ' — problem+json'
+    const page = response.content?.['text/html'] !== undefined
+    const detail = page
+      ? ' — HTML page'
+      : ok
+        ? body && body !== 'any'
+          ? ` — \`${body}\``
+          : ''
+        : status.startsWith('3')
+          ? ''
+          : ' — problem+json'
     out.push(`  - \`${status}\` ${text}${detail}`)
   }
   out.push('')
@@ -269,6 +279,7 @@ Bruno (Import Collection → OpenAPI V3), which gives a ready collection of ever
 - The databases: [data-model.md](data-model.md); how the brief was read: [assumptions.md](assumptions.md); HTTP limits
   (bodies, credentials, headers, offsets): [http.md](http.md); dispatching and its settlement:
   [design-dispatch.md](design-dispatch.md)
+- The public tracking page of a parcel: [tracking-page.md](tracking-page.md)
 
 ## Conventions
 
@@ -320,6 +331,13 @@ delivery moves exactly one step, also with several replicas on one database.
 \`DELIVERED\` webhook; \`delivery.status\` follows every delivery status. Who may cancel when:
 [assumptions.md](assumptions.md#cancelling-an-order).
 
+**Tracking page.** Every delivery's JSON has a \`tracking_url\`, \`PUBLIC_URL/track/{tracking_number}\`: a public
+page (no credentials) for the person waiting for the parcel, with its status, progress and dated history, and
+nothing else (no name, address, product or order id), live while open. Ecommerce's orders carry it as
+\`delivery.tracking_url\` once dispatched. Its errors are HTML pages (one 404 for unknown, malformed and
+withdrawn numbers); it is rate-limited per client address (429 with \`Retry-After\`). Privacy, the live
+mechanism, the limits and the headers: [tracking-page.md](tracking-page.md).
+
 **Webhooks** ([Standard Webhooks](https://www.standardwebhooks.com/)). Each status change of a client's delivery,
 the first \`READY_FOR_PICK_UP\` included (\`previous_status: null\`), is POSTed to each of its webhooks:
 
@@ -359,6 +377,7 @@ Read once at start-up and validated; a bad value stops the service with one line
 | \`METRICS_TOKEN\` | both | unset | bearer token for \`GET /metrics\`, 16 characters or more, in production 24 of two kinds (without it, metrics are open in development and off in production) |
 | \`NODE_ENV\` | both | \`development\` | \`production\` (any case) refuses development secrets and weak ones (JWT_SECRET under 32 characters, API keys under 24, ADMIN_PASSWORD under 12, or with fewer than 10 different characters of two kinds), naming them; it also turns on the webhook SSRF checks |
 | \`STATUS_TICK_SECONDS\` | delivery | 30 | seconds between status ticks (1–86 400) |
+| \`PUBLIC_URL\` | delivery | \`http://localhost:<PORT>\` | where a browser reaches the delivery service: the base of \`tracking_url\` (\`PUBLIC_URL/track/{tracking_number}\`, the public tracking page); an http(s) URL, a path allowed, no query (Compose: \`http://localhost:\${DELIVERY_PORT}\`) |
 | \`DELIVERY_API_KEYS\` | delivery | a development key | comma-separated \`name:key\` pairs: the whole list of API clients, provisioned at start-up (a client left out is refused from the next start, its data kept) |
 | \`WEBHOOK_ALLOWED_HOSTS\` | delivery | empty | host names, IPs or CIDR ranges that webhook URLs may target in production although private (Compose: \`ecommerce\`) |
 | \`WEBHOOK_LEASE_SECONDS\`, \`WEBHOOK_TIMEOUT_SECONDS\` | delivery | 60, 10 | how long a replica owns a claimed webhook event; the timeout of one webhook POST (the lease must be longer) |
@@ -371,7 +390,7 @@ Read once at start-up and validated; a bad value stops the service with one line
 | \`LOGIN_MAX_FAILURES\`, \`LOGIN_MAX_FAILURES_PER_ADDRESS\` | ecommerce | 5, 50 | failed logins per account / per client address within the window before a lock (429 with \`Retry-After\`) |
 | \`REGISTRATIONS_PER_ADDRESS\` | ecommerce | 20 | registrations (\`POST /users\`, accepted or not) per client address within \`LOGIN_WINDOW_SECONDS\`; past it 429 \`too-many-registrations\` with \`Retry-After\` |
 | \`LOGIN_WINDOW_SECONDS\`, \`LOGIN_LOCK_SECONDS\` | ecommerce | 900, 60 | the counting window; the first lock (each next one doubles, up to 1 h) |
-| \`TRUST_PROXY_HOPS\` | ecommerce | 0 | reverse proxies in front that append to \`X-Forwarded-For\` (0: the socket address is the client, the header is ignored) |
+| \`TRUST_PROXY_HOPS\` | both | 0 | reverse proxies in front that append to \`X-Forwarded-For\` (0: the socket address is the client, the header is ignored); it says whose address the login throttle (ecommerce) and the tracking page's rate limit (delivery) count |
 | \`PURCHASE_CONCURRENCY\` | ecommerce | 4 | purchases in the database at once per replica (1–9; the pool has 10 connections); the others wait in the service, first come first served |
 | \`PURCHASES_PER_CUSTOMER\` | ecommerce | 4 | purchases of one customer waiting or running at once per replica; one more answers 429 \`too-many-purchases\` with \`Retry-After\` |
 | \`PURCHASE_QUEUE_LIMIT\` | ecommerce | 256 | purchases waiting for their turn per replica; one more answers 503 \`purchases-busy\` with \`Retry-After\` |

@@ -14,6 +14,7 @@ import { deliveryRoutes } from './modules/deliveries/routes'
 import { healthRoutes } from './modules/health/routes'
 import { createDeliveryMetrics, type DeliveryMetrics } from './modules/metrics/service'
 import { trackingRoutes } from './modules/tracking/routes'
+import { trackingPageRoutes } from './modules/tracking-page/routes'
 import { type DestinationPolicy, webhookDestinations } from './modules/webhooks/destination'
 import { webhookRoutes } from './modules/webhooks/routes'
 import { developmentApiKey, requestExamples } from './openapi-examples'
@@ -64,7 +65,7 @@ export function createApp(options: CreateAppDeps) {
           examples: requestExamples,
           tags: [
             { name: 'deliveries', description: 'Create and manage deliveries' },
-            { name: 'tracking', description: 'Tracking history' },
+            { name: 'tracking', description: 'Tracking history, and the public tracking page of a parcel' },
             { name: 'webhooks', description: 'Status-change notifications' },
             { name: 'health', description: 'Service health' },
           ],
@@ -74,6 +75,7 @@ export function createApp(options: CreateAppDeps) {
       .use(metricsRoutes(metrics.registry, { token: config.METRICS_TOKEN, production: isProduction(config) }))
       .use(deliveryRoutes(deps))
       .use(trackingRoutes(deps))
+      .use(trackingPageRoutes(deps))
       .use(webhookRoutes(deps))
   )
 }

@@ -126,6 +126,8 @@ export function createStubDelivery() {
     refuseWebhooks: undefined as undefined | string,
     /** Every delivery counts as picked up: DELETE answers 409. */
     pickedUp: false,
+    /** The `tracking_url` the create answer gives (none when unset, like a delivery service before the tracking page). */
+    trackingUrl: ((tn: string) => `http://delivery.example.test/track/${tn}`) as undefined | ((tn: string) => unknown),
   }
   const server = Bun.serve({
     port: 0,
@@ -146,7 +148,12 @@ export function createStubDelivery() {
         deliveries.set(id, delivery)
         await state.beforeCreateAnswer?.()
         return Response.json(
-          { ...body, tracking_number: delivery.tracking_number, status: 'READY_FOR_PICK_UP' },
+          {
+            ...body,
+            tracking_number: delivery.tracking_number,
+            status: 'READY_FOR_PICK_UP',
+            ...(state.trackingUrl ? { tracking_url: state.trackingUrl(delivery.tracking_number) } : {}),
+          },
           { status: existing ? 200 : 201 },
         )
       }

@@ -109,9 +109,19 @@ export type UpdateDeliveryRequest = v.InferOutput<typeof UpdateDeliveryRequestSc
 
 const IsoDate = v.pipe(v.string(), v.isoTimestamp())
 
+/** `tracking_url` of a delivery's answers: its public tracking page. */
+const TrackingUrlSchema = v.pipe(
+  v.string(),
+  v.url(),
+  v.description(
+    "`PUBLIC_URL/track/{tracking_number}`: the parcel's public tracking page (status and dates only), for the person waiting for it",
+  ),
+)
+
 export const DeliverySchema = v.object({
   tracking_number: v.string(),
   status: DeliveryStatusSchema,
+  tracking_url: TrackingUrlSchema,
   order: v.object({ foreign_order_id: v.string(), products: v.array(DeliveryProductSchema) }),
   origin: OriginSchema,
   destination: DestinationSchema,

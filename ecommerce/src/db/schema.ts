@@ -133,6 +133,8 @@ export const orders = pgTable(
     deliveryAddress: text('delivery_address').notNull(),
     originAddress: text('origin_address').notNull(),
     trackingNumber: text('tracking_number'),
+    /** The parcel's public tracking page, as the delivery service answered it at dispatch (`tracking_url`). */
+    trackingUrl: text('tracking_url'),
     deliveryStatus: text('delivery_status').$type<DeliveryStatus>(),
     /** `data.date` of the last applied delivery event: older events are ignored. */
     deliveryStatusAt: ts('delivery_status_at'),

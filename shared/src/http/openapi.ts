@@ -21,6 +21,7 @@ const STATUS_TEXT: Record<string, string> = {
   201: 'Created',
   202: 'Accepted',
   204: 'No content',
+  304: 'Not modified: the `If-None-Match` ETag is current (no body)',
   400: 'Bad request: malformed or too deeply nested JSON',
   401: 'Missing or invalid credentials',
   403: 'Authenticated, but not allowed',
@@ -85,7 +86,7 @@ function polish(doc: any, routes: { method: string; path: string; hooks: any }[]
     for (const [status, response] of Object.entries(operation.responses ?? {})) {
       if (!response.description || response.description.startsWith('Response for status'))
         response.description = STATUS_TEXT[status] ?? `Status ${status}`
-      if (status === '204') delete response.content
+      if (status === '204' || status === '304') delete response.content
       else if (Number(status) >= 400 && response.content?.['application/json'])
         response.content = { 'application/problem+json': response.content['application/json'] }
     }

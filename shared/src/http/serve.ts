@@ -11,11 +11,20 @@ import { MAX_BODY_BYTES } from './body-limit'
  */
 const TRANSPORT_CAP = 64 * MAX_BODY_BYTES
 
-/** Serves an Elysia app (anything with `handle`) on `port` with the body limit above. */
-export function serveApp(app: { handle(request: Request): Response | Promise<Response> }, port: number): Server<undefined> {
-  return Bun.serve({
+/**
+ * Serves an Elysia app (anything with `handle`) on `port` with the body limit above. An Elysia app
+ * is handed the server (`app.server`, which `app.listen` would set), so its routes can ask it for
+ * the client's socket address (`clientAddress`).
+ */
+export function serveApp(
+  app: { handle(request: Request): Response | Promise<Response>; server?: Server<undefined> | null },
+  port: number,
+): Server<undefined> {
+  const server = Bun.serve({
     port,
     maxRequestBodySize: TRANSPORT_CAP,
     fetch: (request) => app.handle(request),
   })
+  if ('server' in app) app.server = server
+  return server
 }

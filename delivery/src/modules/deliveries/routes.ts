@@ -17,12 +17,13 @@ const errors = { 401: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema }
 
 export function deliveryRoutes(deps: AppDeps) {
   const { db } = deps
+  const publicUrl = deps.config.PUBLIC_URL
   return new Elysia({ name: 'deliveries' })
     .use(authPlugin(deps))
     .post(
       '/deliveries',
       async ({ body, client, set }) => {
-        const { created, delivery } = await createDelivery(db, client.id, body)
+        const { created, delivery } = await createDelivery(db, client.id, body, publicUrl)
         set.status = created ? 201 : 200
         set.headers.location = `/deliveries/${delivery.tracking_number}`
         return delivery
@@ -38,7 +39,7 @@ export function deliveryRoutes(deps: AppDeps) {
         },
       },
     )
-    .get('/deliveries', ({ query, client }) => listDeliveries(db, client.id, query), {
+    .get('/deliveries', ({ query, client }) => listDeliveries(db, client.id, query, publicUrl), {
       apiKey: true,
       query: ListDeliveriesQuery,
       response: { 200: listOf(DeliverySchema), ...errors },
@@ -46,16 +47,20 @@ export function deliveryRoutes(deps: AppDeps) {
     })
     .get(
       '/deliveries/:tracking_number',
-      async ({ params, client }) => toDelivery(await findDelivery(db, client.id, params.tracking_number)),
+      async ({ params, client }) => toDelivery(await findDelivery(db, client.id, params.tracking_number), publicUrl),
       { apiKey: true, params: TrackingNumberParams, response: { 200: DeliverySchema, ...errors }, detail: detail('View a delivery') },
     )
-    .patch('/deliveries/:tracking_number', ({ params, body, client }) => updateDelivery(db, client.id, params.tracking_number, body), {
-      apiKey: true,
-      params: TrackingNumberParams,
-      body: UpdateDeliveryRequestSchema,
-      response: { 200: DeliverySchema, 409: ProblemSchema, ...errors },
-      detail: detail('Edit origin, destination or products (409 once DELIVERED)'),
-    })
+    .patch(
+      '/deliveries/:tracking_number',
+      ({ params, body, client }) => updateDelivery(db, client.id, params.tracking_number, body, publicUrl),
+      {
+        apiKey: true,
+        params: TrackingNumberParams,
+        body: UpdateDeliveryRequestSchema,
+        response: { 200: DeliverySchema, 409: ProblemSchema, ...errors },
+        detail: detail('Edit origin, destination or products (409 once DELIVERED)'),
+      },
+    )
     .delete(
       '/deliveries/:tracking_number',
       async ({ params, client, set }) => {

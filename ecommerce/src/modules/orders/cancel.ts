@@ -117,7 +117,14 @@ export async function cancelOrder(db: EcommerceDb, user: CurrentUser, id: string
 export async function cancelAndRestock(tx: Tx, id: string, from: OrderStatus, options: { actorId?: string; where?: SQL }) {
   const cancelled = await transition(tx, id, [from], 'cancelled', 'cancelled', {
     actorId: options.actorId,
-    set: { trackingNumber: null, deliveryStatus: null, deliveryStatusAt: null, cancelLeaseUntil: null, cancelUnsettledUntil: null },
+    set: {
+      trackingNumber: null,
+      trackingUrl: null,
+      deliveryStatus: null,
+      deliveryStatusAt: null,
+      cancelLeaseUntil: null,
+      cancelUnsettledUntil: null,
+    },
     where: options.where,
   })
   const items = await tx.select().from(orderItems).where(eq(orderItems.orderId, id)).orderBy(asc(orderItems.productId))

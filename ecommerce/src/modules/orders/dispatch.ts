@@ -94,6 +94,7 @@ export async function dispatchOrder(db: EcommerceDb, user: CurrentUser, id: stri
         actorId: user.id,
         set: {
           trackingNumber: delivery.tracking_number,
+          trackingUrl: delivery.tracking_url,
           // A webhook may have told us a newer status already.
           deliveryStatus: sql`coalesce(${orders.deliveryStatus}, ${delivery.status})` as never,
         },

@@ -20,6 +20,10 @@ export const OrderSchema = v.object({
     address: v.string(),
     origin_address: v.string(),
     tracking_number: v.nullable(v.string()),
+    tracking_url: v.pipe(
+      v.nullable(v.string()),
+      v.description("The parcel's public tracking page (status and dates only) from the delivery service; null until dispatched"),
+    ),
     status: v.nullable(DeliveryStatusSchema),
   }),
   created_at: v.string(),

@@ -33,6 +33,7 @@ export type OrderView = Pick<
   | 'deliveryAddress'
   | 'originAddress'
   | 'trackingNumber'
+  | 'trackingUrl'
   | 'deliveryStatus'
   | 'deliveryStatusAt'
   | 'createdAt'
@@ -54,6 +55,7 @@ export function toOrderJson(o: OrderView, items: ItemRow[]): OrderJson {
       address: o.deliveryAddress,
       origin_address: o.originAddress,
       tracking_number: o.trackingNumber,
+      tracking_url: o.trackingUrl,
       status: o.deliveryStatus,
     },
     created_at: iso(o.createdAt),
