@@ -177,6 +177,7 @@ export function createStubDelivery() {
           tracking_number: d.tracking_number,
           foreign_order_id: d.foreign_order_id,
           status: 'IN_ORIGIN',
+          tracking_url: `http://delivery.test/track/${d.tracking_number}`,
           tracking: [
             { status: 'READY_FOR_PICK_UP', date: '2025-01-01T10:00:00.000Z' },
             { status: 'IN_ORIGIN', date: '2025-01-01T10:00:30.000Z' },

@@ -136,6 +136,7 @@ export const TrackingResponseSchema = v.object({
   tracking_number: v.string(),
   foreign_order_id: v.string(),
   status: DeliveryStatusSchema,
+  tracking_url: TrackingUrlSchema,
   tracking: v.array(TrackingEventSchema),
 })
 export type TrackingResponse = v.InferOutput<typeof TrackingResponseSchema>

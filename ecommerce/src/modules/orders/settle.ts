@@ -123,6 +123,7 @@ export async function settleDispatch(
       await transition(tx, id, ['confirmed'], 'dispatched', 'dispatched', {
         set: {
           trackingNumber: found.tracking_number,
+          trackingUrl: found.tracking_url,
           deliveryStatus: found.status,
           deliveryStatusAt: last ? new Date(last.date) : now,
           dispatchInflight: 0,
