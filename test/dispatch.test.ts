@@ -391,6 +391,8 @@ describe('dispatches whose answer was lost are settled (settleInterruptedDispatc
       deliveryStatus: 'READY_FOR_PICK_UP',
       dispatchLeaseUntil: null,
     })
+    // The settled order links the parcel's public page as one whose dispatch got its answer does.
+    expect((await sys.orderRow(s.orderId)).trackingUrl).toEndWith(`/track/${tracking}`)
     await expectConsistent(s.orderId)
     expect(await history(s)).toEqual(['created', 'confirmed', 'dispatched'])
     expect(await sys.pumpWebhooks({ orderId: s.orderId })).toBe(1) // the event applies now (no day of retries)
