@@ -14,7 +14,8 @@ import { parseAllowedHosts } from './modules/webhooks/destination'
 
 export const DEV_API_KEYS = `ecommerce:${DEV_DELIVERY_API_KEY}`
 
-const ConfigSchema = v.object({
+/** Every environment variable of the delivery service (docs/environment.md is generated from it: `bun run docs`). */
+export const ConfigSchema = v.object({
   PORT: PortSchema(3001),
   DATABASE_URL: v.optional(v.string()),
   DATABASE_CONNECT_TIMEOUT_SECONDS: DatabaseConnectTimeoutSchema,
