@@ -3,10 +3,12 @@
  *
  * - docs/api.md: every route of both services, from their OpenAPI documents (`GET /swagger/json` of
  *   each app, built in-process on an in-memory PGlite database): method, path, auth, summary,
- *   description, parameters, request fields, responses; plus the conventions and the environment
- *   table, written by hand below.
+ *   description, parameters, request fields, responses; plus the conventions, written by hand below.
  * - docs/data-model.md: an ER diagram (mermaid) of both databases from the drizzle schemas, with the
  *   tables' doc comments.
+ * - docs/environment.md: every variable of both services, from their config schemas
+ *   (scripts/docs-environment.ts).
+ * - README.md: the walkthrough's code blocks, copied from scripts/walkthrough.sh (the script CI runs).
  *
  * `bun run docs --check` exits 1 when a file is out of date (test/docs.test.ts does the same).
  */
@@ -21,6 +23,7 @@ import { schema as deliverySchema, openDeliveryDatabase } from '../delivery/src/
 import { createApp as createEcommerceApp } from '../ecommerce/src/app'
 import { loadConfig as loadEcommerceConfig } from '../ecommerce/src/config'
 import * as ecommerceSchema from '../ecommerce/src/db/schema'
+import { renderEnvironment } from './docs-environment'
 import { root } from './services'
 
 // --- OpenAPI documents --------------------------------------------------------------------------
@@ -273,7 +276,7 @@ follows. \`/swagger/json\` imports as is into Postman (Import → Link or File),
 Bruno (Import Collection → OpenAPI V3), which gives a ready collection of every request.
 
 - [Conventions](#conventions): JSON, authentication, errors, status codes, lists, statuses, webhooks
-- [Environment](#environment)
+- The environment variables of both services: [environment.md](environment.md)
 - [Delivery service](#delivery-service-port-3001) (port 3001)
 - [Ecommerce service](#ecommerce-service-port-3000) (port 3000)
 - The databases: [data-model.md](data-model.md); how the brief was read: [assumptions.md](assumptions.md); HTTP limits
@@ -304,7 +307,8 @@ stack goes to the log). Every response carries \`x-request-id\` (yours, or a gen
 it to the delivery service, so one id follows a dispatch through both logs.
 
 **Status codes.** 200 read/update, 201 created (with \`Location\`), 204 deleted or webhook accepted, 400 malformed
-JSON, 401 missing or invalid credentials, 403 authenticated but not allowed, 404 unknown (or not yours to see),
+or empty JSON (\`malformed-body\`) or JSON nested deeper than 32 levels (\`body-too-deep\`), 401 missing or invalid
+credentials, 403 authenticated but not allowed, 404 unknown (or not yours to see),
 405 known path with the wrong method (with \`Allow\`), 409 state conflict (stock, transition, duplicate), 413 body
 over 1 MB, 415 body not sent as \`application/json\`, 422 invalid fields, 429 too many attempts (with
 \`Retry-After\`), 502/503/504 the other service failed (nothing changed); 503 \`database-unavailable\` with
@@ -362,47 +366,10 @@ attempt is listed by \`GET /webhooks/{id}/attempts\`. Any Standard Webhooks libr
 \`new Webhook(secret).verify(body, headers)\` with the \`standardwebhooks\` npm package.
 `
 
-const ENVIRONMENT = `## Environment
-
-Read once at start-up and validated; a bad value stops the service with one line per problem. With
-\`NODE_ENV=production\` (compared case-insensitively) every development secret and key is refused.
-
-| variable | service | default | meaning |
-| --- | --- | --- | --- |
-| \`PORT\` | both | 3000 ecommerce, 3001 delivery | listening port |
-| \`DATABASE_URL\` | both | unset | unset: embedded PGlite under \`./.data/<service>\`; \`memory://\`: in-memory PGlite; \`postgres://…\`: a PostgreSQL server |
-| \`DATABASE_CONNECT_TIMEOUT_SECONDS\` | both | 30 | how long start-up waits for the database before it exits 1 with a one-line reason |
-| \`LOG_LEVEL\` | both | \`info\` | \`debug\`, \`info\`, \`warn\`, \`error\`, \`silent\` |
-| \`LOG_FORMAT\` | both | pretty at a terminal, else \`json\` | \`pretty\` (readable lines) or \`json\`; always JSON in production |
-| \`METRICS_TOKEN\` | both | unset | bearer token for \`GET /metrics\`, 16 characters or more, in production 24 of two kinds (without it, metrics are open in development and off in production) |
-| \`NODE_ENV\` | both | \`development\` | \`production\` (any case) refuses development secrets and weak ones (JWT_SECRET under 32 characters, API keys under 24, ADMIN_PASSWORD under 12, or with fewer than 10 different characters of two kinds), naming them; it also turns on the webhook SSRF checks |
-| \`STATUS_TICK_SECONDS\` | delivery | 30 | seconds between status ticks (1–86 400) |
-| \`PUBLIC_URL\` | delivery | \`http://localhost:<PORT>\` | where a browser reaches the delivery service: the base of \`tracking_url\` (\`PUBLIC_URL/track/{tracking_number}\`, the public tracking page); an http(s) URL, a path allowed, no query (Compose: \`http://localhost:\${DELIVERY_PORT}\`) |
-| \`DELIVERY_API_KEYS\` | delivery | a development key | comma-separated \`name:key\` pairs: the whole list of API clients, provisioned at start-up (a client left out is refused from the next start, its data kept) |
-| \`WEBHOOK_ALLOWED_HOSTS\` | delivery | empty | host names, IPs or CIDR ranges that webhook URLs may target in production although private (Compose: \`ecommerce\`) |
-| \`WEBHOOK_LEASE_SECONDS\`, \`WEBHOOK_TIMEOUT_SECONDS\` | delivery | 60, 10 | how long a replica owns a claimed webhook event; the timeout of one webhook POST (the lease must be longer) |
-| \`DELIVERY_API_URL\`, \`DELIVERY_API_KEY\` | ecommerce | \`http://localhost:3001\`, the development key | the delivery service and ecommerce's key on it |
-| \`DELIVERY_TIMEOUT_MS\` | ecommerce | 5000 | timeout of one call to the delivery service (a dispatch claims its order for 3 × this + 5 s) |
-| \`PUBLIC_URL\` | ecommerce | \`http://localhost:3000\` | ecommerce registers \`PUBLIC_URL/webhooks/delivery\` on the delivery service at start-up |
-| \`WEBHOOK_SECRET\` | ecommerce | a development secret | the secret of that webhook: \`whsec_\` + base64 of 24–64 random bytes (checked at start-up) |
-| \`JWT_SECRET\`, \`JWT_EXPIRES_IN\` | ecommerce | development value, 3600 | token signing key (16 characters or more; 32 in production) and lifetime (s) |
-| \`ADMIN_EMAIL\`, \`ADMIN_PASSWORD\` | ecommerce | \`admin@example.com\`, a development password | the first administrator, created at start-up if missing; the password follows the user password rule (in production 12 characters; an administrator still on the development password gets \`ADMIN_PASSWORD\` at start-up) |
-| \`LOGIN_MAX_FAILURES\`, \`LOGIN_MAX_FAILURES_PER_ADDRESS\` | ecommerce | 5, 50 | failed logins per account / per client address within the window before a lock (429 with \`Retry-After\`) |
-| \`REGISTRATIONS_PER_ADDRESS\` | ecommerce | 20 | registrations (\`POST /users\`, accepted or not) per client address within \`LOGIN_WINDOW_SECONDS\`; past it 429 \`too-many-registrations\` with \`Retry-After\` |
-| \`LOGIN_WINDOW_SECONDS\`, \`LOGIN_LOCK_SECONDS\` | ecommerce | 900, 60 | the counting window; the first lock (each next one doubles, up to 1 h) |
-| \`TRUST_PROXY_HOPS\` | both | 0 | reverse proxies in front that append to \`X-Forwarded-For\` (0: the socket address is the client, the header is ignored); it says whose address the login throttle (ecommerce) and the tracking page's rate limit (delivery) count |
-| \`PURCHASE_CONCURRENCY\` | ecommerce | 4 | purchases in the database at once per replica (1–9; the pool has 10 connections); the others wait in the service, first come first served |
-| \`PURCHASES_PER_CUSTOMER\` | ecommerce | 4 | purchases of one customer waiting or running at once per replica; one more answers 429 \`too-many-purchases\` with \`Retry-After\` |
-| \`PURCHASE_QUEUE_LIMIT\` | ecommerce | 256 | purchases waiting for their turn per replica; one more answers 503 \`purchases-busy\` with \`Retry-After\` |
-| \`REQUEST_BODY_BUFFER_MB\` | ecommerce | 64 | megabytes of request bodies the process reads at once (a declared body counts its length, a streamed one the 1 MB it may reach); past it a request with a body answers 503 \`request-bodies-busy\` with \`Retry-After\`, unread (the delivery service: 64, fixed) |
-| \`WEBHOOK_RETENTION_DAYS\` | both | 30 | ecommerce: received webhook ids (\`processed_webhooks\`) older than this are purged hourly in batches of 1 000 (1–3 650 days); an event replayed after its id was purged changes nothing (the status progression refuses it) |
-`
-
 async function renderApi(docs?: { delivery: OpenApi; ecommerce: OpenApi }): Promise<string> {
   docs ??= await openApiDocuments()
   return [
     API_INTRO,
-    ENVIRONMENT,
     renderService(docs.delivery, 'Delivery service (port 3001)', 'API key: `Authorization: Bearer <api key>`'),
     renderService(docs.ecommerce, 'Ecommerce service (port 3000)', 'JWT: `Authorization: Bearer <access_token>`'),
   ]
@@ -527,14 +494,50 @@ ${renderTables(ecommerce.tables, ecommerceComments)}
 
 // --- main ------------------------------------------------------------------------------------------------
 
+// --- the README's walkthrough ------------------------------------------------------------------------
+
+/**
+ * The README with each `<!-- walkthrough: NAME -->` … `<!-- /walkthrough -->` region holding the block of
+ * scripts/walkthrough.sh between `# >>> readme: NAME` and `# <<< readme`, as a sh code block. Throws when
+ * a block has no region or a region no block.
+ */
+export function syncWalkthrough(readme: string, script: string): string {
+  const blocks = new Map([...script.matchAll(/^# >>> readme: (\S+)\n([\s\S]*?)^# <<< readme$/gm)].map((m) => [m[1]!, m[2]!]))
+  const used = new Set<string>()
+  const problems: string[] = []
+  const text = readme.replace(
+    /(<!-- walkthrough: (\S+) -->\n)[\s\S]*?(<!-- \/walkthrough -->)/g,
+    (whole, open: string, name: string, close: string) => {
+      const block = blocks.get(name)
+      if (block === undefined) {
+        problems.push(`README.md has a walkthrough region "${name}" that scripts/walkthrough.sh has no block for`)
+        return whole
+      }
+      used.add(name)
+      return `${open}\`\`\`sh\n${block}\`\`\`\n${close}`
+    },
+  )
+  for (const name of blocks.keys())
+    if (!used.has(name)) problems.push(`scripts/walkthrough.sh's block "${name}" has no region in README.md`)
+  if (problems.length) throw new Error(problems.join('; '))
+  return text
+}
+
 export async function renderDocs(docs?: { delivery: OpenApi; ecommerce: OpenApi }): Promise<Record<string, string>> {
-  return { 'docs/api.md': await renderApi(docs), 'docs/data-model.md': renderDataModel() }
+  const read = (path: string) => readFileSync(join(root, path), 'utf8')
+  return {
+    'docs/api.md': await renderApi(docs),
+    'docs/data-model.md': renderDataModel(),
+    'docs/environment.md': renderEnvironment(),
+    'README.md': syncWalkthrough(read('README.md'), read('scripts/walkthrough.sh')),
+  }
 }
 
 if (import.meta.main) {
   const check = process.argv.includes('--check')
   const files = await renderDocs()
   let stale = 0
+  let written = 0
   for (const [path, text] of Object.entries(files)) {
     const file = join(root, path)
     const current = await Bun.file(file)
@@ -548,8 +551,9 @@ if (import.meta.main) {
       mkdirSync(join(root, 'docs'), { recursive: true })
       writeFileSync(file, text)
       console.log(`wrote ${path}`)
+      written++
     }
   }
-  if (!check && stale === 0) console.log('docs are up to date')
+  if (!stale && !written) console.log('docs are up to date')
   process.exit(stale ? 1 : 0)
 }

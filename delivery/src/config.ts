@@ -32,7 +32,8 @@ const PublicUrlSchema = v.optional(
   ),
 )
 
-const ConfigSchema = v.object({
+/** Every environment variable of the delivery service (docs/environment.md is generated from it: `bun run docs`). */
+export const ConfigSchema = v.object({
   PORT: PortSchema(3001),
   PUBLIC_URL: PublicUrlSchema,
   /**

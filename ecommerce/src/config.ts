@@ -32,7 +32,8 @@ const url = (fallback: string) =>
 
 const str = (fallback: string, min = 1) => v.optional(v.pipe(v.string(), v.minLength(min, `must be at least ${min} characters`)), fallback)
 
-const ConfigSchema = v.object({
+/** Every environment variable of the ecommerce service (docs/environment.md is generated from it: `bun run docs`). */
+export const ConfigSchema = v.object({
   NODE_ENV: v.optional(NodeEnvSchema, 'development'),
   PORT: PortSchema(3000),
   DATABASE_URL: v.optional(v.string()),
@@ -69,7 +70,7 @@ const ConfigSchema = v.object({
   /**
    * Purchases in the database at once, per replica; the others wait their turn in the service, in
    * arrival order. Purchases of a hot product queue on its row lock, and every connection they
-   * hold is one that reads cannot use: at most all but one of the pool's (see the README's Performance).
+   * hold is one that reads cannot use: at most all but one of the pool's (docs/design.md, "Purchases take turns").
    */
   PURCHASE_CONCURRENCY: envInteger(4, {
     min: 1,
