@@ -61,6 +61,7 @@ describe('responses and events', () => {
         tracking_number: 'T',
         foreign_order_id: 'o',
         status: 'IN_ORIGIN',
+        tracking_url: 'http://localhost:3001/track/T',
         tracking: [{ status: 'READY_FOR_PICK_UP', date }],
       }).success,
     ).toBe(true)
