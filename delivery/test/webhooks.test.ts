@@ -7,7 +7,9 @@ import * as v from 'valibot'
 import { deliveries, webhookAttempts, webhookEvents, webhookSubscriptions } from '../src/db/schema'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
 import { backoffMs, createDispatcher } from '../src/modules/webhooks/dispatcher'
+import { purgeDeletedSubscriptions } from '../src/modules/webhooks/retention'
 import { clearDeliveries, type DeliveryTestContext, deliveryBody, KEY_B, setupDelivery, testOnPostgres } from './helpers'
+import { clock, receiver } from './receivers'
 
 let t: DeliveryTestContext
 beforeAll(async () => {
@@ -17,27 +19,6 @@ afterAll(() => t.close())
 beforeEach(async () => {
   await clearDeliveries(t.db)
 })
-
-/** A local receiver that answers with `plan(n)` for its n-th request (0-based) and records every request. */
-function receiver(plan: (n: number) => number | 'hang' = () => 204) {
-  const received: { id: string; timestamp: string; signature: string; body: string }[] = []
-  const server = Bun.serve({
-    port: 0,
-    async fetch(req) {
-      const n = received.length
-      received.push({
-        id: req.headers.get('webhook-id')!,
-        timestamp: req.headers.get('webhook-timestamp')!,
-        signature: req.headers.get('webhook-signature')!,
-        body: await req.text(),
-      })
-      const action = plan(n)
-      if (action === 'hang') await Bun.sleep(2_000)
-      return new Response(null, { status: typeof action === 'number' ? action : 204 })
-    },
-  })
-  return { url: `http://127.0.0.1:${server.port}/hook`, received, stop: () => server.stop(true) }
-}
 
 /**
  * A raw TCP receiver that drops the connection without answering for its first `drops`
@@ -66,12 +47,6 @@ function droppingReceiver(drops: number) {
     },
   })
   return { url: `http://127.0.0.1:${listener.port}/hook`, ids, stop: () => listener.stop(true) }
-}
-
-/** A clock the dispatcher reads, moved by hand. */
-function clock(start = Date.now()) {
-  let now = start
-  return { now: () => new Date(now), advance: (ms: number) => (now += ms) }
 }
 
 let stops: (() => unknown)[] = []
@@ -117,15 +92,28 @@ describe('webhook subscriptions', () => {
     const { json } = await t.call('POST', '/webhooks', { body: { url: 'https://example.test/a' } })
     const list = await t.call('GET', '/webhooks')
     expect(list.json.total).toBe(1)
-    expect(list.json.data[0]).toEqual({ id: json.id, url: 'https://example.test/a', created_at: json.created_at })
+    expect(list.json.data[0]).toEqual({
+      id: json.id,
+      url: 'https://example.test/a',
+      created_at: json.created_at,
+      state: 'active',
+      consecutive_failures: 0,
+      failing_since: null,
+      last_error: null,
+      last_error_at: null,
+      disabled_at: null,
+    })
     expect((await t.call('GET', `/webhooks/${json.id}`)).json.secret).toBe(json.secret)
     expect((await t.call('GET', `/webhooks/${json.id}`, { key: KEY_B })).status).toBe(404)
     expect((await t.call('GET', `/webhooks/${json.id}/attempts`, { key: KEY_B })).status).toBe(404)
     expect((await t.call('DELETE', `/webhooks/${json.id}`, { key: KEY_B })).status).toBe(404)
     expect((await t.call('GET', '/webhooks', { key: KEY_B })).json.total).toBe(0)
     expect((await t.call('DELETE', `/webhooks/${json.id}`)).status).toBe(204)
-    expect(await t.db.$count(webhookEvents, eq(webhookEvents.subscriptionId, json.id))).toBe(0)
     expect((await t.call('GET', `/webhooks/${json.id}`)).status).toBe(404)
+    expect((await t.call('DELETE', `/webhooks/${json.id}`)).status).toBe(404)
+    expect((await t.call('GET', '/webhooks')).json.total).toBe(0)
+    await purgeDeletedSubscriptions(t.db)
+    expect(await t.db.$count(webhookSubscriptions)).toBe(0)
     expect((await t.call('GET', '/webhooks/not-a-uuid')).status).toBe(404)
   })
 })
@@ -376,6 +364,8 @@ describe('the dispatcher', () => {
     await advanceDeliveries(t.db, { now: new Date() })
     const dispatcher = createDispatcher(t.db, logger)
     await dispatcher.runOnce()
+    // The purge worker removes the deleted webhook's events and attempts (the in-flight one's too).
+    await purgeDeletedSubscriptions(t.db)
     expect(lines.filter((l) => l.level === 'error' || l.level === 'warn')).toEqual([])
     expect(JSON.stringify(lines)).not.toMatch(/insert into|foreign key/i)
     expect(await t.db.$count(webhookEvents, eq(webhookEvents.subscriptionId, doomedId))).toBe(0)
