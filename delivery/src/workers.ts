@@ -28,6 +28,8 @@ export function startWorkers({ db, config, logger, metrics }: WorkersDeps) {
   const tick = startStatusTick(db, config.STATUS_TICK_SECONDS, logger, { onEvents: () => dispatcher.notify(), onTickRan: metrics.tick })
   return {
     tickSeconds: config.STATUS_TICK_SECONDS,
+    /** Wakes the dispatcher now (a new delivery's first event, a recover, an enabled endpoint). */
+    notifyWebhooks: () => dispatcher.notify(),
     /** Stops the tick (waiting for a running one), the upkeep, then the dispatcher (waiting for the sends in flight). */
     async stop() {
       await tick.stop()

@@ -1,12 +1,14 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { silentLogger, type WebhookEvent } from '@logistics/shared'
 import { queryRows } from '@logistics/shared/db'
+import { callApp } from '@logistics/testkit/http'
 import { eq, sql } from 'drizzle-orm'
+import { createApp } from '../src/app'
 import { webhookEvents } from '../src/db/schema'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
 import { createDispatcher } from '../src/modules/webhooks/dispatcher'
 import { giveUpDisabledEvents } from '../src/modules/webhooks/retention'
-import { clearDeliveries, type DeliveryTestContext, deliveryBody, KEY_B, setupDelivery } from './helpers'
+import { clearDeliveries, type DeliveryTestContext, deliveryBody, KEY_A, KEY_B, setupDelivery, testConfig } from './helpers'
 import { clock, receiver } from './receivers'
 
 let t: DeliveryTestContext
@@ -115,6 +117,28 @@ describe('the claim', () => {
     expect(await createDispatcher(t.db, silentLogger, { concurrency: 2 }).runOnce()).toEqual({ sent: 12 })
     // Claims of two: the first four sends reach all four endpoints, and so does every later round.
     for (let round = 0; round < 3; round++) expect(order.slice(round * 4, round * 4 + 4).toSorted()).toEqual(['0', '1', '2', '3'])
+  })
+})
+
+describe('waking the dispatcher', () => {
+  test('a new delivery, an enabled endpoint and a recover that re-queued something wake it (their events are due now)', async () => {
+    let woken = 0
+    const app = createApp({ db: t.db, config: testConfig(), logger: silentLogger, notifyWebhooks: () => woken++ })
+    const call = (method: string, path: string, body?: unknown) =>
+      callApp(app, method, path, { headers: { authorization: `Bearer ${KEY_A}` }, body })
+    const hook = (await call('POST', '/webhooks', { url: 'https://hooks.example.test/wake' })).json
+    const body = deliveryBody()
+    expect((await call('POST', '/deliveries', body)).status).toBe(201)
+    expect(woken).toBe(1)
+    expect((await call('POST', '/deliveries', body)).status).toBe(200) // the same order: nothing new
+    expect(woken).toBe(1)
+    expect((await call('POST', `/webhooks/${hook.id}/recover`, { since: '2000-01-01T00:00:00Z' })).json).toEqual({ recovered: 0 })
+    expect(woken).toBe(1)
+    await t.db.update(webhookEvents).set({ state: 'failed' })
+    expect((await call('POST', `/webhooks/${hook.id}/recover`, { since: '2000-01-01T00:00:00Z' })).json).toEqual({ recovered: 1 })
+    expect(woken).toBe(2)
+    expect((await call('POST', `/webhooks/${hook.id}/enable`)).status).toBe(200)
+    expect(woken).toBe(3)
   })
 })
 

@@ -27,7 +27,10 @@ export type DispatcherOptions = {
   endpointRule?: Partial<EndpointRule>
   /** How long a claimed event is leased to this replica before another may take it. */
   leaseMs?: number
-  /** Idle poll interval: an event that becomes due (a retry, a new delivery) waits at most this long. */
+  /**
+   * Idle poll interval: an event that becomes due (a retry, a new delivery) waits at most this long;
+   * 100 ms while events flow (a claim found some within the last `pollMs`).
+   */
   pollMs?: number
   random?: () => number
   now?: () => Date
@@ -93,6 +96,8 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
   const busySubscriptions = new Map<string, number>()
   const busyClients = new Map<string, number>()
   let lastServed: string | null = null
+  /** When a claim last found something: while events flow, the pool polls every 100 ms, not `pollMs`. */
+  let sentAt = Number.NEGATIVE_INFINITY
   /** Sends finished since the last claim; the pool claims again once this many freed their slots. */
   let doneSinceClaim = 0
   const claimAfter = Math.max(1, Math.min(16, Math.floor(o.perSubscriptionConcurrency / 2)))
@@ -140,6 +145,7 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
       o.leaseMs,
     )
     const ms = performance.now() - started
+    if (batch.length > 0) sentAt = Date.now()
     for (const event of batch) {
       inFlight++
       bump(busySubscriptions, event.subscription_id, 1)
@@ -304,7 +310,8 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
         continue
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, outcomes.length > 0 ? Math.min(o.pollMs, 100) : o.pollMs)
+        const busy = outcomes.length > 0 || Date.now() - sentAt < o.pollMs
+        const timer = setTimeout(resolve, busy ? Math.min(o.pollMs, 100) : o.pollMs)
         wake = () => {
           clearTimeout(timer)
           wake = null

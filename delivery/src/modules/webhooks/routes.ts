@@ -81,16 +81,24 @@ export function webhookRoutes(deps: AppDeps) {
         ),
       },
     )
-    .post('/webhooks/:id/enable', ({ params, client }) => enableWebhook(db, client.id, params.id), {
-      apiKey: true,
-      params: WebhookIdParams,
-      response: { 200: WebhookSchema, ...errors },
-      detail: detail(
-        'Enable a disabled (or failing) webhook again',
-        'Sets `state` to `active` and tries the endpoint at once at full rate; idempotent (200). Events written while it was disabled were given up: ' +
-          're-send them with POST /webhooks/{id}/recover.',
-      ),
-    })
+    .post(
+      '/webhooks/:id/enable',
+      async ({ params, client }) => {
+        const webhook = await enableWebhook(db, client.id, params.id)
+        deps.notifyWebhooks?.()
+        return webhook
+      },
+      {
+        apiKey: true,
+        params: WebhookIdParams,
+        response: { 200: WebhookSchema, ...errors },
+        detail: detail(
+          'Enable a disabled (or failing) webhook again',
+          'Sets `state` to `active` and tries the endpoint at once at full rate; idempotent (200). Events written while it was disabled were given up: ' +
+            're-send them with POST /webhooks/{id}/recover.',
+        ),
+      },
+    )
     .get('/webhooks/:id/attempts', ({ params, query, client }) => listAttempts(db, client.id, params.id, query), {
       apiKey: true,
       params: WebhookIdParams,
@@ -105,6 +113,7 @@ export function webhookRoutes(deps: AppDeps) {
       '/webhooks/:id/recover',
       async ({ params, body, client, set }) => {
         const recovered = await recoverWebhookEvents(db, client.id, params.id, body.since)
+        if (recovered > 0) deps.notifyWebhooks?.()
         set.status = 202
         return { recovered }
       },
