@@ -332,7 +332,9 @@ The key is the base64-decoded part of the secret after \`whsec_\`. For 24 h afte
 registered again with another secret) the header carries two signatures, \`v1,<new> v1,<old>\`: accept either.
 Any 2xx acknowledges the event; anything else
 (3xx included: redirects are not followed), a timeout or a refused connection is retried with exponential
-backoff and jitter for up to 24 h (then given up; \`POST /webhooks/{id}/recover\` re-queues it). Delivery is at least once: a receiver keeps the \`webhook-id\`s it has applied
+backoff and jitter for up to 24 h (then given up; \`POST /webhooks/{id}/recover\` re-queues it). How sending is
+shared between clients, a failing endpoint's backoff and disabling, the limits and retention:
+[webhooks.md](webhooks.md). Delivery is at least once: a receiver keeps the \`webhook-id\`s it has applied
 and ignores a repeat (ecommerce does), and should refuse a timestamp more than 5 minutes from its clock. Every
 attempt is listed by \`GET /webhooks/{id}/attempts\`. Any Standard Webhooks library verifies the signature, e.g.
 \`new Webhook(secret).verify(body, headers)\` with the \`standardwebhooks\` npm package.
@@ -356,6 +358,8 @@ Read once at start-up and validated; a bad value stops the service with one line
 | \`DELIVERY_API_KEYS\` | delivery | a development key | comma-separated \`name:key\` pairs: the whole list of API clients, provisioned at start-up (a client left out is refused from the next start, its data kept) |
 | \`WEBHOOK_ALLOWED_HOSTS\` | delivery | empty | host names, IPs or CIDR ranges that webhook URLs may target in production although private (Compose: \`ecommerce\`) |
 | \`WEBHOOK_LEASE_SECONDS\`, \`WEBHOOK_TIMEOUT_SECONDS\` | delivery | 60, 10 | how long a replica owns a claimed webhook event; the timeout of one webhook POST (the lease must be longer) |
+| \`WEBHOOK_SUBSCRIPTIONS_PER_CLIENT\` | delivery | 10 | webhooks one API client may have (1–1 000); a new url beyond it answers 409 \`too-many-subscriptions\` (re-registering an existing url never counts) |
+| \`WEBHOOK_RETENTION_DAYS\` | both | 30 | delivery: delivered and given-up webhook events and attempt logs older than this are purged every minute in batches of 1 000 (1–3 650 days); \`recover\` reaches given-up events within it ([webhooks.md](webhooks.md)) |
 | \`DELIVERY_API_URL\`, \`DELIVERY_API_KEY\` | ecommerce | \`http://localhost:3001\`, the development key | the delivery service and ecommerce's key on it |
 | \`DELIVERY_TIMEOUT_MS\` | ecommerce | 5000 | timeout of one call to the delivery service (a dispatch claims its order for 3 × this + 5 s) |
 | \`PUBLIC_URL\` | ecommerce | \`http://localhost:3000\` | ecommerce registers \`PUBLIC_URL/webhooks/delivery\` on the delivery service at start-up |
