@@ -234,6 +234,31 @@ describe('a failing endpoint', () => {
     expect(view).toMatchObject({ state: 'active', consecutive_failures: 0, failing_since: null, last_error: 'HTTP 503' })
   })
 
+  test('its client registering the url again (a receiver starting up) has it probed at once, its run of failures kept', async () => {
+    let down = true
+    const r = receiver(() => (down ? 503 : 204))
+    stops.push(r.stop)
+    const hook = (await t.call('POST', '/webhooks', { body: { url: r.url } })).json
+    for (let i = 0; i < 3; i++) await t.call('POST', '/deliveries', { body: deliveryBody() })
+    const c = clock()
+    const dispatcher = createDispatcher(t.db, silentLogger, { now: c.now, random: () => 0.5, endpointRule })
+    for (let i = 0; i < 4; i++) {
+      await dispatcher.runOnce()
+      c.advance(10_000)
+    }
+    const failing = (await t.call('GET', `/webhooks/${hook.id}`)).json
+    expect(failing).toMatchObject({ state: 'failing' })
+    c.advance(-10_000) // the last probe's retry time is ahead again
+    down = false
+    expect(await dispatcher.runOnce()).toEqual({ sent: 0 })
+    const again = await t.call('POST', '/webhooks', { body: { url: r.url } })
+    expect(again.status).toBe(200)
+    expect(again.json).toMatchObject({ state: 'failing', consecutive_failures: failing.consecutive_failures })
+    c.advance(5_000) // the events' own retry delay (2 s after their last attempt), not the endpoint's
+    expect(await dispatcher.runOnce()).toEqual({ sent: 3 })
+    expect((await t.call('GET', `/webhooks/${hook.id}`)).json).toMatchObject({ state: 'active' })
+  })
+
   test('registering the url of a disabled endpoint enables it again (200, the same webhook)', async () => {
     const hook = (await t.call('POST', '/webhooks', { body: { url: 'https://hooks.example.test/disabled' } })).json
     await t.call('POST', '/deliveries', { body: deliveryBody() })

@@ -43,7 +43,7 @@ export function webhookRoutes(deps: AppDeps) {
             'The same url and secret again (or no secret) answers 200 with the existing webhook. ' +
             'The same url with another secret rotates its secret in place (200): pending events are kept and sent with the new secret; ' +
             'for 24 hours after a rotation every event carries two signatures (`webhook-signature: v1,<new> v1,<old>`), so a receiver still on the old secret verifies too. ' +
-            'Registering the url of a disabled webhook enables it again (200). ' +
+            'Registering the url of a disabled webhook enables it again (200); that of a failing one has it tried at once. ' +
             'A client has at most `WEBHOOK_SUBSCRIPTIONS_PER_CLIENT` webhooks (default 10): a new url beyond that answers 409 `too-many-subscriptions` (re-registering an existing url never counts). ' +
             SHARING,
         ),

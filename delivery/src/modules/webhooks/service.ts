@@ -41,8 +41,8 @@ const ENABLED = { disabledAt: null, consecutiveFailures: 0, failingSince: null, 
  * URL with another secret rotates that subscription's secret in place (`rotated: true`): its
  * pending events are kept and sent with the new secret, also signed with the old one for
  * SECRET_ROTATION_GRACE_MS so a receiver still on the old secret verifies them. Registering the url
- * of a disabled endpoint enables it again. A new url beyond `limit` live subscriptions answers 409
- * `too-many-subscriptions`.
+ * of a disabled endpoint enables it again, and that of a failing one has it probed at once. A new url
+ * beyond `limit` live subscriptions answers 409 `too-many-subscriptions`.
  *
  * One registration of a client at a time: its api_clients row is locked (FOR NO KEY UPDATE, which
  * a new delivery's foreign-key check does not wait for), so two concurrent registrations cannot both
@@ -88,7 +88,9 @@ export async function registerWebhook(
             secret: body.secret,
           }
         : {}
-    const enable = existing.disabledAt ? ENABLED : {}
+    // A disabled endpoint is enabled; a failing one is probed at once (its client says it is up: a
+    // receiver registers at start-up), its run of failures kept.
+    const enable = existing.disabledAt ? ENABLED : existing.retryAt ? { retryAt: null } : {}
     if (Object.keys(rotate).length + Object.keys(enable).length === 0) return { created: false, webhook: toWebhook(existing) }
     const [updated] = await tx
       .update(webhookSubscriptions)
