@@ -156,26 +156,35 @@ describe('a failing endpoint', () => {
     const dispatcher = createDispatcher(t.db, silentLogger, { now: c.now, random: () => 0.5, perSubscriptionConcurrency: 4, endpointRule })
     const view = async () => (await t.call('GET', `/webhooks/${hook.id}`)).json
 
-    // The first claim takes the endpoint's share (4); all fail: it is failing, and waits 1 s × 2^3.
+    // The first claim takes the endpoint's share (4); all fail at once: it is failing, and waits 1 s (the base; four
+    // sends failing together are one failure of the endpoint, not four doublings).
     expect(await dispatcher.runOnce()).toEqual({ sent: 4 })
     expect(await view()).toMatchObject({ state: 'failing', consecutive_failures: 4, last_error: 'HTTP 500', disabled_at: null })
-    const [row] = await queryRows<{ wait: number }>(
-      t.db,
-      sql`select extract(epoch from retry_at - last_error_at) * 1000 as wait from webhook_subscriptions where id = ${hook.id}`,
-    )
-    expect(Number(row!.wait)).toBe(8_000)
+    const wait = async () =>
+      Number(
+        (
+          await queryRows<{ wait: number }>(
+            t.db,
+            sql`select extract(epoch from retry_at - last_error_at) * 1000 as wait from webhook_subscriptions where id = ${hook.id}`,
+          )
+        )[0]!.wait,
+      )
+    expect(await wait()).toBe(1_000)
     expect(await dispatcher.runOnce()).toEqual({ sent: 0 }) // not before its retry time
-    c.advance(7_900)
+    c.advance(900)
     expect(await dispatcher.runOnce()).toEqual({ sent: 0 })
-    // Then one probe at a time, each on the endpoint's own backoff, until disabled.
-    let probes = 0
+    // Then one probe at a time, each after as long as the run has lasted (1 s, 2 s, 4 s, 8 s, then the 10 s cap),
+    // until it is disabled (5 failures, and a minute).
+    const waits: number[] = []
+    c.advance(100)
     while ((await view()).state === 'failing') {
-      c.advance(10_000)
-      const { sent } = await dispatcher.runOnce()
-      expect(sent).toBeLessThanOrEqual(1)
-      probes += sent
-      expect(probes).toBeLessThan(20)
+      expect(await dispatcher.runOnce()).toEqual({ sent: 1 })
+      if ((await view()).state !== 'failing') break
+      waits.push(await wait())
+      c.advance(waits.at(-1)!)
+      expect(waits.length).toBeLessThan(20)
     }
+    expect(waits.slice(0, 6)).toEqual([1_000, 2_000, 4_000, 8_000, 10_000, 10_000])
     const disabled = await view()
     expect(disabled).toMatchObject({ state: 'disabled', last_error: 'HTTP 500' })
     expect(disabled.consecutive_failures).toBeGreaterThanOrEqual(5)

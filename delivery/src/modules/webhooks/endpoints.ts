@@ -2,8 +2,10 @@
  * The health of a webhook endpoint (one subscription): every attempt's outcome updates it.
  *
  * - A failed attempt makes the endpoint `failing`: from then on only one event at a time goes to it
- *   (a probe), not before `retry_at` = the failure + `baseMs` × 2^(failures − 1), capped at `maxMs`
- *   (±25 % jitter). The probe's answer decides: a 2xx makes it `active` again at full rate.
+ *   (a probe), not before `retry_at` = the failure + as long as the run of failures has lasted so far,
+ *   at least `baseMs`, at most `maxMs` (±25 % jitter): probes 2 s, 4 s, 8 s… into the run, the wait
+ *   doubling with each failed probe whatever the number of sends that failed together. The probe's
+ *   answer decides: a 2xx makes it `active` again at full rate.
  * - Once it has failed `disableAfterFailures` attempts in a row AND for at least `disableAfterMs`
  *   (both), it is `disabled`: nothing more is sent, its pending events and those written while it is
  *   disabled are given up (state `failed`), so `POST /webhooks/{id}/recover` can re-send them after

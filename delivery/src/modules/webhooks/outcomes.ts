@@ -35,7 +35,12 @@ export type Outcome = {
 export async function writeOutcomes(db: DeliveryDb, batch: Outcome[], endpoints: EndpointOutcome[], rule: EndpointRule): Promise<string[]> {
   const failures = sql`(case when h.ok then h.failures else s.consecutive_failures + h.failures end)`
   const since = sql`(case when h.failures = 0 then null when h.ok then h.first_failure_at else coalesce(s.failing_since, h.first_failure_at) end)`
-  const delayMs = sql`least(${rule.maxMs}::float8, ${rule.baseMs}::float8 * power(2, least(${failures}, 40) - 1)) * (0.75 + h.jitter * 0.5)`
+  // The wait before the next probe: as long as the run has lasted so far (at least baseMs, at most
+  // maxMs), so it doubles with each failed probe. Not by the number of failures: the sends a healthy
+  // endpoint had in flight when it went down (up to 32) all fail at once, and counted as 32 doublings
+  // they sent an endpoint down for seconds to the 5-minute maximum at once.
+  const runMs = sql`extract(epoch from (h.last_failure_at - ${since})) * 1000`
+  const delayMs = sql`least(${rule.maxMs}::float8, greatest(${rule.baseMs}::float8, ${runMs})) * (0.75 + h.jitter * 0.5)`
   const rows = await queryRows<{ id: string }>(
     db,
     sql`
