@@ -135,10 +135,11 @@ export const webhookEvents = pgTable(
   (t) => [
     // The claim: each subscription's due events, oldest first.
     index('webhook_events_subscription_due_idx').on(t.subscriptionId, t.nextAttemptAt).where(sql`${t.state} = 'pending'`),
-    // The claim's order rule (one delivery's events in order) and a withdrawal's lookup. Leads with
-    // delivery_id: even on statistics from an empty queue the planner sees it is the selective one
-    // (led by subscription_id it looked predecessors up through the due index: 400 ms a claim).
-    index('webhook_events_order_idx').on(t.deliveryId, t.subscriptionId, t.seq).where(sql`${t.state} = 'pending'`),
+    // The claim's order rule (one delivery's events to one subscription in order) and a withdrawal's
+    // lookup. Full, not partial: on statistics taken while the queue was empty, PostgreSQL takes
+    // every partial (pending) index for empty and free to scan whole, and read a subscription's
+    // whole due index for each candidate instead (70 ms a claim at 10 000 pending, 400 ms at 50 000).
+    index('webhook_events_delivery_idx').on(t.deliveryId, t.subscriptionId, t.seq),
     // A subscription's finished (delivered, given-up) events by age: recover, retention, the purge of
     // a deleted subscription (its pending ones through the order index). Partial: a pending event,
     // written and leased again and again, never touches it.
