@@ -55,9 +55,11 @@ export type DispatcherOptions = {
 }
 
 const DEFAULTS = {
-  concurrency: 128,
+  // A client's 32 is 1/8 of the pool: it takes eight clients whose endpoints are slow but answer
+  // (a dead one soon holds a single probe) to fill a replica's sends.
+  concurrency: 256,
   perSubscriptionConcurrency: 32,
-  perClientConcurrency: 64,
+  perClientConcurrency: 32,
   timeoutMs: 10_000,
   baseBackoffMs: 2_000,
   maxBackoffMs: 60 * 60_000,
