@@ -360,7 +360,9 @@ The key is the base64-decoded part of the secret after \`whsec_\`. For 24 h afte
 registered again with another secret) the header carries two signatures, \`v1,<new> v1,<old>\`: accept either.
 Any 2xx acknowledges the event; anything else
 (3xx included: redirects are not followed), a timeout or a refused connection is retried with exponential
-backoff and jitter for up to 24 h (then given up; \`POST /webhooks/{id}/recover\` re-queues it). Delivery is at least once: a receiver keeps the \`webhook-id\`s it has applied
+backoff and jitter for up to 24 h (then given up; \`POST /webhooks/{id}/recover\` re-queues it). How sending is
+shared between clients, a failing endpoint's backoff and disabling, the limits and retention:
+[webhooks.md](webhooks.md). Delivery is at least once: a receiver keeps the \`webhook-id\`s it has applied
 and ignores a repeat (ecommerce does), and should refuse a timestamp more than 5 minutes from its clock. Every
 attempt is listed by \`GET /webhooks/{id}/attempts\`. Any Standard Webhooks library verifies the signature, e.g.
 \`new Webhook(secret).verify(body, headers)\` with the \`standardwebhooks\` npm package.

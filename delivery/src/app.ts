@@ -29,6 +29,8 @@ export type CreateAppDeps = {
   webhookDestinations?: DestinationPolicy
   /** The interval of the status tick this process runs (`workers.ts`), told by GET /health; absent: no tick. */
   tickSeconds?: number
+  /** Wakes this process's webhook dispatcher (`workers.ts`) after a request wrote due events. */
+  notifyWebhooks?: () => void
 }
 
 /** The delivery service as an Elysia app, without a port: `index.ts` listens, tests call `handle`. */
@@ -42,6 +44,7 @@ export function createApp(options: CreateAppDeps) {
     metrics,
     webhookDestinations: options.webhookDestinations ?? webhookDestinations(config),
     tickSeconds: options.tickSeconds,
+    notifyWebhooks: options.notifyWebhooks,
   }
   // The development API key on the Swagger page, outside production only.
   const docsApiKey = developmentApiKey(config)

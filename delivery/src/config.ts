@@ -53,6 +53,10 @@ export const ConfigSchema = v.object({
   WEBHOOK_LEASE_SECONDS: envInteger(60, { min: 1, max: 3600, format: 'must be a whole number of seconds' }),
   /** Timeout of one webhook POST. */
   WEBHOOK_TIMEOUT_SECONDS: envInteger(10, { min: 1, max: 120, format: 'must be a whole number of seconds' }),
+  /** How many webhooks one API client may have (one more answers 409 too-many-subscriptions). */
+  WEBHOOK_SUBSCRIPTIONS_PER_CLIENT: envInteger(10, { min: 1, max: 1000, format: 'must be a whole number of subscriptions' }),
+  /** Delivered and given-up webhook events and attempt logs older than this are purged (docs/webhooks.md). */
+  WEBHOOK_RETENTION_DAYS: envInteger(30, { min: 1, max: 3650, format: 'must be a whole number of days' }),
   /** Host names, IPs and CIDR ranges webhook URLs may target in production although private. */
   WEBHOOK_ALLOWED_HOSTS: v.optional(
     v.pipe(

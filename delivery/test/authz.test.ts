@@ -99,6 +99,7 @@ const POLICY: Record<string, AuthzCase<Role>[]> = {
   'GET /webhooks/{id}': [{ expect: ownerOnly(200), request: () => ({ path: `/webhooks/${webhookA}` }) }],
   'DELETE /webhooks/{id}': [{ expect: ownerOnly(204), request: async () => ({ path: `/webhooks/${await newWebhook(KEY_A)}` }) }],
   'GET /webhooks/{id}/attempts': [{ expect: ownerOnly(200), request: () => ({ path: `/webhooks/${webhookA}/attempts` }) }],
+  'POST /webhooks/{id}/enable': [{ expect: ownerOnly(200), request: () => ({ path: `/webhooks/${webhookA}/enable` }) }],
   'POST /webhooks/{id}/recover': [
     { expect: ownerOnly(202), request: () => ({ path: `/webhooks/${webhookA}/recover`, body: { since: '2020-01-01T00:00:00Z' } }) },
   ],

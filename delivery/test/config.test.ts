@@ -43,6 +43,18 @@ describe('delivery configuration', () => {
     for (const bad of ['-1', 'one', '1.5', '100']) expect(() => loadConfig({ TRUST_PROXY_HOPS: bad }), bad).toThrow(/TRUST_PROXY_HOPS/)
   })
 
+  test('WEBHOOK_SUBSCRIPTIONS_PER_CLIENT (default 10) and WEBHOOK_RETENTION_DAYS (default 30): whole numbers, a bad one refused by name', () => {
+    expect(loadConfig({})).toMatchObject({ WEBHOOK_SUBSCRIPTIONS_PER_CLIENT: 10, WEBHOOK_RETENTION_DAYS: 30 })
+    expect(loadConfig({ WEBHOOK_SUBSCRIPTIONS_PER_CLIENT: '25', WEBHOOK_RETENTION_DAYS: '7' })).toMatchObject({
+      WEBHOOK_SUBSCRIPTIONS_PER_CLIENT: 25,
+      WEBHOOK_RETENTION_DAYS: 7,
+    })
+    for (const bad of ['0', '-1', '2.5', 'ten', '1001'])
+      expect(() => loadConfig({ WEBHOOK_SUBSCRIPTIONS_PER_CLIENT: bad }), bad).toThrow(/WEBHOOK_SUBSCRIPTIONS_PER_CLIENT/)
+    for (const bad of ['0', '1.5', 'a month', '3651'])
+      expect(() => loadConfig({ WEBHOOK_RETENTION_DAYS: bad }), bad).toThrow(/WEBHOOK_RETENTION_DAYS/)
+  })
+
   test('WEBHOOK_ALLOWED_HOSTS: host names, IPs and CIDR ranges; a bad entry is refused by name', () => {
     expect(loadConfig({}).WEBHOOK_ALLOWED_HOSTS).toEqual({ names: [], ranges: [], invalid: [] })
     const allowed = loadConfig({

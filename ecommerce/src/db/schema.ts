@@ -106,13 +106,18 @@ export const products = pgTable(
   ],
 )
 
-export const purchases = pgTable('purchases', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  customerId: uuid('customer_id')
-    .notNull()
-    .references(() => users.id),
-  createdAt: ts('created_at').notNull().defaultNow(),
-})
+export const purchases = pgTable(
+  'purchases',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    customerId: uuid('customer_id')
+      .notNull()
+      .references(() => users.id),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  // Every foreign key has an index leading with it (test/foreign-keys.test.ts).
+  (t) => [index('purchases_customer_idx').on(t.customerId)],
+)
 
 /** One order per seller of a purchase; names and addresses are snapshots taken at purchase time. */
 export const orders = pgTable(
@@ -191,7 +196,12 @@ export const orderItems = pgTable(
     name: text('name').notNull(),
     quantity: integer('quantity').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.orderId, t.productId] }), check('order_items_quantity_ck', sql`${t.quantity} > 0`)],
+  (t) => [
+    primaryKey({ columns: [t.orderId, t.productId] }),
+    check('order_items_quantity_ck', sql`${t.quantity} > 0`),
+    // Every foreign key has an index leading with it (test/foreign-keys.test.ts).
+    index('order_items_product_idx').on(t.productId),
+  ],
 )
 
 /** The status history of every order, appended in the transaction of each change. */

@@ -24,6 +24,7 @@ export function deliveryRoutes(deps: AppDeps) {
       '/deliveries',
       async ({ body, client, set }) => {
         const { created, delivery } = await createDelivery(db, client.id, body, publicUrl)
+        if (created) deps.notifyWebhooks?.() // its first status is due now
         set.status = created ? 201 : 200
         set.headers.location = `/deliveries/${delivery.tracking_number}`
         return delivery

@@ -1,5 +1,8 @@
 import { UuidSchema, WebhookSecretSchema } from '@logistics/shared'
 import * as v from 'valibot'
+import { ENDPOINT_RULE } from './endpoints'
+
+const DISABLE_HOURS = ENDPOINT_RULE.disableAfterMs / 3_600_000
 
 export const RegisterWebhookSchema = v.object({
   url: v.pipe(
@@ -12,15 +15,31 @@ export const RegisterWebhookSchema = v.object({
   secret: v.optional(WebhookSecretSchema),
 })
 
-export const WebhookSchema = v.object({
+export const WebhookSummarySchema = v.object({
   id: v.string(),
   url: v.string(),
-  secret: v.string(),
   created_at: v.string(),
+  state: v.pipe(
+    v.picklist(['active', 'failing', 'disabled']),
+    v.description(
+      '`active`: sent to at full rate. `failing`: its last attempt failed; one event at a time is tried (a probe) on a backoff until it answers 2xx. ' +
+        `\`disabled\`: it failed ${ENDPOINT_RULE.disableAfterFailures} attempts in a row over at least ${DISABLE_HOURS} hours: ` +
+        'nothing is sent, new events are kept as given up; enable it with POST /webhooks/{id}/enable, then recover.',
+    ),
+  ),
+  consecutive_failures: v.pipe(v.number(), v.description('Failed attempts in a row (0 after a 2xx).')),
+  failing_since: v.pipe(v.nullable(v.string()), v.description('When the current run of failures began; null when active.')),
+  last_error: v.pipe(
+    v.nullable(v.string()),
+    v.description("The last failed attempt's error (`HTTP 500`, `timeout`, `connection-refused`, …), kept after it recovers."),
+  ),
+  last_error_at: v.nullable(v.string()),
+  disabled_at: v.pipe(v.nullable(v.string()), v.description('When it was disabled; null unless disabled.')),
 })
-export type Webhook = v.InferOutput<typeof WebhookSchema>
+export type WebhookSummary = v.InferOutput<typeof WebhookSummarySchema>
 
-export const WebhookSummarySchema = v.omit(WebhookSchema, ['secret'])
+export const WebhookSchema = v.object({ ...WebhookSummarySchema.entries, secret: v.string() })
+export type Webhook = v.InferOutput<typeof WebhookSchema>
 
 export const WebhookIdParams = v.object({ id: UuidSchema })
 
