@@ -3,8 +3,8 @@
  * machine, as a ratio, plus the targets. Needs a PostgreSQL server: DATABASE_URL, or the local one
  * at 127.0.0.1:5432 (as CI sets it up). Prints one table and writes bench/results.json.
  * BENCH_SECONDS (default 10) sets the length of each HTTP load run. BENCH_ONLY (a comma list of
- * shop, tick, webhooks, lists, idle) runs only those sections, for working on one figure; a
- * "done" run is always the whole bench.
+ * shop, tick, webhooks, tenants, lists, idle) runs only those sections, for working on one figure;
+ * a "done" run is always the whole bench.
  */
 import { join } from 'node:path'
 import postgres from 'postgres'
@@ -12,9 +12,10 @@ import { benchIdle, benchTick, benchWebhooks } from './delivery'
 import { benchEcommerce } from './ecommerce'
 import { freshDatabase, machine, ratio, serverUrl } from './lib'
 import { benchDeliveryList, benchOrderList } from './lists'
+import { benchDeleteWebhook, benchStuckNeighbour } from './tenants'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
-const sections = ['shop', 'tick', 'webhooks', 'lists', 'idle'] as const
+const sections = ['shop', 'tick', 'webhooks', 'tenants', 'lists', 'idle'] as const
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
 const unknown = only?.filter((s) => !(sections as readonly string[]).includes(s))
 if (unknown?.length) {
@@ -107,6 +108,30 @@ if (runs('webhooks')) {
     ratio: String(ratio(two.per_cpu_second, one.per_cpu_second)),
     target: 'ratio ≥ 0.8 (a second replica costs no extra work per event)',
     met: ratio(two.per_cpu_second, one.per_cpu_second) >= 0.8,
+  })
+}
+
+if (runs('tenants')) {
+  console.log('bench: a healthy client beside one whose endpoint never answers; deleting a webhook with history…')
+  const neighbour = await benchStuckNeighbour(100, seconds)
+  const deletion = await benchDeleteWebhook(500_000)
+  results.tenants = { neighbour, deletion }
+  const { alone, beside_stuck: beside } = neighbour
+  rows.push({
+    figure: "a healthy client's webhook latency (due → received), another client with 100 stuck deliveries",
+    value: `p50 ${beside.p50} ms p99 ${beside.p99} ms (${beside.received}/${beside.events})`,
+    baseline: `p50 ${alone.p50} ms p99 ${alone.p99} ms (${alone.received}/${alone.events}), no stuck client`,
+    ratio: String(neighbour.p99_ratio),
+    target: 'p99 ≤ 1000 ms and p99 ratio ≤ 2',
+    met: beside.p99 <= 1000 && neighbour.p99_ratio <= 2 && beside.received === beside.events,
+  })
+  rows.push({
+    figure: 'DELETE /webhooks/{id}, 500 000 events + 500 000 attempts behind it; then its purge',
+    value: `${deletion.delete_ms} ms; purge ${deletion.purge_rows_per_second} rows/s (${deletion.purged_rows} rows, ${deletion.purge_seconds} s)`,
+    baseline: `${deletion.empty_delete_ms} ms (a webhook without history)`,
+    ratio: String(deletion.ratio),
+    target: 'ratio ≤ 2; another webhook untouched',
+    met: deletion.ratio <= 2 && deletion.other_kept,
   })
 }
 

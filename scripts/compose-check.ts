@@ -20,12 +20,13 @@
  *   DOCKER_STANDIN_DIR=/path/to/shared/docker bun run compose:check
  *   COMPOSE_CHECK_KEEP=1 bun run compose:check              # leave the stack up afterwards (to inspect it)
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { describeError, login } from './api'
 import { envFromExample, exampleNames, formatEnvFile } from './compose-env'
+import { type CheckResult, writeJunit } from './junit'
 import { DEMO_CUSTOMERS, DEMO_PASSWORD, DEMO_SELLERS } from './seed'
 import { freePort, root } from './services'
 
@@ -38,8 +39,7 @@ const keep = process.env.COMPOSE_CHECK_KEEP === '1'
 
 // --- results ------------------------------------------------------------------------------------
 
-type Result = { name: string; ms: number; outcome: 'passed' | 'failed' | 'skipped'; message?: string; output?: string }
-const results: Result[] = []
+const results: CheckResult[] = []
 const started = performance.now()
 
 const say = (text: string) => console.log(`compose-check: ${text}`)
@@ -78,26 +78,14 @@ async function check(name: string, body: () => Promise<unknown>, always = false)
   }
 }
 
-const xmlEscape = (s: string) =>
-  s
-    .replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
-    .replace(/[^\t\n\r\x20-\uD7FF\uE000-\uFFFD]/g, '')
-
-function writeJunit() {
-  const count = (o: Result['outcome']) => results.filter((r) => r.outcome === o).length
-  const seconds = ((performance.now() - started) / 1000).toFixed(3)
-  const head = `tests="${results.length}" failures="${count('failed')}" errors="0" skipped="${count('skipped')}" time="${seconds}"`
-  const cases = results.map((r) => {
-    const open = `    <testcase name="${xmlEscape(r.name)}" classname="compose" time="${(r.ms / 1000).toFixed(3)}"`
-    if (r.outcome === 'passed') return `${open} />`
-    if (r.outcome === 'skipped') return `${open}>\n      <skipped message="${xmlEscape(r.message ?? '')}" />\n    </testcase>`
-    return `${open}>\n      <failure message="${xmlEscape(r.message ?? '')}">${xmlEscape((r.output ?? '').slice(-20_000))}</failure>\n    </testcase>`
+function writeResults() {
+  writeJunit(junitPath, {
+    name: 'compose',
+    suite: 'docker compose, for real',
+    classname: 'compose',
+    ms: performance.now() - started,
+    results,
   })
-  mkdirSync(dirname(junitPath), { recursive: true })
-  writeFileSync(
-    junitPath,
-    `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="compose" ${head}>\n  <testsuite name="docker compose, for real" ${head}>\n${cases.join('\n')}\n  </testsuite>\n</testsuites>\n`,
-  )
 }
 
 // --- processes ----------------------------------------------------------------------------------
@@ -342,7 +330,7 @@ try {
 } finally {
   await tearDown()
   if (!keep) rmSync(workDir, { recursive: true, force: true })
-  writeJunit()
+  writeResults()
 }
 const failed = results.filter((r) => r.outcome === 'failed').length
 const skipped = results.filter((r) => r.outcome === 'skipped').length

@@ -1,7 +1,8 @@
 /**
  * `bun run demo`: the whole story against running services, step by step: a customer buys from
  * the two demo sellers, each seller confirms and dispatches, then the tracking updates arrive
- * (through the delivery service's webhooks) until both orders are delivered.
+ * (through the delivery service's webhooks) until both orders are delivered; it prints each
+ * parcel's public tracking page (`delivery.tracking_url`) on the way.
  *
  * Uses only the demo data of `bun run seed` (its sellers, SKUs and customer): when that is missing
  * it says so and exits 1 before changing anything. ECOMMERCE_URL (default http://localhost:3000)
@@ -165,6 +166,8 @@ async function main() {
       info(`status: ${confirmed.status}`)
       const dispatched = must('dispatch', await seller.session.client.POST('/orders/{id}/dispatch', byId))
       info(`status: ${dispatched.status}, tracking number ${dispatched.delivery.tracking_number}, delivery ${dispatched.delivery.status}`)
+      if (dispatched.delivery.tracking_url)
+        info(`the parcel's public tracking page (open it, it updates live): ${dispatched.delivery.tracking_url}`)
     }
 
     step('Following the parcels (each change arrives through a signed webhook)')
@@ -196,6 +199,11 @@ async function main() {
       await shopper.client.GET('/orders/{id}/tracking', { params: { path: { id: purchase.orders[0]!.id } } }),
     )
     for (const e of history.tracking) info(`${e.date}  ${e.status}`)
+    step('The tracking pages (status and dates only, for the person waiting for the parcel):')
+    for (const o of purchase.orders) {
+      const order = must('order', await shopper.client.GET('/orders/{id}', { params: { path: { id: o.id } } }))
+      info(`order ${o.id.slice(0, 8)}…  ${order.delivery.tracking_url ?? '(none: the delivery service answered no tracking_url)'}`)
+    }
     console.log('\nDone.')
   } catch (error) {
     console.error(`\ndemo failed: ${await describeError(error)}`)

@@ -6,10 +6,13 @@
  *   `bun run lint` checks with Redocly; and docs/openapi/*.d.ts, the types openapi-typescript
  *   generates from them (what a client developer gets; scripts/demo.ts is written against them).
  * - docs/api.md: every route of both services, from those documents: method, path, auth, summary,
- *   description, parameters, request fields, responses and their error codes; plus the conventions,
- *   the error codes and the environment table, written by hand below.
+ *   description, parameters, request fields, responses and their error codes; plus the conventions
+ *   (written by hand below) and each service's table of error codes.
  * - docs/data-model.md: an ER diagram (mermaid) of both databases from the drizzle schemas, with the
  *   tables' doc comments.
+ * - docs/environment.md: every variable of both services, from their config schemas
+ *   (scripts/docs-environment.ts).
+ * - README.md: the walkthrough's code blocks, copied from scripts/walkthrough.sh (the script CI runs).
  *
  * `bun run docs --check` exits 1 when a file is out of date (test/docs.test.ts does the same).
  */
@@ -27,6 +30,7 @@ import { createApp as createEcommerceApp } from '../ecommerce/src/app'
 import { loadConfig as loadEcommerceConfig } from '../ecommerce/src/config'
 import * as ecommerceSchema from '../ecommerce/src/db/schema'
 import { ECOMMERCE_PROBLEMS } from '../ecommerce/src/problems'
+import { renderEnvironment } from './docs-environment'
 import { root } from './services'
 
 // --- OpenAPI documents --------------------------------------------------------------------------
@@ -198,6 +202,7 @@ const STATUS_TEXT: Record<string, string> = {
   '201': 'Created (with `Location`)',
   '202': 'Accepted',
   '204': 'No Content',
+  '304': 'Not Modified (your `If-None-Match` is current)',
   '400': 'malformed JSON',
   '401': 'missing or invalid credentials',
   '403': 'not allowed for this role',
@@ -249,7 +254,14 @@ function renderOperation(method: string, path: string, op: Operation, auth: stri
     const withHeaders = headers.length ? ` (${headers.map((h) => `\`${h}\``).join(', ')})` : ''
     const codes = Object.keys(response.content?.['application/problem+json']?.examples ?? {})
     const body = json ? shape(json) : ''
-    const detail = codes.length ? ` — ${codes.map((c) => `\`${c}\``).join(', ')}` : body && body !== 'any' ? ` — \`${body}\`` : ''
+    const page = response.content?.['text/html'] !== undefined
+    const detail = codes.length
+      ? ` — ${codes.map((c) => `\`${c}\``).join(', ')}`
+      : page
+        ? ' — HTML page'
+        : body && body !== 'any'
+          ? ` — \`${body}\``
+          : ''
     out.push(`  - \`${status}\` ${text}${withHeaders}${detail}`)
   }
   out.push('')
@@ -314,16 +326,21 @@ route follows. \`/swagger/json\` imports as is into Postman (Import → Link or 
 Bruno (Import Collection → OpenAPI V3), which gives a ready collection of every request.
 
 - [Conventions](#conventions): JSON, authentication, errors, status codes, lists, statuses, webhooks
-- [Environment](#environment)
+- The environment variables of both services: [environment.md](environment.md)
 - [Delivery service](#delivery-service-port-3001) (port 3001)
 - [Ecommerce service](#ecommerce-service-port-3000) (port 3000)
-- The databases: [data-model.md](data-model.md); how the brief was read: [assumptions.md](assumptions.md)
+- The databases: [data-model.md](data-model.md); how the brief was read: [assumptions.md](assumptions.md); HTTP limits
+  (bodies, credentials, headers, offsets): [http.md](http.md); dispatching and its settlement:
+  [design-dispatch.md](design-dispatch.md)
+- The public tracking page of a parcel: [tracking-page.md](tracking-page.md)
 
 ## Conventions
 
 **JSON.** Request and response bodies are JSON with snake_case fields; send \`content-type: application/json\`.
 Times are ISO 8601 in UTC. Ids are UUIDs; tracking numbers look like \`TRK-7KQ2-M9XD-4HPA\` (60 random bits in
-Crockford base32: unique and unguessable).
+Crockford base32: unique and unguessable). Required text is trimmed of white space, and text of invisible
+characters only (white space, controls, zero-width and bidi characters, U+FEFF, Hangul fillers, U+2800…)
+counts as empty: 422 \`<field> must not be empty\`.
 
 **Authentication.** Delivery: \`Authorization: Bearer <api key>\`; keys belong to API clients (provisioned by
 \`DELIVERY_API_KEYS\`), and a client sees only its own deliveries and webhooks (another client's id answers 404).
@@ -331,7 +348,7 @@ Ecommerce: \`POST /auth/login { email, password }\` answers \`{ access_token, to
 user }\`; send \`Authorization: Bearer <access_token>\`. Roles: \`admin\` (marketplace administrator), \`seller\`
 (seller user; \`is_seller_admin\` marks a Seller Administrator User, who also adds and lists the seller's users)
 and \`customer\`. Credentials are checked before the body: without valid credentials a request answers 401
-whatever its body.
+whatever its body, and not one byte of that body is read ([http.md](http.md)).
 
 **Errors.** Every error is \`application/problem+json\` (RFC 9457): \`type\`, \`title\`, \`status\`, \`detail\`, a
 machine-readable \`code\` (e.g. \`insufficient-stock\`, \`warehouse-address-required\`, \`invalid-transition\`), and
@@ -342,17 +359,20 @@ stack goes to the log). Every response carries \`x-request-id\` (yours, or a gen
 it to the delivery service, so one id follows a dispatch through both logs.
 
 **Status codes.** 200 read/update, 201 created (with \`Location\`), 204 deleted or webhook accepted, 400 malformed
-JSON, 401 missing or invalid credentials, 403 authenticated but not allowed, 404 unknown (or not yours to see),
+or empty JSON (\`malformed-body\`) or JSON nested deeper than 32 levels (\`body-too-deep\`), 401 missing or invalid
+credentials, 403 authenticated but not allowed, 404 unknown (or not yours to see),
 405 known path with the wrong method (with \`Allow\`), 409 state conflict (stock, transition, duplicate), 413 body
 over 1 MB, 415 body not sent as \`application/json\`, 422 invalid fields, 429 too many attempts (with
 \`Retry-After\`), 502/503/504 the other service failed (nothing changed); 503 \`database-unavailable\` with
-\`Retry-After\` while the database is unreachable.
+\`Retry-After\` while the database is unreachable; 503 \`request-bodies-busy\` with \`Retry-After\` while the process
+receives as many bodies as it may at once. Limits on bodies, headers and offsets: [http.md](http.md).
 
 **Lists.** Every list takes \`limit\` (default 20, max 100), \`offset\` and \`cursor\`, and answers \`{ data, total,
 limit, offset, next_cursor }\`. Pass \`next_cursor\` back unchanged as \`?cursor=\` (same filters) for the next page:
 constant time at any depth, no row skipped or repeated while rows are added; it is null on the last page, and a
 cursor that is not one of the list's answers 422. \`total\` is exact up to 10 000 matching rows, above that
-PostgreSQL's estimate (never below 10 001): page by cursor, not by \`total\`.
+PostgreSQL's estimate (never below 10 001): page by cursor, not by \`total\`. \`offset\` goes from 0 to
+9 007 199 254 740 991 (2^53 − 1; an empty page past the end, 422 beyond it).
 
 **Idempotency.** \`POST /deliveries\` is idempotent per API client on \`order.foreign_order_id\` (the same order
 again answers 200 with the existing delivery; another body for it answers 409). \`POST /purchases\` honours an
@@ -366,6 +386,13 @@ delivery moves exactly one step, also with several replicas on one database.
 **Order statuses.** \`created → confirmed → dispatched → delivered\`, and \`cancelled\`. \`delivered\` is set by the
 \`DELIVERED\` webhook; \`delivery.status\` follows every delivery status. Who may cancel when:
 [assumptions.md](assumptions.md#cancelling-an-order).
+
+**Tracking page.** Every delivery's JSON has a \`tracking_url\`, \`PUBLIC_URL/track/{tracking_number}\`: a public
+page (no credentials) for the person waiting for the parcel, with its status, progress and dated history, and
+nothing else (no name, address, product or order id), live while open. Ecommerce's orders carry it as
+\`delivery.tracking_url\` once dispatched. Its errors are HTML pages (one 404 for unknown, malformed and
+withdrawn numbers); it is rate-limited per client address (429 with \`Retry-After\`). Privacy, the live
+mechanism, the limits and the headers: [tracking-page.md](tracking-page.md).
 
 **Webhooks** ([Standard Webhooks](https://www.standardwebhooks.com/)). Each status change of a client's delivery,
 the first \`READY_FOR_PICK_UP\` included (\`previous_status: null\`), is POSTed to each of its webhooks:
@@ -385,50 +412,18 @@ The key is the base64-decoded part of the secret after \`whsec_\`. For 24 h afte
 registered again with another secret) the header carries two signatures, \`v1,<new> v1,<old>\`: accept either.
 Any 2xx acknowledges the event; anything else
 (3xx included: redirects are not followed), a timeout or a refused connection is retried with exponential
-backoff and jitter for up to 24 h (then given up; \`POST /webhooks/{id}/recover\` re-queues it). Delivery is at least once: a receiver keeps the \`webhook-id\`s it has applied
+backoff and jitter for up to 24 h (then given up; \`POST /webhooks/{id}/recover\` re-queues it). How sending is
+shared between clients, a failing endpoint's backoff and disabling, the limits and retention:
+[webhooks.md](webhooks.md). Delivery is at least once: a receiver keeps the \`webhook-id\`s it has applied
 and ignores a repeat (ecommerce does), and should refuse a timestamp more than 5 minutes from its clock. Every
 attempt is listed by \`GET /webhooks/{id}/attempts\`. Any Standard Webhooks library verifies the signature, e.g.
 \`new Webhook(secret).verify(body, headers)\` with the \`standardwebhooks\` npm package.
-`
-
-const ENVIRONMENT = `## Environment
-
-Read once at start-up and validated; a bad value stops the service with one line per problem. With
-\`NODE_ENV=production\` (compared case-insensitively) every development secret and key is refused.
-
-| variable | service | default | meaning |
-| --- | --- | --- | --- |
-| \`PORT\` | both | 3000 ecommerce, 3001 delivery | listening port |
-| \`DATABASE_URL\` | both | unset | unset: embedded PGlite under \`./.data/<service>\`; \`memory://\`: in-memory PGlite; \`postgres://…\`: a PostgreSQL server |
-| \`DATABASE_CONNECT_TIMEOUT_SECONDS\` | both | 30 | how long start-up waits for the database before it exits 1 with a one-line reason |
-| \`LOG_LEVEL\` | both | \`info\` | \`debug\`, \`info\`, \`warn\`, \`error\`, \`silent\` |
-| \`LOG_FORMAT\` | both | pretty at a terminal, else \`json\` | \`pretty\` (readable lines) or \`json\`; always JSON in production |
-| \`METRICS_TOKEN\` | both | unset | bearer token for \`GET /metrics\`, 16 characters or more, in production 24 of two kinds (without it, metrics are open in development and off in production) |
-| \`NODE_ENV\` | both | \`development\` | \`production\` (any case) refuses development secrets and weak ones (JWT_SECRET under 32 characters, API keys under 24, ADMIN_PASSWORD under 12, or with fewer than 10 different characters of two kinds), naming them; it also turns on the webhook SSRF checks |
-| \`STATUS_TICK_SECONDS\` | delivery | 30 | seconds between status ticks (1–86 400) |
-| \`DELIVERY_API_KEYS\` | delivery | a development key | comma-separated \`name:key\` pairs: the whole list of API clients, provisioned at start-up (a client left out is refused from the next start, its data kept) |
-| \`WEBHOOK_ALLOWED_HOSTS\` | delivery | empty | host names, IPs or CIDR ranges that webhook URLs may target in production although private (Compose: \`ecommerce\`) |
-| \`WEBHOOK_LEASE_SECONDS\`, \`WEBHOOK_TIMEOUT_SECONDS\` | delivery | 60, 10 | how long a replica owns a claimed webhook event; the timeout of one webhook POST (the lease must be longer) |
-| \`DELIVERY_API_URL\`, \`DELIVERY_API_KEY\` | ecommerce | \`http://localhost:3001\`, the development key | the delivery service and ecommerce's key on it |
-| \`DELIVERY_TIMEOUT_MS\` | ecommerce | 5000 | timeout of one call to the delivery service (a dispatch claims its order for 3 × this + 5 s) |
-| \`PUBLIC_URL\` | ecommerce | \`http://localhost:3000\` | ecommerce registers \`PUBLIC_URL/webhooks/delivery\` on the delivery service at start-up |
-| \`WEBHOOK_SECRET\` | ecommerce | a development secret | the secret of that webhook: \`whsec_\` + base64 of 24–64 random bytes (checked at start-up) |
-| \`JWT_SECRET\`, \`JWT_EXPIRES_IN\` | ecommerce | development value, 3600 | token signing key (16 characters or more; 32 in production) and lifetime (s) |
-| \`ADMIN_EMAIL\`, \`ADMIN_PASSWORD\` | ecommerce | \`admin@example.com\`, a development password | the first administrator, created at start-up if missing; the password follows the user password rule (in production 12 characters; an administrator still on the development password gets \`ADMIN_PASSWORD\` at start-up) |
-| \`LOGIN_MAX_FAILURES\`, \`LOGIN_MAX_FAILURES_PER_ADDRESS\` | ecommerce | 5, 50 | failed logins per account / per client address within the window before a lock (429 with \`Retry-After\`) |
-| \`REGISTRATIONS_PER_ADDRESS\` | ecommerce | 20 | registrations (\`POST /users\`, accepted or not) per client address within \`LOGIN_WINDOW_SECONDS\`; past it 429 \`too-many-registrations\` with \`Retry-After\` |
-| \`LOGIN_WINDOW_SECONDS\`, \`LOGIN_LOCK_SECONDS\` | ecommerce | 900, 60 | the counting window; the first lock (each next one doubles, up to 1 h) |
-| \`TRUST_PROXY_HOPS\` | ecommerce | 0 | reverse proxies in front that append to \`X-Forwarded-For\` (0: the socket address is the client, the header is ignored) |
-| \`PURCHASE_CONCURRENCY\` | ecommerce | 4 | purchases in the database at once per replica (1–9; the pool has 10 connections); the others wait in the service, first come first served |
-| \`PURCHASES_PER_CUSTOMER\` | ecommerce | 4 | purchases of one customer waiting or running at once per replica; one more answers 429 \`too-many-purchases\` with \`Retry-After\` |
-| \`PURCHASE_QUEUE_LIMIT\` | ecommerce | 256 | purchases waiting for their turn per replica; one more answers 503 \`purchases-busy\` with \`Retry-After\` |
 `
 
 async function renderApi(docs?: { delivery: OpenApi; ecommerce: OpenApi }): Promise<string> {
   docs ??= await openApiDocuments()
   return [
     API_INTRO,
-    ENVIRONMENT,
     renderService(docs.delivery, 'Delivery service (port 3001)', 'API key: `Authorization: Bearer <api key>`', DELIVERY_PROBLEMS),
     renderService(docs.ecommerce, 'Ecommerce service (port 3000)', 'JWT: `Authorization: Bearer <access_token>`', ECOMMERCE_PROBLEMS),
   ]
@@ -553,6 +548,35 @@ ${renderTables(ecommerce.tables, ecommerceComments)}
 
 // --- main ------------------------------------------------------------------------------------------------
 
+// --- the README's walkthrough ------------------------------------------------------------------------
+
+/**
+ * The README with each `<!-- walkthrough: NAME -->` … `<!-- /walkthrough -->` region holding the block of
+ * scripts/walkthrough.sh between `# >>> readme: NAME` and `# <<< readme`, as a sh code block. Throws when
+ * a block has no region or a region no block.
+ */
+export function syncWalkthrough(readme: string, script: string): string {
+  const blocks = new Map([...script.matchAll(/^# >>> readme: (\S+)\n([\s\S]*?)^# <<< readme$/gm)].map((m) => [m[1]!, m[2]!]))
+  const used = new Set<string>()
+  const problems: string[] = []
+  const text = readme.replace(
+    /(<!-- walkthrough: (\S+) -->\n)[\s\S]*?(<!-- \/walkthrough -->)/g,
+    (whole, open: string, name: string, close: string) => {
+      const block = blocks.get(name)
+      if (block === undefined) {
+        problems.push(`README.md has a walkthrough region "${name}" that scripts/walkthrough.sh has no block for`)
+        return whole
+      }
+      used.add(name)
+      return `${open}\`\`\`sh\n${block}\`\`\`\n${close}`
+    },
+  )
+  for (const name of blocks.keys())
+    if (!used.has(name)) problems.push(`scripts/walkthrough.sh's block "${name}" has no region in README.md`)
+  if (problems.length) throw new Error(problems.join('; '))
+  return text
+}
+
 /** The types of a generated client (openapi-typescript, its defaults plus a type per named schema). */
 async function clientTypes(doc: OpenApi, name: string): Promise<string> {
   const ast = await openapiTS(doc as never, { rootTypes: true, rootTypesNoSchemaPrefix: true, silent: true })
@@ -562,13 +586,16 @@ async function clientTypes(doc: OpenApi, name: string): Promise<string> {
 export async function renderDocs(docs?: { delivery: OpenApi; ecommerce: OpenApi }): Promise<Record<string, string>> {
   docs ??= await openApiDocuments()
   const json = (doc: OpenApi) => `${JSON.stringify(doc, null, 2)}\n`
+  const read = (path: string) => readFileSync(join(root, path), 'utf8')
   return {
     'docs/api.md': await renderApi(docs),
     'docs/data-model.md': renderDataModel(),
+    'docs/environment.md': renderEnvironment(),
     'docs/openapi/delivery.json': json(docs.delivery),
     'docs/openapi/ecommerce.json': json(docs.ecommerce),
     'docs/openapi/delivery.d.ts': await clientTypes(docs.delivery, 'delivery'),
     'docs/openapi/ecommerce.d.ts': await clientTypes(docs.ecommerce, 'ecommerce'),
+    'README.md': syncWalkthrough(read('README.md'), read('scripts/walkthrough.sh')),
   }
 }
 
@@ -576,6 +603,7 @@ if (import.meta.main) {
   const check = process.argv.includes('--check')
   const files = await renderDocs()
   let stale = 0
+  let written = 0
   for (const [path, text] of Object.entries(files)) {
     const file = join(root, path)
     const current = await Bun.file(file)
@@ -589,8 +617,9 @@ if (import.meta.main) {
       mkdirSync(dirname(file), { recursive: true })
       writeFileSync(file, text)
       console.log(`wrote ${path}`)
+      written++
     }
   }
-  if (!check && stale === 0) console.log('docs are up to date')
+  if (!stale && !written) console.log('docs are up to date')
   process.exit(stale ? 1 : 0)
 }

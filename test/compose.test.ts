@@ -54,6 +54,7 @@ const CONTRACT_ENV: Record<'delivery' | 'ecommerce', string[]> = {
     'DELIVERY_API_KEYS',
     'WEBHOOK_ALLOWED_HOSTS',
     'METRICS_TOKEN',
+    'PUBLIC_URL',
     'LOG_LEVEL',
     'NODE_ENV',
   ],
@@ -355,6 +356,17 @@ describe('compose.yaml', () => {
     // The key ecommerce presents is one delivery provisions for its client `ecommerce`.
     expect(delivery.DELIVERY_API_KEYS!.split(',')).toContain(`ecommerce:${ecommerce.DELIVERY_API_KEY}`)
     expect(isValidWebhookSecret(ecommerce.WEBHOOK_SECRET!)).toBe(true)
+  })
+
+  test("delivery's PUBLIC_URL (the base of tracking_url) is where a browser on the host reaches it: its published port", () => {
+    const published = (stack: Compose) => String(stack.services.delivery!.ports![0]).split(':')[0]
+    for (const port of [undefined, '4301']) {
+      const env = port ? { ...envExample, DELIVERY_PORT: port } : envExample
+      const stack = interpolateTree(rawCompose, env) as unknown as Compose
+      const config = loadDeliveryConfig(environmentOf(stack.services.delivery!))
+      expect(published(stack)).toBe(port ?? '3001')
+      expect(config.PUBLIC_URL).toBe(`http://localhost:${published(stack)}`)
+    }
   })
 
   test("delivery, in production, may post to ecommerce's webhook URL (allow-listed although private)", async () => {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { orders } from '../ecommerce/src/db/schema'
-import { settleInterruptedCancels } from '../ecommerce/src/modules/orders/service'
+import { settleInterruptedCancels, settleInterruptedDispatches } from '../ecommerce/src/modules/orders/settle'
 import { createSystem, type System } from './in-process'
 
 let sys: System
@@ -352,5 +352,228 @@ describe('cancels interrupted after the withdrawal may have happened are settled
     expect(await settle({ later: true })).toEqual({ cancelled: 1, kept: 0, unknown: 0 })
     expect((await expectConsistent(s.orderId)).status).toBe('cancelled')
     expect(await sys.shop.stock(s.product.id)).toBe(10)
+  })
+})
+
+describe('dispatches whose answer was lost are settled (settleInterruptedDispatches, or at once by the delivery’s first event)', () => {
+  const settle = (options: { later?: boolean } = {}) =>
+    settleInterruptedDispatches(sys.shop.db, sys.client, { now: new Date(Date.now() + (options.later ? 3_600_000 : 0)) })
+  const history = async (s: { orderId: string; customer: { token: string } }) =>
+    (await sys.shop.request('GET', `/orders/${s.orderId}/history`, { token: s.customer.token })).body.data.map(
+      (e: { status: string }) => e.status,
+    )
+  const trackingOf = async (orderId: string) => (await sys.deliveriesOf(orderId)).map((d) => d.trackingNumber)
+
+  /** A dispatch answered `status` under `plan` (the delivery created or not, per the plan). */
+  async function failedDispatch(name: string, plan: Parameters<System['setPlan']>[0], status: number) {
+    const s = await confirmedOrder(name)
+    sys.setPlan(plan)
+    try {
+      expect((await post(`/orders/${s.orderId}/dispatch`, s.seller.token)).status).toBe(status)
+    } finally {
+      sys.healthy()
+    }
+    return s
+  }
+
+  test('the process stopped mid-call (delivery created, answer never stored): its events wait while the lease runs, then the job records the delivery; the customer cancels while READY_FOR_PICK_UP', async () => {
+    const s = await confirmedOrder('Crash')
+    const call = await sys.abandonDispatch(s.orderId, s.seller.token)
+    const [tracking] = await trackingOf(s.orderId)
+    expect(await sys.orderRow(s.orderId)).toMatchObject({ status: 'confirmed', trackingNumber: null })
+    // The delivery's first event: the dispatch is in flight as far as anyone knows (its lease runs): a short retry.
+    expect(await sys.pumpWebhooks({ orderId: s.orderId })).toBe(0)
+    expect(await settle()).toEqual({ dispatched: 0, confirmed: 0, unknown: 0 })
+    expect(await settle({ later: true })).toEqual({ dispatched: 1, confirmed: 0, unknown: 0 })
+    expect(await sys.orderRow(s.orderId)).toMatchObject({
+      status: 'dispatched',
+      trackingNumber: tracking,
+      deliveryStatus: 'READY_FOR_PICK_UP',
+      dispatchLeaseUntil: null,
+    })
+    // The settled order links the parcel's public page as one whose dispatch got its answer does.
+    expect((await sys.orderRow(s.orderId)).trackingUrl).toEndWith(`/track/${tracking}`)
+    await expectConsistent(s.orderId)
+    expect(await history(s)).toEqual(['created', 'confirmed', 'dispatched'])
+    expect(await sys.pumpWebhooks({ orderId: s.orderId })).toBe(1) // the event applies now (no day of retries)
+    expect(await settle({ later: true })).toEqual({ dispatched: 0, confirmed: 0, unknown: 0 })
+    const cancel = await post(`/orders/${s.orderId}/cancel`, s.customer.token)
+    expect(cancel.status).toBe(200)
+    expect(await sys.deliveriesOf(s.orderId)).toEqual([])
+    expect(await sys.shop.stock(s.product.id)).toBe(10)
+    // Had the process been only slow, its answer now finds the order cancelled: it withdraws nothing more and says so.
+    expect((await call.answerLate()).status).toBe(409)
+    expect((await expectConsistent(s.orderId)).status).toBe('cancelled')
+  })
+
+  test('once the lease of the stopped call is over, the delivery’s first event settles the dispatch at once and applies, the next ones too', async () => {
+    const s = await confirmedOrder('CrashEvent')
+    await sys.abandonDispatch(s.orderId, s.seller.token)
+    const [tracking] = await trackingOf(s.orderId)
+    await sys.leasesRunOut(s.orderId)
+    expect(await sys.pumpWebhooks({ orderId: s.orderId })).toBe(1)
+    expect(await sys.orderRow(s.orderId)).toMatchObject({
+      status: 'dispatched',
+      trackingNumber: tracking,
+      deliveryStatus: 'READY_FOR_PICK_UP',
+    })
+    await sys.tick()
+    expect(await sys.pumpWebhooks({ orderId: s.orderId })).toBe(1)
+    expect((await sys.orderRow(s.orderId)).deliveryStatus).toBe('IN_ORIGIN')
+    expect(await history(s)).toEqual(['created', 'confirmed', 'dispatched'])
+  })
+
+  test('an answer that arrives after the settle answers the same delivery (200), and nothing is recorded twice', async () => {
+    const s = await confirmedOrder('LateAnswer')
+    const call = await sys.abandonDispatch(s.orderId, s.seller.token)
+    expect(await settle({ later: true })).toEqual({ dispatched: 1, confirmed: 0, unknown: 0 })
+    const late = await call.answerLate()
+    expect(late.status).toBe(200)
+    expect(late.body.delivery.tracking_number).toBe((await sys.orderRow(s.orderId)).trackingNumber)
+    expect(await history(s)).toEqual(['created', 'confirmed', 'dispatched'])
+    expect((await sys.orderRow(s.orderId)).dispatchInflight).toBe(0)
+    await expectConsistent(s.orderId)
+  })
+
+  test('a create that timed out (504) and landed late: its first event settles the dispatch and applies; the customer cancels once the window is over', async () => {
+    const s = await failedDispatch('TimeoutLate', (method, path) => (method === 'POST' && path === '/deliveries' ? 'held' : undefined), 504)
+    expect(await sys.deliveriesOf(s.orderId)).toEqual([])
+    await sys.releaseHeld() // the request reaches the delivery service after the 504
+    const [tracking] = await trackingOf(s.orderId)
+    expect(await sys.pumpWebhooks({ orderId: s.orderId })).toBe(1)
+    expect(await sys.orderRow(s.orderId)).toMatchObject({
+      status: 'dispatched',
+      trackingNumber: tracking,
+      deliveryStatus: 'READY_FOR_PICK_UP',
+    })
+    await expectConsistent(s.orderId)
+    // Until the timed-out call's window is over a cancel waits: withdrawn first, that call could still create a second delivery.
+    const early = await post(`/orders/${s.orderId}/cancel`, s.customer.token)
+    expect([early.status, early.body.code]).toEqual([409, 'dispatch-in-progress'])
+    await sys.leasesRunOut(s.orderId)
+    expect((await post(`/orders/${s.orderId}/cancel`, s.customer.token)).status).toBe(200)
+    expect((await expectConsistent(s.orderId)).status).toBe('cancelled')
+  })
+
+  test('a create that timed out (504) with no event yet: the job settles it once the window is over', async () => {
+    const s = await failedDispatch(
+      'TimeoutJob',
+      (method, path) => (method === 'POST' && path === '/deliveries' ? 'lost-answer' : undefined),
+      504,
+    )
+    const [tracking] = await trackingOf(s.orderId)
+    expect(await settle()).toEqual({ dispatched: 0, confirmed: 0, unknown: 0 }) // the call may still land: not yet
+    expect(await settle({ later: true })).toEqual({ dispatched: 1, confirmed: 0, unknown: 0 })
+    expect(await sys.orderRow(s.orderId)).toMatchObject({ status: 'dispatched', trackingNumber: tracking })
+    expect(await sys.pumpWebhooks({ orderId: s.orderId })).toBe(1)
+    await sys.leasesRunOut(s.orderId)
+    expect((await post(`/orders/${s.orderId}/cancel`, s.customer.token)).status).toBe(200)
+  })
+
+  test('a connection reset after the delivery service created the delivery (every attempt): 503, then settled with that one delivery', async () => {
+    const s = await failedDispatch('Reset', (method, path) => (method === 'POST' && path === '/deliveries' ? 'reset' : undefined), 503)
+    const [tracking] = await trackingOf(s.orderId) // three attempts, one delivery (idempotent on the order id)
+    expect(await sys.pumpWebhooks({ orderId: s.orderId })).toBe(1)
+    expect(await sys.orderRow(s.orderId)).toMatchObject({ status: 'dispatched', trackingNumber: tracking })
+    await sys.leasesRunOut(s.orderId)
+    expect((await post(`/orders/${s.orderId}/cancel`, s.customer.token)).status).toBe(200)
+    expect((await expectConsistent(s.orderId)).status).toBe('cancelled')
+  })
+
+  test('no delivery exists (the create never reached the delivery service): the order stays confirmed, its bookkeeping cleared, and dispatches again', async () => {
+    const s = await failedDispatch('NeverReached', () => 'down', 503)
+    expect(await settle()).toEqual({ dispatched: 0, confirmed: 0, unknown: 0 })
+    expect(await settle({ later: true })).toEqual({ dispatched: 0, confirmed: 1, unknown: 0 })
+    expect(await sys.orderRow(s.orderId)).toMatchObject({
+      status: 'confirmed',
+      dispatchLeaseUntil: null,
+      dispatchUnsettledUntil: null,
+      dispatchInflight: 0,
+    })
+    expect(await settle({ later: true })).toEqual({ dispatched: 0, confirmed: 0, unknown: 0 }) // settled once
+    const again = await post(`/orders/${s.orderId}/dispatch`, s.seller.token)
+    expect(again.status).toBe(200)
+    expect((await expectConsistent(s.orderId)).status).toBe('dispatched')
+  })
+
+  test('a process that died after its claim, before the call: settled as confirmed; the delivery service down at first', async () => {
+    const s = await confirmedOrder('DiedBeforeCall')
+    await sys.shop.db
+      .update(orders)
+      .set({ dispatchAttemptedAt: new Date(), dispatchInflight: 1, dispatchLeaseUntil: new Date(Date.now() + 20_000) })
+      .where(eq(orders.id, s.orderId))
+    sys.setPlan((_, path) => (path === '/tracking' ? 'down' : undefined))
+    try {
+      expect(await settle({ later: true })).toEqual({ dispatched: 0, confirmed: 0, unknown: 1 })
+    } finally {
+      sys.healthy()
+    }
+    expect(await settle({ later: true })).toEqual({ dispatched: 0, confirmed: 1, unknown: 0 })
+    expect((await post(`/orders/${s.orderId}/dispatch`, s.seller.token)).status).toBe(200)
+  })
+
+  test('the delivery already DELIVERED when the job asks: the order ends delivered', async () => {
+    const s = await confirmedOrder('DeliveredMeanwhile')
+    await sys.abandonDispatch(s.orderId, s.seller.token)
+    for (let i = 0; i < 80 && (await sys.deliveriesOf(s.orderId))[0]!.status !== 'DELIVERED'; i++) await sys.tick()
+    expect(await settle({ later: true })).toEqual({ dispatched: 1, confirmed: 0, unknown: 0 })
+    expect(await sys.orderRow(s.orderId)).toMatchObject({ status: 'delivered', deliveryStatus: 'DELIVERED' })
+    expect(await history(s)).toEqual(['created', 'confirmed', 'dispatched', 'delivered'])
+    await sys.pumpWebhooks({ orderId: s.orderId }) // its events: all older, ignored
+    expect((await sys.orderRow(s.orderId)).status).toBe('delivered')
+  })
+
+  test('an order cancelled meanwhile (the admin withdrew the delivery the stopped dispatch left): nothing to settle, its events ignored', async () => {
+    const s = await confirmedOrder('CancelledMeanwhile')
+    await sys.abandonDispatch(s.orderId, s.seller.token)
+    const [first] = await sys.pendingEvents(s.orderId) // on its way when the delivery is withdrawn
+    await sys.leasesRunOut(s.orderId)
+    expect((await post(`/orders/${s.orderId}/cancel`, sys.admin)).status).toBe(200)
+    expect(await sys.deliveriesOf(s.orderId)).toEqual([])
+    expect(await settle({ later: true })).toEqual({ dispatched: 0, confirmed: 0, unknown: 0 })
+    expect(await sys.sendEvent(first!)).toBe(true) // acknowledged, ignored
+    expect((await expectConsistent(s.orderId)).status).toBe('cancelled')
+    expect(await sys.shop.stock(s.product.id)).toBe(10)
+  })
+
+  test('an event of a delivery the delivery service no longer holds (withdrawn after the stopped dispatch) is acknowledged and ignored', async () => {
+    const s = await confirmedOrder('WithdrawnElsewhere')
+    await sys.abandonDispatch(s.orderId, s.seller.token)
+    const [tracking] = await trackingOf(s.orderId)
+    const [first] = await sys.pendingEvents(s.orderId)
+    await sys.client.deleteDelivery(tracking!) // e.g. by a cancel that then lost its database
+    await sys.leasesRunOut(s.orderId)
+    expect(await sys.sendEvent(first!)).toBe(true) // the event, still on its way: acknowledged, ignored
+    expect(await sys.orderRow(s.orderId)).toMatchObject({ status: 'confirmed', trackingNumber: null })
+    expect((await post(`/orders/${s.orderId}/dispatch`, s.seller.token)).status).toBe(200)
+    await expectConsistent(s.orderId)
+  })
+
+  test('a confirmed order never dispatched: an event of a delivery made for it elsewhere is acknowledged and ignored; the seller’s dispatch adopts it', async () => {
+    const s = await confirmedOrder('NeverDispatched')
+    const made = await sys.delivery.call('POST', '/deliveries', {
+      body: {
+        order: { foreign_order_id: s.orderId, products: [{ sku: 'NeverDispatched-SKU', name: 'Product NeverDispatched-SKU', qty: 2 }] },
+        origin: { address: 'NeverDispatched warehouse, 1 Dock St' },
+        destination: { name: 'Carla', address: "Carla's home, 9 Main St" },
+      },
+    })
+    expect(made.status).toBe(201)
+    expect(await sys.pumpWebhooks({ orderId: s.orderId })).toBe(1)
+    expect(await sys.orderRow(s.orderId)).toMatchObject({ status: 'confirmed', trackingNumber: null, deliveryStatus: null })
+    const r = await post(`/orders/${s.orderId}/dispatch`, s.seller.token)
+    expect(r.status).toBe(200)
+    expect(r.body.delivery.tracking_number).toBe(made.json.tracking_number)
+  })
+
+  test('two events of a stopped dispatch racing: both acknowledged, the order dispatched once with the later status', async () => {
+    const s = await confirmedOrder('Racing')
+    await sys.abandonDispatch(s.orderId, s.seller.token)
+    await sys.leasesRunOut(s.orderId)
+    await sys.tick()
+    expect(await sys.pumpWebhooks({ concurrently: true, orderId: s.orderId })).toBe(2)
+    expect(await sys.orderRow(s.orderId)).toMatchObject({ status: 'dispatched', deliveryStatus: 'IN_ORIGIN' })
+    expect(await history(s)).toEqual(['created', 'confirmed', 'dispatched'])
+    await expectConsistent(s.orderId)
   })
 })

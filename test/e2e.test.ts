@@ -14,7 +14,12 @@ import { api, login, statusOf } from '../scripts/api'
 import { DEMO_CUSTOMERS, DEMO_PASSWORD, DEMO_SELLERS, seed } from '../scripts/seed'
 import { freePort, type ServiceProcess, startService } from '../scripts/services'
 
-type Order = { id: string; seller_id: string; status: string; delivery: { tracking_number: string | null; status: string | null } }
+type Order = {
+  id: string
+  seller_id: string
+  status: string
+  delivery: { name: string; address: string; tracking_number: string | null; tracking_url: string | null; status: string | null }
+}
 
 const API_KEY = 'e2e-delivery-key-0123456789'
 const dataDir = mkdtempSync(join(tmpdir(), 'logistics-e2e-'))
@@ -138,6 +143,8 @@ describe('the whole story over real HTTP', () => {
       const dispatched = await seller.client.post(`orders/${order.id}/dispatch`, { headers: { 'x-request-id': requestId } }).json<Order>()
       expect(dispatched.status).toBe('dispatched')
       expect(dispatched.delivery.tracking_number).toMatch(/^TRK-/)
+      // The parcel's public page, as the delivery service built it from its PUBLIC_URL (default http://localhost:<PORT>)
+      expect(dispatched.delivery.tracking_url).toBe(`http://localhost:${deliveryPort}/track/${dispatched.delivery.tracking_number}`)
       // One request id follows the dispatch across both services' logs.
       await waitFor(
         'the request id in the delivery log',
@@ -163,6 +170,12 @@ describe('the whole story over real HTTP', () => {
       // The delivery service holds the same history.
       const direct = await deliveryApi().get(`deliveries/${order.delivery.tracking_number}/tracking`).json<{ tracking: unknown[] }>()
       expect(direct.tracking).toEqual(history.tracking)
+      // Anyone with the link sees the parcel delivered, and nothing of the shopper
+      const page = await fetch(order.delivery.tracking_url!)
+      const html = await page.text()
+      expect(page.status).toBe(200)
+      expect(html).toContain('<span>Delivered</span>')
+      expect([order.delivery.name, order.delivery.address, order.id].filter((s) => html.includes(s))).toEqual([])
     }
   }, 90_000)
 

@@ -4,26 +4,28 @@
  * that delivers the delivery service's outbox to ecommerce's receiver.
  */
 
-import { WEBHOOK_EVENT_TYPE, webhookHeaders } from '@logistics/shared'
-import { handleChecked } from '@logistics/testkit/http'
+import { silentLogger, WEBHOOK_EVENT_TYPE, type WebhookEvent, webhookHeaders } from '@logistics/shared'
+import { callApp, handleChecked } from '@logistics/testkit/http'
 import { assertWebhookDocumented } from '@logistics/testkit/openapi-check'
 import { and, asc, eq } from 'drizzle-orm'
 import { deliveries, webhookEvents, webhookSubscriptions } from '../delivery/src/db/schema'
 import { advanceDeliveries } from '../delivery/src/modules/transitions/tick'
 import { KEY_A, setupDelivery } from '../delivery/test/helpers'
+import { createApp } from '../ecommerce/src/app'
 import { DEV_WEBHOOK_SECRET } from '../ecommerce/src/config'
 import { orders } from '../ecommerce/src/db/schema'
 import { createDeliveryClient } from '../ecommerce/src/modules/delivery-client/service'
-import { createHarness } from '../ecommerce/test/helpers'
+import { cheapHashing, createHarness } from '../ecommerce/test/helpers'
 
 /**
  * What happens to one call to the delivery service:
  * - `down`: the connection is refused (never reaches it);
  * - `error`: it answers 500 without doing anything;
  * - `lost-answer`: it handles the request, but the answer never comes back (the client times out);
- * - `held`: the request hangs before it is handled (the client times out); `release()` lets it land late.
+ * - `held`: the request hangs before it is handled (the client times out); `release()` lets it land late;
+ * - `reset`: it handles the request, then the connection is reset before the answer (a network error).
  */
-export type Fault = 'down' | 'error' | 'lost-answer' | 'held'
+export type Fault = 'down' | 'error' | 'lost-answer' | 'held' | 'reset'
 
 const CLIENT_TIMEOUT_MS = 300
 
@@ -36,6 +38,10 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
   /** Runs before a call reaches the delivery service (to interleave other requests exactly there). */
   let hook: ((method: string, path: string) => Promise<void>) | undefined
   let calls = 0
+  /** Gates of abandoned dispatches' create calls (the next create answer waits for the next gate). */
+  const gates: { promise: Promise<void>; open: (failed?: boolean) => void }[] = []
+  /** Every abandoned dispatch: its gate's opener and its answer (close() lets them all end). */
+  const abandoned: { open: (failed?: boolean) => void; answer: Promise<unknown> }[] = []
 
   const untilAborted = (signal: AbortSignal, maxMs = 5_000) =>
     new Promise<never>((_, reject) => {
@@ -71,6 +77,17 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
       held.push(forward)
       return untilAborted(request.signal)
     }
+    if (fault === 'reset') {
+      await forward()
+      throw new TypeError('fetch failed: connection reset by peer')
+    }
+    const gate = request.method === 'POST' && url.pathname === '/deliveries' ? gates.shift() : undefined
+    if (gate) {
+      // An abandoned dispatch: the delivery is created, the answer waits for the gate.
+      const response = await forward()
+      await gate.promise
+      return response
+    }
     return forward()
   }
 
@@ -83,6 +100,23 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
     fetch: fakeFetch as typeof fetch,
   })
   const shop = await createHarness({ deliveryClient: client })
+  /**
+   * The same ecommerce app on the same database, whose calls never time out: a dispatch through
+   * it whose answer is gated is a dispatch whose process stopped right there (crashed).
+   */
+  const patientApp = createApp({
+    db: shop.db,
+    config: shop.config,
+    logger: silentLogger,
+    passwordHashing: cheapHashing,
+    deliveryClient: createDeliveryClient({
+      baseUrl: 'http://delivery.local',
+      apiKey: KEY_A,
+      timeoutMs: 3_600_000,
+      retries: 0,
+      fetch: fakeFetch as typeof fetch,
+    }),
+  })
   const admin = await shop.adminToken()
   // ecommerce's webhook subscription on the delivery service (the tick writes the outbox for it).
   const registered = await delivery.call('POST', '/webhooks', {
@@ -107,14 +141,9 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
     return true
   }
 
-  /**
-   * Sends every pending outbox event to ecommerce's receiver, in order, as the dispatcher would (an
-   * event answered 503 stays pending, with the later ones of its delivery), and answers how many went;
-   * `replay` sends that many already delivered events once more (a retry after a lost 2xx).
-   */
-  async function pumpWebhooks(options: { replay?: number } = {}): Promise<number> {
-    if (options.replay) for (const event of sent.slice(-options.replay)) await send(event)
-    const pending = await delivery.db
+  /** The outbox events still pending, in order (only those of `orderId`'s deliveries when given). */
+  async function pendingEvents(orderId?: string) {
+    const queued = await delivery.db
       .select({
         id: webhookEvents.id,
         deliveryId: webhookEvents.deliveryId,
@@ -125,6 +154,28 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
       .innerJoin(webhookSubscriptions, eq(webhookSubscriptions.id, webhookEvents.subscriptionId))
       .where(eq(webhookEvents.state, 'pending'))
       .orderBy(asc(webhookEvents.seq))
+    return orderId ? queued.filter((e) => (JSON.parse(e.payload) as WebhookEvent).data.foreign_order_id === orderId) : queued
+  }
+
+  /**
+   * Sends every pending outbox event to ecommerce's receiver, in order, as the dispatcher would (an
+   * event answered 503 stays pending, with the later ones of its delivery), and answers how many went;
+   * `replay` sends that many already delivered events once more (a retry after a lost 2xx);
+   * `concurrently` sends every pending event at once (retries of several replicas racing);
+   * `orderId` sends only the events of that order's deliveries.
+   */
+  async function pumpWebhooks(options: { replay?: number; concurrently?: boolean; orderId?: string } = {}): Promise<number> {
+    if (options.replay) for (const event of sent.slice(-options.replay)) await send(event)
+    const pending = await pendingEvents(options.orderId)
+    const markDelivered = (id: string) =>
+      delivery.db.update(webhookEvents).set({ state: 'delivered', deliveredAt: new Date() }).where(eq(webhookEvents.id, id))
+    if (options.concurrently) {
+      const acked = await Promise.all(pending.map((event) => send(event)))
+      const done = pending.filter((_, i) => acked[i])
+      for (const event of done) await markDelivered(event.id)
+      sent.push(...done)
+      return done.length
+    }
     // Like the dispatcher: a delivery's events go in order, so one left for later holds back the rest.
     const held = new Set<string>()
     let delivered = 0
@@ -135,7 +186,7 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
       }
       delivered++
       sent.push(event)
-      await delivery.db.update(webhookEvents).set({ state: 'delivered', deliveredAt: new Date() }).where(eq(webhookEvents.id, event.id))
+      await markDelivered(event.id)
     }
     return delivered
   }
@@ -165,11 +216,38 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
       .set({ dispatchLeaseUntil: null, dispatchInflight: 0, dispatchUnsettledUntil: null, cancelLeaseUntil: null })
       .where(eq(orders.id, orderId))
 
+  /**
+   * A dispatch that stops between the delivery's creation and storing its answer, as a process
+   * killed there would: its claim (lease) is taken, the delivery service created the delivery, and
+   * nothing more happens until `answerLate()` hands it the answer (a call outliving its lease).
+   */
+  async function abandonDispatch(orderId: string, sellerToken: string) {
+    let open!: (failed?: boolean) => void
+    const promise = new Promise<void>((resolve, reject) => {
+      open = (failed) => (failed ? reject(new Error('the process is gone')) : resolve())
+    })
+    gates.push({ promise, open })
+    const answer = callApp(patientApp, 'POST', `/orders/${orderId}/dispatch`, { headers: { authorization: `Bearer ${sellerToken}` } })
+    abandoned.push({ open, answer: answer.catch(() => {}) })
+    promise.catch(() => {})
+    for (let i = 0; i < 500 && (await deliveriesOf(orderId)).length === 0; i++) await Bun.sleep(5)
+    if ((await deliveriesOf(orderId)).length === 0) throw new Error('the abandoned dispatch never created its delivery')
+    return {
+      /** The answer finally reaches the (slow, not dead) process: what the dispatch answers then. */
+      async answerLate() {
+        open()
+        const r = await answer
+        return { status: r.status, body: r.json }
+      },
+    }
+  }
+
   return {
     delivery,
     shop,
     admin,
     client,
+    abandonDispatch,
     setPlan(p: typeof plan) {
       plan = p
     },
@@ -188,11 +266,16 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
       return calls
     },
     pumpWebhooks,
+    pendingEvents,
+    /** Sends one event to ecommerce's receiver: true when acknowledged (204), false on 503. */
+    sendEvent: send,
     tick,
     deliveriesOf,
     orderRow,
     leasesRunOut,
     async close() {
+      for (const a of abandoned) a.open(true)
+      await Promise.all(abandoned.map((a) => a.answer))
       await shop.close()
       await delivery.close()
     },

@@ -182,7 +182,7 @@ describe('database outages under load', () => {
       // Stock exact: what is left plus what the orders hold is what there was.
       const [stock] = await queryRows<{ left: number; sold: number; purchases: number }>(
         edb,
-        sql`select (select quantity from products where id = ${product.id}) as left,
+        sql`select (select quantity::int from products where id = ${product.id}) as left,
                  (select coalesce(sum(quantity), 0)::int from order_items where product_id = ${product.id}) as sold,
                  (select count(*)::int from purchases) as purchases`,
       )

@@ -5,7 +5,7 @@ import { databaseFingerprint, fingerprintDiff } from './fingerprint'
 import { type BodyTemplate, brokenBody, brokenQuery, junkBody, junkPathSegment } from './generators'
 import { type Answer, type HandlesRequests, send } from './http'
 import { fillPath, type OpenApiRoute } from './openapi-routes'
-import { problemViolation, refusalViolation } from './problem'
+import { errorViolation, refusalViolation } from './problem'
 
 /** Path segments that URL parsing folds away (`/a/../b` is `/b`): sent with a broken body too, or in a GET. */
 const DOT_SEGMENTS = ['..', '%2e%2e', '.%2E', '%2E.']
@@ -128,8 +128,12 @@ export function invalidRequest(route: OpenApiRoute, options: FuzzOptions): fc.Ar
   })
 }
 
-/** Sends a generated request and answers what is wrong with the answer, or null. */
-async function checkInvalidRequest(app: HandlesRequests, request: FuzzRequest): Promise<{ answer: Answer; violation: string | null }> {
+/** Sends a generated request to `route` and answers what is wrong with the answer, or null. */
+async function checkInvalidRequest(
+  app: HandlesRequests,
+  route: OpenApiRoute,
+  request: FuzzRequest,
+): Promise<{ answer: Answer; violation: string | null }> {
   const answer = await send(app, request.method, request.url, { headers: request.headers, body: request.body })
   if (answer.status >= 500) return { answer, violation: `status ${answer.status}: ${answer.text.slice(0, 300)}` }
   // a dot segment can fold the path to `/`, whose GET redirects to the docs
@@ -139,13 +143,14 @@ async function checkInvalidRequest(app: HandlesRequests, request: FuzzRequest): 
       answer,
       violation: answer.status === 302 && answer.headers.get('location') === '/swagger' ? null : `GET / answered ${answer.status}`,
     }
-  if (request.broken.length > 0) return { answer, violation: refusalViolation(answer) }
-  return { answer, violation: answer.status >= 400 ? problemViolation(answer) : null }
+  if (request.broken.length > 0) return { answer, violation: refusalViolation(answer, route) }
+  return { answer, violation: answer.status >= 400 ? errorViolation(answer, route) : null }
 }
 
 /**
  * The junk-input property as bun tests: for every documented route, `numRuns` generated invalid
- * requests must each answer a 4xx problem+json (see `checkInvalidRequest`), and the database must
+ * requests must each answer a 4xx problem+json, or the HTML page the route documents for that
+ * status (see `checkInvalidRequest`), and the database must
  * be exactly as before. `context` is read when the tests run.
  */
 export function junkInputProperty(options: {
@@ -164,7 +169,7 @@ export function junkInputProperty(options: {
         const before = await databaseFingerprint(db)
         await fc.assert(
           fc.asyncProperty(options.requests(route), async (request) => {
-            const { violation } = await checkInvalidRequest(app, request)
+            const { violation } = await checkInvalidRequest(app, route, request)
             if (violation) throw new Error(`${request.method} ${request.url.slice(0, 200)} [${request.broken.join('; ')}]: ${violation}`)
           }),
           { numRuns: options.numRuns },

@@ -72,6 +72,17 @@ export async function openApiRoutes(app: HandlesRequests): Promise<{ doc: any; r
   return { doc, routes }
 }
 
+/** The media types the document gives for a route's answer of `status` (empty when that status is not documented). */
+export function documentedTypes(route: OpenApiRoute, status: number): string[] {
+  return Object.keys(route.operation.responses?.[String(status)]?.content ?? {})
+}
+
+/**
+ * Whether the route serves an HTML page to a person (its 200 is `text/html`, like the delivery
+ * service's public tracking page): its documented errors are HTML pages too, not problem+json.
+ */
+export const servesHtml = (route: OpenApiRoute) => documentedTypes(route, 200).includes('text/html')
+
 /** `path` with its `{name}` parameters replaced by `values` (inserted as given: encode them yourself). */
 export function fillPath(path: string, values: Record<string, string>): string {
   return path.replace(/\{([^}]+)\}/g, (_, name: string) => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import Ajv2020 from 'ajv/dist/2020'
 import { type Answer, type HandlesRequests, send } from './http'
-import { dereference, fillPath, type OpenApiRoute } from './openapi-routes'
+import { dereference, fillPath, type OpenApiRoute, servesHtml } from './openapi-routes'
 import { problemViolation } from './problem'
 
 /**
@@ -261,7 +261,7 @@ export function surfaceTests(options: SurfaceOptions) {
       expect(failures).toEqual([])
     })
 
-    test('the document: JSON-only request bodies with valid examples, real response descriptions, problem+json errors', async () => {
+    test('the document: JSON-only request bodies with valid examples, real response descriptions, problem+json errors (HTML pages: HTML errors)', async () => {
       const { routes, doc } = options.context()
       const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false, validateSchema: false })
       ajv.addSchema(doc, 'doc')
@@ -290,8 +290,10 @@ export function surfaceTests(options: SurfaceOptions) {
           if (!response.description || /^Response for status/.test(response.description))
             failures.push(`${route.key} ${status}: description "${response.description}"`)
           const types = Object.keys(response.content ?? {})
-          if (status === '204' && types.length > 0) failures.push(`${route.key} 204 has content ${types}`)
-          if (Number(status) >= 400 && JSON.stringify(types) !== '["application/problem+json"]')
+          if ((status === '204' || status === '304') && types.length > 0) failures.push(`${route.key} ${status} has content ${types}`)
+          // a page for people answers its errors as pages too; everything else as problem+json
+          const errorType = servesHtml(route) ? 'text/html' : 'application/problem+json'
+          if (Number(status) >= 400 && JSON.stringify(types) !== JSON.stringify([errorType]))
             failures.push(`${route.key} ${status}: ${types}`)
           if (Number(status) < 300 && status !== '204' && !Object.values<any>(response.content ?? {}).some((media) => media?.schema))
             failures.push(`${route.key} ${status}: no schema`)

@@ -16,4 +16,6 @@ export type AppDeps = {
   webhookDestinations: DestinationPolicy
   /** The interval of the status tick this process runs, told by GET /health; absent: no tick. */
   tickSeconds?: number
+  /** Wakes this process's webhook dispatcher after a request wrote due events (absent: no dispatcher here). */
+  notifyWebhooks?: () => void
 }

@@ -21,7 +21,14 @@ for (const name of disabledClients)
 
 const metrics = createDeliveryMetrics(database.db)
 const workers = startWorkers({ db: database.db, config, logger, metrics })
-const app = createApp({ db: database.db, config, logger, metrics, tickSeconds: workers.tickSeconds })
+const app = createApp({
+  db: database.db,
+  config,
+  logger,
+  metrics,
+  tickSeconds: workers.tickSeconds,
+  notifyWebhooks: workers.notifyWebhooks,
+})
 const server = serveApp(app, config.PORT)
 logger.info('delivery service listening', {
   url: `http://localhost:${server.port}`,

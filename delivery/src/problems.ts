@@ -1,4 +1,4 @@
-import { COMMON_PROBLEMS, DeliveryStatusSchema, type ProblemCatalog, problemResponses } from '@logistics/shared'
+import { COMMON_PROBLEMS, DeliveryStatusSchema, Integer, type ProblemCatalog, problemResponses } from '@logistics/shared'
 import * as v from 'valibot'
 
 /**
@@ -31,6 +31,25 @@ export const DELIVERY_PROBLEMS = {
       current_status: 'IN_ORIGIN',
     },
     extensions: { current_status: DeliveryStatusSchema },
+  },
+  'too-many-subscriptions': {
+    status: 409,
+    description:
+      'This API client already has `limit` webhooks (`WEBHOOK_SUBSCRIPTIONS_PER_CLIENT`) and the url is a new one: delete one (`DELETE /webhooks/{id}`) first. Re-registering a url it has never counts.',
+    example: {
+      detail: 'A client may have at most 10 webhooks; delete one (DELETE /webhooks/{id}) before registering another',
+      limit: 10,
+    },
+    extensions: { limit: Integer },
+  },
+  'webhook-disabled': {
+    status: 409,
+    description:
+      'The webhook is disabled (after a long run of failures): nothing would be sent. Enable it (`POST /webhooks/{id}/enable`), then recover.',
+    example: {
+      detail:
+        'Webhook 5b0e7c3a-9d41-4f2e-8a6b-1c7d2e9f0a34 is disabled: enable it (POST /webhooks/5b0e7c3a-9d41-4f2e-8a6b-1c7d2e9f0a34/enable), then recover',
+    },
   },
 } as const satisfies ProblemCatalog
 

@@ -5,13 +5,16 @@ import type { DeliveryMetrics } from './modules/metrics/service'
 import { startStatusTick } from './modules/transitions/cron'
 import { webhookDestinations } from './modules/webhooks/destination'
 import { createDispatcher } from './modules/webhooks/dispatcher'
+import { startWebhookMaintenance } from './modules/webhooks/retention'
 
 export type WorkersDeps = { db: DeliveryDb; config: DeliveryConfig; logger: Logger; metrics: DeliveryMetrics }
 
 /**
  * Everything the delivery service runs in the background, started and stopped together by
- * `index.ts`: the status tick every STATUS_TICK_SECONDS and the webhook dispatcher (which a tick
- * that wrote events wakes). Tests call `advanceDeliveries` / `scheduledTick` and `runOnce` directly.
+ * `index.ts`: the status tick every STATUS_TICK_SECONDS, the webhook dispatcher (which a tick that
+ * wrote events wakes) and the webhook upkeep every minute (the purge of deleted subscriptions,
+ * giving up a disabled endpoint's events, retention of WEBHOOK_RETENTION_DAYS). Tests call
+ * `advanceDeliveries` / `scheduledTick`, `runOnce` and the upkeep's functions directly.
  */
 export function startWorkers({ db, config, logger, metrics }: WorkersDeps) {
   const dispatcher = createDispatcher(db, logger, {
@@ -21,12 +24,16 @@ export function startWorkers({ db, config, logger, metrics }: WorkersDeps) {
     destinations: webhookDestinations(config),
   })
   dispatcher.start()
+  const maintenance = startWebhookMaintenance(db, logger, { retentionDays: config.WEBHOOK_RETENTION_DAYS })
   const tick = startStatusTick(db, config.STATUS_TICK_SECONDS, logger, { onEvents: () => dispatcher.notify(), onTickRan: metrics.tick })
   return {
     tickSeconds: config.STATUS_TICK_SECONDS,
-    /** Stops the tick (waiting for a running one), then the dispatcher (waiting for the sends in flight). */
+    /** Wakes the dispatcher now (a new delivery's first event, a recover, an enabled endpoint). */
+    notifyWebhooks: () => dispatcher.notify(),
+    /** Stops the tick (waiting for a running one), the upkeep, then the dispatcher (waiting for the sends in flight). */
     async stop() {
       await tick.stop()
+      await maintenance.stop()
       await dispatcher.stop()
     },
   }

@@ -74,6 +74,22 @@ const POLICY: Record<string, AuthzCase<Role>[]> = {
     { label: 'by tracking number', expect: ownerOnly(200), request: () => ({ path: '/tracking', body: { tracking_number: trackingA } }) },
     { label: 'by order id', expect: ownerOnly(200), request: () => ({ path: '/tracking', body: { foreign_order_id: A_ORDER } }) },
   ],
+  // Public, no credentials: anyone holding the number sees the parcel's status and dates, and
+  // nothing of its owner (order id, destination); the key presented changes nothing.
+  'GET /track/{tracking_number}': [
+    {
+      expect: statuses(ROLES, 200),
+      request: () => ({ path: `/track/${trackingA}` }),
+      hidden: { from: [...ROLES], values: [A_ORDER, A_DESTINATION] },
+    },
+  ],
+  'GET /track/{tracking_number}/status': [
+    {
+      expect: statuses(ROLES, 200),
+      request: () => ({ path: `/track/${trackingA}/status` }),
+      hidden: { from: [...ROLES], values: [A_ORDER, A_DESTINATION] },
+    },
+  ],
   'POST /webhooks': [
     { expect: anyClient(201), request: () => ({ path: '/webhooks', body: { url: `https://hooks.example.test/${crypto.randomUUID()}` } }) },
   ],
@@ -83,6 +99,7 @@ const POLICY: Record<string, AuthzCase<Role>[]> = {
   'GET /webhooks/{id}': [{ expect: ownerOnly(200), request: () => ({ path: `/webhooks/${webhookA}` }) }],
   'DELETE /webhooks/{id}': [{ expect: ownerOnly(204), request: async () => ({ path: `/webhooks/${await newWebhook(KEY_A)}` }) }],
   'GET /webhooks/{id}/attempts': [{ expect: ownerOnly(200), request: () => ({ path: `/webhooks/${webhookA}/attempts` }) }],
+  'POST /webhooks/{id}/enable': [{ expect: ownerOnly(200), request: () => ({ path: `/webhooks/${webhookA}/enable` }) }],
   'POST /webhooks/{id}/recover': [
     { expect: ownerOnly(202), request: () => ({ path: `/webhooks/${webhookA}/recover`, body: { since: '2020-01-01T00:00:00Z' } }) },
   ],

@@ -20,6 +20,41 @@ describe('delivery configuration', () => {
     expect(() => loadConfig({ WEBHOOK_LEASE_SECONDS: '5', WEBHOOK_TIMEOUT_SECONDS: '10' })).toThrow(/WEBHOOK_LEASE_SECONDS/)
   })
 
+  test('PUBLIC_URL (the base of tracking_url): http://localhost:<PORT> by default, an http(s) URL without a trailing slash', () => {
+    expect(loadConfig({}).PUBLIC_URL).toBe('http://localhost:3001')
+    expect(loadConfig({ PORT: '3401' }).PUBLIC_URL).toBe('http://localhost:3401')
+    expect(loadConfig({ PUBLIC_URL: 'https://parcels.example.test/' }).PUBLIC_URL).toBe('https://parcels.example.test')
+    expect(loadConfig({ PUBLIC_URL: ' https://example.test/parcels// ' }).PUBLIC_URL).toBe('https://example.test/parcels')
+    for (const bad of [
+      '',
+      'parcels.example.test',
+      'file:///etc/passwd',
+      'ftp://example.test',
+      'https://example.test/?a=1',
+      'https://example.test/#x',
+      'https://user:pw@example.test',
+    ])
+      expect(() => loadConfig({ PUBLIC_URL: bad }), bad).toThrow(/PUBLIC_URL/)
+  })
+
+  test('TRUST_PROXY_HOPS: 0 by default, a whole number of proxies', () => {
+    expect(loadConfig({}).TRUST_PROXY_HOPS).toBe(0)
+    expect(loadConfig({ TRUST_PROXY_HOPS: '2' }).TRUST_PROXY_HOPS).toBe(2)
+    for (const bad of ['-1', 'one', '1.5', '100']) expect(() => loadConfig({ TRUST_PROXY_HOPS: bad }), bad).toThrow(/TRUST_PROXY_HOPS/)
+  })
+
+  test('WEBHOOK_SUBSCRIPTIONS_PER_CLIENT (default 10) and WEBHOOK_RETENTION_DAYS (default 30): whole numbers, a bad one refused by name', () => {
+    expect(loadConfig({})).toMatchObject({ WEBHOOK_SUBSCRIPTIONS_PER_CLIENT: 10, WEBHOOK_RETENTION_DAYS: 30 })
+    expect(loadConfig({ WEBHOOK_SUBSCRIPTIONS_PER_CLIENT: '25', WEBHOOK_RETENTION_DAYS: '7' })).toMatchObject({
+      WEBHOOK_SUBSCRIPTIONS_PER_CLIENT: 25,
+      WEBHOOK_RETENTION_DAYS: 7,
+    })
+    for (const bad of ['0', '-1', '2.5', 'ten', '1001'])
+      expect(() => loadConfig({ WEBHOOK_SUBSCRIPTIONS_PER_CLIENT: bad }), bad).toThrow(/WEBHOOK_SUBSCRIPTIONS_PER_CLIENT/)
+    for (const bad of ['0', '1.5', 'a month', '3651'])
+      expect(() => loadConfig({ WEBHOOK_RETENTION_DAYS: bad }), bad).toThrow(/WEBHOOK_RETENTION_DAYS/)
+  })
+
   test('WEBHOOK_ALLOWED_HOSTS: host names, IPs and CIDR ranges; a bad entry is refused by name', () => {
     expect(loadConfig({}).WEBHOOK_ALLOWED_HOSTS).toEqual({ names: [], ranges: [], invalid: [] })
     const allowed = loadConfig({

@@ -98,6 +98,22 @@ describe('creating a delivery', () => {
     expect(await t.db.$count(deliveries)).toBe(before)
   })
 
+  test('text of invisible characters only (zero-width space, BOM, no-break space…) answers 422 like a blank one', async () => {
+    const body = deliveryBody()
+    const res = await t.call('POST', '/deliveries', {
+      body: { ...body, origin: { address: '\u200b' }, destination: { name: '\ufeff\u00a0', address: '\u2060\u3000' } },
+    })
+    expect(res.status).toBe(422)
+    expect(res.json.errors).toEqual([
+      { path: 'origin.address', message: 'address must not be empty' },
+      { path: 'destination.name', message: 'name must not be empty' },
+      { path: 'destination.address', message: 'address must not be empty' },
+    ])
+    expect(
+      (await t.call('GET', '/deliveries')).json.data.map((d: { order: { foreign_order_id: string } }) => d.order.foreign_order_id),
+    ).not.toContain(body.order.foreign_order_id)
+  })
+
   test('malformed JSON answers 400 problem+json', async () => {
     const res = await t.call('POST', '/deliveries', { raw: '{"order": ' })
     expect(res.status).toBe(400)

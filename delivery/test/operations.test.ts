@@ -10,7 +10,7 @@ import { asc, eq, sql } from 'drizzle-orm'
 import { createApp } from '../src/app'
 import type { DeliveryConfig } from '../src/config'
 import { type DeliveryDb, migrationsFolder, schema } from '../src/db'
-import { webhookEvents } from '../src/db/schema'
+import { webhookEvents, webhookSubscriptions } from '../src/db/schema'
 import { provisionApiClients } from '../src/modules/auth/service'
 import { createDeliveryMetrics } from '../src/modules/metrics/service'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
@@ -92,13 +92,16 @@ describe('health', () => {
   test('readiness reports the age of the oldest pending webhook event, null when none', async () => {
     const empty = await t.call('GET', '/health', { key: null })
     expect(empty.status).toBe(200)
-    expect(empty.json).toEqual({ status: 'ok', oldest_pending_webhook_age_seconds: null })
-    await t.call('POST', '/webhooks', { body: { url: 'https://hooks.example.test/health' } })
+    expect(empty.json).toEqual({ status: 'ok', oldest_pending_webhook_age_seconds: null, disabled_webhooks: 0 })
+    const hook = await t.call('POST', '/webhooks', { body: { url: 'https://hooks.example.test/health' } })
     await t.call('POST', '/deliveries', { body: deliveryBody() })
     await advanceDeliveries(t.db, { now: new Date(Date.now() - 120_000) })
     const r = await t.call('GET', '/health', { key: null })
     expect(r.status).toBe(200)
     expect(r.json.oldest_pending_webhook_age_seconds).toBeGreaterThanOrEqual(119)
+    // A disabled endpoint is counted.
+    await t.db.update(webhookSubscriptions).set({ disabledAt: new Date() }).where(eq(webhookSubscriptions.id, hook.json.id))
+    expect((await t.call('GET', '/health', { key: null })).json.disabled_webhooks).toBe(1)
   })
 })
 
@@ -137,6 +140,7 @@ describe('metrics', () => {
     expect(text).toMatch(/delivery_webhook_attempts_total\{[^}]*outcome="delivered"[^}]*\} 2/)
     expect(text).toMatch(/delivery_webhook_events_pending\{[^}]*\} 0/)
     expect(text).toMatch(/delivery_webhook_oldest_pending_age_seconds\{[^}]*\} 0/)
+    expect(text).toMatch(/delivery_webhook_endpoints_disabled\{[^}]*\} 0/)
     expect(text).toContain('delivery_tick_duration_seconds')
     await t.database.close()
   })
@@ -179,8 +183,14 @@ describe('POST /webhooks/{id}/recover', () => {
     await t.db.delete(webhookEvents)
     const base = Date.now() - 2 * 86_400_000
     for (let i = 0; i < 3; i++) await advanceDeliveries(t.db, { now: new Date(base + i * 30_000), seed: 0.5 })
-    // Three events, each failing past the give-up window: given up.
-    await createDispatcher(t.db, t.logger, { giveUpAfterMs: 1_000 }).runOnce()
+    // Three events, each failing past the give-up window: given up. After a failure only one probe
+    // at a time goes to the endpoint, after its backoff: the dispatcher's clock moves past it.
+    let now = Date.now()
+    const dispatcher = createDispatcher(t.db, t.logger, { giveUpAfterMs: 1_000, now: () => new Date(now) })
+    for (let i = 0; i < 3; i++) {
+      await dispatcher.runOnce()
+      now += 10 * 60_000
+    }
     const failed = await t.db.select().from(webhookEvents).where(eq(webhookEvents.state, 'failed')).orderBy(asc(webhookEvents.seq))
     expect(failed).toHaveLength(3)
     // Another delivery's event, still pending (not yet attempted).
@@ -213,7 +223,8 @@ describe('POST /webhooks/{id}/recover', () => {
 
     // Sent now, in their original order, then the pending one; the attempt log shows it all.
     failing = false
-    await createDispatcher(t.db, t.logger, { giveUpAfterMs: 1_000 }).runOnce()
+    now += 10 * 60_000
+    await dispatcher.runOnce()
     const failedIds = failed.map((e) => e.id)
     expect(received.filter((id) => failedIds.includes(id))).toEqual(failedIds)
     expect(received.toSorted()).toEqual([...failedIds, ...pendingBefore.map((e) => e.id)].toSorted())
@@ -233,10 +244,13 @@ describe('POST /webhooks/{id}/recover', () => {
     await t.call('POST', '/deliveries', { body: deliveryBody() })
     await t.db.delete(webhookEvents) // its first status, sent now: only the one of two days ago matters here
     await advanceDeliveries(t.db, { now: new Date(Date.now() - 2 * 86_400_000) })
-    await createDispatcher(t.db, t.logger).runOnce() // 24 h window: given up at once
+    let now = Date.now()
+    const dispatcher = createDispatcher(t.db, t.logger, { now: () => new Date(now) })
+    await dispatcher.runOnce() // 24 h window: given up at once
     const r = await t.call('POST', `/webhooks/${hook.json.id}/recover`, { body: { since: '2000-01-01T00:00:00.000Z' } })
     expect(r.json).toEqual({ recovered: 1 })
-    await createDispatcher(t.db, t.logger).runOnce() // fails again, but within its new window: retried later
+    now += 10 * 60_000 // past the failing endpoint's backoff: its next probe
+    await dispatcher.runOnce() // fails again, but within its new window: retried later
     const [event] = await t.db.select().from(webhookEvents)
     expect(event!.state).toBe('pending')
     expect(event!.attempts).toBe(1)

@@ -10,7 +10,7 @@ export interface paths {
         };
         /**
          * Readiness: the database answers
-         * @description 200 with the age in seconds of the oldest webhook event waiting for delivery (null when none) and the tick interval when the database answers; 503 `database-unavailable` otherwise.
+         * @description 200 with the age in seconds of the oldest webhook event waiting for delivery (null when none), the number of webhook endpoints disabled after a run of failures, and the tick interval when the database answers; 503 `database-unavailable` otherwise.
          */
         get: operations["getHealth"];
         put?: never;
@@ -135,6 +135,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/track/{tracking_number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The parcel's public tracking page (HTML, live), no credentials
+         * @description Status in words, the progress line and the dated history (newest first, shown in the reader’s locale and time zone), and nothing else: no name, address, product or order id. The page asks `GET /track/{tracking_number}/status` for news while open (and stops once delivered); without JavaScript it is a static page. Letter case and blanks do not matter. Unknown, malformed and withdrawn numbers get the same 404 page. Requests are rate-limited per client address (a bucket of 60 tokens refilled at 1 a second; a page or poll that finds its parcel costs 1, one that does not 10).
+         */
+        get: operations["getTrack"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/track/{tracking_number}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The parcel's public status and history (what its tracking page shows), no credentials
+         * @description Status and dates only. Answers an `ETag`; send it back in `If-None-Match` and an unchanged parcel answers 304 without a body (the tracking page polls this way). Same rate limit, per client address, as the page; unknown, malformed and withdrawn numbers answer the same 404.
+         */
+        get: operations["getTrackStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks": {
         parameters: {
             query?: never;
@@ -142,12 +182,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List your webhooks */
+        /**
+         * List your webhooks, with each endpoint’s state
+         * @description `state` is `active`, `failing` (one probe at a time until it answers) or `disabled` (after a long run of failures), with `consecutive_failures`, `last_error` and `disabled_at`.
+         */
         get: operations["listWebhooks"];
         put?: never;
         /**
          * Register a webhook
-         * @description Every status change of your deliveries is POSTed to `url`, signed per Standard Webhooks with `secret` (generated `whsec_…` when not given; a given one is `whsec_` + base64 of 24–64 random bytes), retried with backoff until a 2xx. The same url and secret again (or no secret) answers 200 with the existing webhook. The same url with another secret rotates its secret in place (200): pending events are kept and sent with the new secret; for 24 hours after a rotation every event carries two signatures (`webhook-signature: v1,<new> v1,<old>`), so a receiver still on the old secret verifies too.
+         * @description Every status change of your deliveries is POSTed to `url`, signed per Standard Webhooks with `secret` (generated `whsec_…` when not given; a given one is `whsec_` + base64 of 24–64 random bytes), retried with backoff until a 2xx. The same url and secret again (or no secret) answers 200 with the existing webhook. The same url with another secret rotates its secret in place (200): pending events are kept and sent with the new secret; for 24 hours after a rotation every event carries two signatures (`webhook-signature: v1,<new> v1,<old>`), so a receiver still on the old secret verifies too. Registering the url of a disabled webhook enables it again (200); that of a failing one has it tried at once. A client has at most `WEBHOOK_SUBSCRIPTIONS_PER_CLIENT` webhooks (default 10): a new url beyond that answers 409 `too-many-subscriptions` (re-registering an existing url never counts). Sending is shared fairly: each webhook has a bounded share of the sends in flight, and one that is slow or down never delays the others (docs/webhooks.md).
          */
         post: operations["registerWebhook"];
         delete?: never;
@@ -163,12 +206,35 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** View a webhook (with its secret) */
+        /** View a webhook (with its secret and its endpoint’s state) */
         get: operations["getWebhook"];
         put?: never;
         post?: never;
-        /** Remove a webhook and its pending events */
+        /**
+         * Remove a webhook and its history
+         * @description Answers 204 at once, whatever the history: the webhook is gone from lists, lookups and sending immediately, no longer counts toward the limit, and its url can be registered again. Its events and attempt log are removed in the background.
+         */
         delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable a disabled (or failing) webhook again
+         * @description Sets `state` to `active` and tries the endpoint at once at full rate; idempotent (200). Events written while it was disabled were given up: re-send them with POST /webhooks/{id}/recover.
+         */
+        post: operations["enableWebhook"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -181,7 +247,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The delivery log of a webhook, newest attempt first */
+        /**
+         * The delivery log of a webhook, newest attempt first
+         * @description Attempts are kept `WEBHOOK_RETENTION_DAYS` (default 30) days.
+         */
         get: operations["listWebhookAttempts"];
         put?: never;
         post?: never;
@@ -202,7 +271,7 @@ export interface paths {
         put?: never;
         /**
          * Re-send the events given up since a date
-         * @description An event not acknowledged with a 2xx within 24 hours of its creation is given up (marked failed) and no longer retried. This puts every given-up event of the webhook created at or after `since` back in the queue, oldest first, each once (a second recover does not send them twice; events still being retried are untouched), with a new 24-hour window. Answers 202 with how many were re-queued; a `since` in the future re-queues none (0). Their new attempts appear in the attempt log.
+         * @description An event not acknowledged with a 2xx within 24 hours of its creation is given up (marked failed) and no longer retried; so is every event of a webhook while it is disabled. This puts every given-up event of the webhook created at or after `since` back in the queue, oldest first, each once (a second recover does not send them twice; events still being retried are untouched), with a new 24-hour window; never the events of a delivery that was withdrawn (DELETE /deliveries/{tracking_number}). Given-up events are kept `WEBHOOK_RETENTION_DAYS` (default 30) days from their creation: older ones cannot be recovered. Answers 202 with how many were re-queued; a `since` in the future re-queues none (0); 409 `webhook-disabled` while the webhook is disabled (enable it first). Their new attempts appear in the attempt log.
          */
         post: operations["recoverWebhookEvents"];
         delete?: never;
@@ -354,6 +423,11 @@ export interface components {
         Delivery: {
             tracking_number: components["schemas"]["TrackingNumber"];
             status: components["schemas"]["DeliveryStatus"];
+            /**
+             * Format: uri
+             * @description `PUBLIC_URL/track/{tracking_number}`: the parcel's public tracking page (status and dates only), for the person waiting for it
+             */
+            tracking_url: string;
             order: components["schemas"]["DeliveryOrder"];
             origin: components["schemas"]["Origin"];
             destination: components["schemas"]["Destination"];
@@ -366,6 +440,7 @@ export interface components {
             /** @constant */
             status: "ok";
             oldest_pending_webhook_age_seconds: number | null;
+            disabled_webhooks: number;
             tick_seconds?: number;
         };
         DeliveryOrder: {
@@ -455,6 +530,11 @@ export interface components {
             tracking_number: components["schemas"]["TrackingNumber"];
             foreign_order_id: string;
             status: components["schemas"]["DeliveryStatus"];
+            /**
+             * Format: uri
+             * @description `PUBLIC_URL/track/{tracking_number}`: the parcel's public tracking page (status and dates only), for the person waiting for it
+             */
+            tracking_url: string;
             tracking: components["schemas"]["TrackingEvent"][];
         };
         TrackingEvent: {
@@ -502,10 +582,25 @@ export interface components {
             id: string;
             /** Format: uri */
             url: string;
-            /** @description `whsec_…`: verify each event with it (Standard Webhooks) */
-            secret: string;
             /** Format: date-time */
             created_at: string;
+            /**
+             * @description `active`: sent to at full rate. `failing`: its last attempt failed; one event at a time is tried (a probe) on a backoff until it answers 2xx. `disabled`: it failed 20 attempts in a row over at least 24 hours: nothing is sent, new events are kept as given up; enable it with POST /webhooks/{id}/enable, then recover.
+             * @enum {string}
+             */
+            state: "active" | "failing" | "disabled";
+            /** @description Failed attempts in a row (0 after a 2xx). */
+            consecutive_failures: number;
+            /** @description When the current run of failures began; null when active. */
+            failing_since: string | null;
+            /** @description The last failed attempt's error (`HTTP 500`, `timeout`, `connection-refused`, …), kept after it recovers; null if none ever failed. */
+            last_error: string | null;
+            /** @description When the last failed attempt was; null if none ever failed. */
+            last_error_at: string | null;
+            /** @description When it was disabled; null unless disabled. */
+            disabled_at: string | null;
+            /** @description `whsec_…`: verify each event with it (Standard Webhooks) */
+            secret: string;
         };
         WebhookAttempt: {
             id: number;
@@ -534,6 +629,21 @@ export interface components {
             url: string;
             /** Format: date-time */
             created_at: string;
+            /**
+             * @description `active`: sent to at full rate. `failing`: its last attempt failed; one event at a time is tried (a probe) on a backoff until it answers 2xx. `disabled`: it failed 20 attempts in a row over at least 24 hours: nothing is sent, new events are kept as given up; enable it with POST /webhooks/{id}/enable, then recover.
+             * @enum {string}
+             */
+            state: "active" | "failing" | "disabled";
+            /** @description Failed attempts in a row (0 after a 2xx). */
+            consecutive_failures: number;
+            /** @description When the current run of failures began; null when active. */
+            failing_since: string | null;
+            /** @description The last failed attempt's error (`HTTP 500`, `timeout`, `connection-refused`, …), kept after it recovers; null if none ever failed. */
+            last_error: string | null;
+            /** @description When the last failed attempt was; null if none ever failed. */
+            last_error_at: string | null;
+            /** @description When it was disabled; null unless disabled. */
+            disabled_at: string | null;
         };
         WebhookSummaryPage: {
             data: components["schemas"]["WebhookSummary"][];
@@ -547,7 +657,7 @@ export interface components {
     };
     responses: {
         /**
-         * @description Bad request
+         * @description Bad request: malformed or too deeply nested JSON
          *     - `malformed-body`: The body is not JSON, or it is empty. Send a JSON object with `content-type: application/json`.
          *     - `body-too-deep`: The JSON body nests objects and arrays more than 32 levels deep; no request of this API needs that.
          */
@@ -826,7 +936,8 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                offset?: number;
+                /** @description Rows to skip (from the cursor when one is given), 0 to 9007199254740991; past the end the page is empty. */
+                offset?: string;
                 /** @description Opaque: the `next_cursor` of the previous page. Constant time at any depth. */
                 cursor?: string;
                 status?: components["schemas"]["DeliveryStatus"];
@@ -1138,11 +1249,99 @@ export interface operations {
             503: components["responses"]["DatabaseUnavailable"];
         };
     };
+    getTrack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tracking_number: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tracking page */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["DatabaseUnavailable"];
+        };
+    };
+    getTrackStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tracking_number: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tracking_number: string;
+                        status: components["schemas"]["DeliveryStatus"];
+                        /** @description The dated history, oldest first */
+                        tracking: {
+                            status: components["schemas"]["DeliveryStatus"];
+                            /** Format: date-time */
+                            date: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is current (no body) */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not found (or not yours to see) */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["DatabaseUnavailable"];
+        };
+    };
     listWebhooks: {
         parameters: {
             query?: {
                 limit?: number;
-                offset?: number;
+                /** @description Rows to skip (from the cursor when one is given), 0 to 9007199254740991; past the end the page is empty. */
+                offset?: string;
                 /** @description Opaque: the `next_cursor` of the previous page. Constant time at any depth. */
                 cursor?: string;
             };
@@ -1186,7 +1385,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The existing webhook of this url (its secret rotated when another was given) */
+            /** @description The existing webhook of this url (its secret rotated when another was given; enabled again when it was disabled) */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1210,6 +1409,23 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            /**
+             * @description Conflict with the current state
+             *     - `too-many-subscriptions`: This API client already has `limit` webhooks (`WEBHOOK_SUBSCRIPTIONS_PER_CLIENT`) and the url is a new one: delete one (`DELETE /webhooks/{id}`) first. Re-registering a url it has never counts.
+             */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        code: "too-many-subscriptions";
+                        limit: number;
+                    };
+                };
+            };
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
@@ -1269,11 +1485,39 @@ export interface operations {
             503: components["responses"]["DatabaseUnavailable"];
         };
     };
+    enableWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["DatabaseUnavailable"];
+        };
+    };
     listWebhookAttempts: {
         parameters: {
             query?: {
                 limit?: number;
-                offset?: number;
+                /** @description Rows to skip (from the cursor when one is given), 0 to 9007199254740991; past the end the page is empty. */
+                offset?: string;
                 /** @description Opaque: the `next_cursor` of the previous page. Constant time at any depth. */
                 cursor?: string;
             };
@@ -1335,6 +1579,22 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            /**
+             * @description Conflict with the current state
+             *     - `webhook-disabled`: The webhook is disabled (after a long run of failures): nothing would be sent. Enable it (`POST /webhooks/{id}/enable`), then recover.
+             */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        code: "webhook-disabled";
+                    };
+                };
+            };
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
@@ -1461,7 +1721,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                code: "already-picked-up" | "body-too-deep" | "body-too-large" | "database-unavailable" | "delivery-exists" | "delivery-final" | "forbidden" | "internal-error" | "malformed-body" | "method-not-allowed" | "not-found" | "request-error" | "unauthorized" | "unsupported-media-type" | "validation-failed";
+                code: "already-picked-up" | "body-too-deep" | "body-too-large" | "database-unavailable" | "delivery-exists" | "delivery-final" | "forbidden" | "internal-error" | "malformed-body" | "method-not-allowed" | "not-found" | "request-error" | "too-many-subscriptions" | "unauthorized" | "unsupported-media-type" | "validation-failed" | "webhook-disabled";
             };
             cookie?: never;
         };

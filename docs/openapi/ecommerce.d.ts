@@ -349,7 +349,7 @@ export interface paths {
         put?: never;
         /**
          * Dispatch an order: confirmed → dispatched (seller user)
-         * @description Creates the delivery on the delivery service first; when that fails (502, 503, 504) the order stays confirmed and a retry is safe: the delivery is created once per order, so a retry (or a second click) reuses it, and a dispatch that finds the order already dispatched with that same delivery answers the order (200). 409 `invalid-transition` unless the order is confirmed; 409 `cancel-in-progress` (with `Retry-After`) while a cancel is withdrawing its delivery.
+         * @description Creates the delivery on the delivery service first; when that fails (502, 503, 504) the order stays confirmed and a retry is safe: the delivery is created once per order, so a retry (or a second click) reuses it, and a dispatch that finds the order already dispatched with that same delivery answers the order (200). 409 `invalid-transition` unless the order is confirmed; 409 `cancel-in-progress` (with `Retry-After`) while a cancel is withdrawing its delivery. A dispatch whose answer was lost (the process stopped, the call timed out or its connection was reset) is settled after its lease by asking the delivery service: the order ends dispatched with the delivery it holds (delivered if already DELIVERED), or stays confirmed, to be dispatched again, when none exists. A job does it every 15 s; the first event of that delivery does it at once.
          */
         post: operations["dispatchOrder"];
         delete?: never;
@@ -406,7 +406,7 @@ export interface paths {
         put?: never;
         /**
          * Receive a delivery status change from the delivery service (Standard Webhooks signed)
-         * @description Verifies `webhook-signature` over `webhook-id.webhook-timestamp.body` with WEBHOOK_SECRET (401 otherwise, also for a timestamp over 5 minutes off). A repeated `webhook-id` changes nothing. An event applies only to the order whose delivery has its tracking number: one for an unknown or cancelled order, an order never dispatched, or another tracking number is acknowledged (204), logged and ignored. An event for a `confirmed` order whose dispatch is still in flight (no tracking number stored yet) answers 503 `order-not-ready` with `Retry-After`, so it is sent again. An event never moves the delivery status back: the status progression decides (READY_FOR_PICK_UP → IN_ORIGIN → IN_ROUTE_OF_DELIVERY/NOT_DELIVERED → DELIVERED, final), the event date only within the IN_ROUTE_OF_DELIVERY ↔ NOT_DELIVERED loop; a date more than 5 minutes ahead of this clock answers 422 `event-date-in-future`. Answers 204.
+         * @description Verifies `webhook-signature` over `webhook-id.webhook-timestamp.body` with WEBHOOK_SECRET (401 otherwise, also for a timestamp over 5 minutes off). A repeated `webhook-id` changes nothing. An event applies only to the order whose delivery has its tracking number: one for an unknown or cancelled order, an order never dispatched, or another tracking number is acknowledged (204), logged and ignored. An event for a `confirmed` order whose dispatch is still in flight (no tracking number stored yet), or whose dispatched delivery a cancel is withdrawing, answers 503 `order-not-ready` with `Retry-After`, so it is sent again. Once no dispatch call is in flight (its answer was lost: a crash, a timeout, a reset), the event first settles that dispatch (the delivery service is asked which delivery the order has; the order becomes dispatched with it), then applies; an event for a confirmed order never dispatched (the seller never asked to ship it) is acknowledged and ignored, and a later dispatch adopts that delivery. An event never moves the delivery status back: the status progression decides (READY_FOR_PICK_UP → IN_ORIGIN → IN_ROUTE_OF_DELIVERY/NOT_DELIVERED → DELIVERED, final), the event date only within the IN_ROUTE_OF_DELIVERY ↔ NOT_DELIVERED loop; a date more than 5 minutes ahead of this clock answers 422 `event-date-in-future`. Answers 204.
          */
         post: operations["receiveDeliveryEvent"];
         delete?: never;
@@ -533,6 +533,7 @@ export interface components {
             sku: string;
             name: string;
             description: string;
+            /** @description Units in stock, 0 to 1000000000. Cancelled orders give their units back on top, so a product may hold more (up to 9007199254740991). */
             quantity: number;
         };
         CreateSellerRequest: {
@@ -651,6 +652,8 @@ export interface components {
             origin_address: string;
             /** @description null until the order is dispatched */
             tracking_number: string | null;
+            /** @description The parcel's public tracking page (status and dates only), as the delivery service gave it; null until dispatched (and when it gave none) */
+            tracking_url: string | null;
             /** @description null until the order is dispatched */
             status: components["schemas"]["DeliveryStatus"] | null;
         };
@@ -701,7 +704,7 @@ export interface components {
             sku: string;
             name: string;
             description: string;
-            /** @description In stock */
+            /** @description Units in stock: what the seller set (at most 1000000000), less purchases, plus cancelled orders' units (at most 9007199254740991) */
             quantity: number;
             /** Format: date-time */
             created_at: string;
@@ -780,6 +783,11 @@ export interface components {
             tracking_number: components["schemas"]["TrackingNumber"];
             foreign_order_id: string;
             status: components["schemas"]["DeliveryStatus"];
+            /**
+             * Format: uri
+             * @description `PUBLIC_URL/track/{tracking_number}`: the parcel's public tracking page (status and dates only), for the person waiting for it
+             */
+            tracking_url: string;
             tracking: components["schemas"]["TrackingEvent"][];
         };
         TrackingEvent: {
@@ -793,6 +801,7 @@ export interface components {
             sku?: string;
             name?: string;
             description?: string;
+            /** @description Units in stock, 0 to 1000000000. Cancelled orders give their units back on top, so a product may hold more (up to 9007199254740991). */
             quantity?: number;
         };
         UpdateSellerRequest: {
@@ -839,7 +848,7 @@ export interface components {
     };
     responses: {
         /**
-         * @description Bad request
+         * @description Bad request: malformed or too deeply nested JSON
          *     - `malformed-body`: The body is not JSON, or it is empty. Send a JSON object with `content-type: application/json`.
          *     - `body-too-deep`: The JSON body nests objects and arrays more than 32 levels deep; no request of this API needs that.
          */
@@ -1293,7 +1302,8 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                offset?: number;
+                /** @description Rows to skip (from the cursor when one is given), 0 to 9007199254740991; past the end the page is empty. */
+                offset?: string;
                 /** @description Opaque: the `next_cursor` of the previous page. Constant time at any depth. */
                 cursor?: string;
             };
@@ -1484,7 +1494,8 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                offset?: number;
+                /** @description Rows to skip (from the cursor when one is given), 0 to 9007199254740991; past the end the page is empty. */
+                offset?: string;
                 /** @description Opaque: the `next_cursor` of the previous page. Constant time at any depth. */
                 cursor?: string;
             };
@@ -1609,7 +1620,8 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                offset?: number;
+                /** @description Rows to skip (from the cursor when one is given), 0 to 9007199254740991; past the end the page is empty. */
+                offset?: string;
                 /** @description Opaque: the `next_cursor` of the previous page. Constant time at any depth. */
                 cursor?: string;
                 seller_id?: string;
@@ -1944,7 +1956,8 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                offset?: number;
+                /** @description Rows to skip (from the cursor when one is given), 0 to 9007199254740991; past the end the page is empty. */
+                offset?: string;
                 /** @description Opaque: the `next_cursor` of the previous page. Constant time at any depth. */
                 cursor?: string;
                 status?: components["schemas"]["OrderStatus"];
@@ -2430,7 +2443,7 @@ export interface operations {
                 content?: never;
             };
             /**
-             * @description Bad request
+             * @description Bad request: malformed or too deeply nested JSON
              *     - `malformed-body`: The body is not JSON, or it is empty. Send a JSON object with `content-type: application/json`.
              */
             400: {

@@ -8,6 +8,7 @@ import { metricsRoutes } from '@logistics/shared/metrics'
 import { Elysia } from 'elysia'
 import type { Config } from './config'
 import type { AppDeps, EcommerceDb, PasswordHashing } from './context'
+import { currentUserOf } from './modules/auth/plugin'
 import { authRoutes } from './modules/auth/routes'
 import { createDeliveryClient, type DeliveryClient } from './modules/delivery-client/service'
 import { deliveryWebhooksRoutes } from './modules/delivery-webhooks/routes'
@@ -56,51 +57,54 @@ export function createApp(options: CreateAppDeps) {
     webhookRegistration: options.webhookRegistration,
     metrics,
   }
-  return new Elysia()
-    .use(securityHeaders())
-    .use(methodNotAllowed)
-    .use(httpBasics(deps.logger, { observe: metrics.observeRequest }))
-    .use(jsonBody())
-    .use(
-      apiDocs({
-        title: 'Ecommerce marketplace',
-        examples: requestExamples(deps.config),
-        liveExamples: liveExamples(deps.config, deps.db),
-        problems: ECOMMERCE_PROBLEMS,
-        bearerDescription:
-          'The `access_token` of `POST /auth/login`: paste the token itself (Swagger adds `Bearer `). It lasts `expires_in` seconds.',
-        description: [
-          'Sellers sell products; customers buy from several sellers in one purchase (one order per seller); orders are shipped through the delivery service. ' +
-            'Log in with `POST /auth/login` and send `Authorization: Bearer <access_token>`.',
-          '',
-          'Errors are `application/problem+json` (RFC 9457) with a machine-readable `code`: each operation lists the codes it can answer, ' +
-            "and a problem's `type` (`/problems/{code}`) is a page describing its code. Every answer carries `X-Request-Id`.",
-          demoGuide(deps.config) ?? '',
-        ].join('\n'),
-        tags: [
-          { name: 'auth', description: 'Log in' },
-          { name: 'users', description: 'Marketplace users (customers) and the current user' },
-          { name: 'sellers', description: 'Sellers and their users' },
-          { name: 'products', description: 'The catalogue' },
-          { name: 'purchases', description: 'Buying' },
-          { name: 'orders', description: 'Orders, their transitions and tracking' },
-          { name: 'webhooks', description: 'Events from the delivery service' },
-          { name: 'health', description: 'Liveness' },
-        ],
-      }),
-    )
-    .use(healthRoutes(deps))
-    .use(
-      metricsRoutes(metrics.registry, {
-        token: options.config.METRICS_TOKEN,
-        production: isProduction(options.config),
-      }),
-    )
-    .use(authRoutes(deps))
-    .use(usersRoutes(deps))
-    .use(sellersRoutes(deps))
-    .use(productsRoutes(deps))
-    .use(purchasesRoutes(deps))
-    .use(ordersRoutes(deps))
-    .use(deliveryWebhooksRoutes(deps))
+  return (
+    new Elysia()
+      .use(securityHeaders())
+      .use(methodNotAllowed)
+      .use(httpBasics(deps.logger, { observe: metrics.observeRequest }))
+      // Bodies are read only once the route's credentials are checked, and within the process's bound.
+      .use(jsonBody({ authenticate: currentUserOf(deps), bytesInFlight: deps.config.REQUEST_BODY_BUFFER_MB * 1024 * 1024 }))
+      .use(
+        apiDocs({
+          title: 'Ecommerce marketplace',
+          examples: requestExamples(deps.config),
+          liveExamples: liveExamples(deps.config, deps.db),
+          problems: ECOMMERCE_PROBLEMS,
+          bearerDescription:
+            'The `access_token` of `POST /auth/login`: paste the token itself (Swagger adds `Bearer `). It lasts `expires_in` seconds.',
+          description: [
+            'Sellers sell products; customers buy from several sellers in one purchase (one order per seller); orders are shipped through the delivery service. ' +
+              'Log in with `POST /auth/login` and send `Authorization: Bearer <access_token>`.',
+            '',
+            'Errors are `application/problem+json` (RFC 9457) with a machine-readable `code`: each operation lists the codes it can answer, ' +
+              "and a problem's `type` (`/problems/{code}`) is a page describing its code. Every answer carries `X-Request-Id`.",
+            demoGuide(deps.config) ?? '',
+          ].join('\n'),
+          tags: [
+            { name: 'auth', description: 'Log in' },
+            { name: 'users', description: 'Marketplace users (customers) and the current user' },
+            { name: 'sellers', description: 'Sellers and their users' },
+            { name: 'products', description: 'The catalogue' },
+            { name: 'purchases', description: 'Buying' },
+            { name: 'orders', description: 'Orders, their transitions and tracking' },
+            { name: 'webhooks', description: 'Events from the delivery service' },
+            { name: 'health', description: 'Liveness' },
+          ],
+        }),
+      )
+      .use(healthRoutes(deps))
+      .use(
+        metricsRoutes(metrics.registry, {
+          token: options.config.METRICS_TOKEN,
+          production: isProduction(options.config),
+        }),
+      )
+      .use(authRoutes(deps))
+      .use(usersRoutes(deps))
+      .use(sellersRoutes(deps))
+      .use(productsRoutes(deps))
+      .use(purchasesRoutes(deps))
+      .use(ordersRoutes(deps))
+      .use(deliveryWebhooksRoutes(deps))
+  )
 }

@@ -32,7 +32,8 @@ const url = (fallback: string) =>
 
 const str = (fallback: string, min = 1) => v.optional(v.pipe(v.string(), v.minLength(min, `must be at least ${min} characters`)), fallback)
 
-const ConfigSchema = v.object({
+/** Every environment variable of the ecommerce service (docs/environment.md is generated from it: `bun run docs`). */
+export const ConfigSchema = v.object({
   NODE_ENV: v.optional(NodeEnvSchema, 'development'),
   PORT: PortSchema(3000),
   DATABASE_URL: v.optional(v.string()),
@@ -69,7 +70,7 @@ const ConfigSchema = v.object({
   /**
    * Purchases in the database at once, per replica; the others wait their turn in the service, in
    * arrival order. Purchases of a hot product queue on its row lock, and every connection they
-   * hold is one that reads cannot use: at most all but one of the pool's (see the README's Performance).
+   * hold is one that reads cannot use: at most all but one of the pool's (docs/design.md, "Purchases take turns").
    */
   PURCHASE_CONCURRENCY: envInteger(4, {
     min: 1,
@@ -80,6 +81,17 @@ const ConfigSchema = v.object({
   PURCHASES_PER_CUSTOMER: envInteger(4, { min: 1, max: 1000 }),
   /** Purchases waiting for their turn, per replica; one more answers 503 `purchases-busy`. */
   PURCHASE_QUEUE_LIMIT: envInteger(256, { min: 1, max: 100_000 }),
+  /**
+   * Megabytes of request bodies the process reads at once (a declared body counts its length, a
+   * streamed one the 1 MB it may reach); past it a request with a body answers 503
+   * `request-bodies-busy` with Retry-After, unread.
+   */
+  REQUEST_BODY_BUFFER_MB: envInteger(64, { min: 1, max: 4096, format: 'must be a whole number of megabytes' }),
+  /**
+   * Days a received webhook id is remembered (`processed_webhooks`), the same variable as the
+   * delivery service's retention; older records are purged hourly in small batches.
+   */
+  WEBHOOK_RETENTION_DAYS: envInteger(30, { min: 1, max: 3650, format: 'must be a whole number of days' }),
   /** `json` or `pretty` (readable lines); default: pretty at a terminal, else JSON; always JSON in production. */
   LOG_FORMAT: v.optional(v.picklist(LOG_FORMATS)),
 })

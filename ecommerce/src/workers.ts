@@ -2,23 +2,25 @@ import type { Logger } from '@logistics/shared'
 import type { Config } from './config'
 import type { EcommerceDb } from './context'
 import type { DeliveryClient } from './modules/delivery-client/service'
+import { startProcessedWebhookCleanup } from './modules/delivery-webhooks/retention'
 import { startWebhookRegistration } from './modules/delivery-webhooks/service'
-import { startCancelSettlement } from './modules/orders/cron'
+import { startOrderSettlement } from './modules/orders/cron'
 import { startIdempotencyCleanup } from './modules/purchases/cron'
 
 export type WorkersDeps = { db: EcommerceDb; config: Config; logger: Logger; deliveryClient: DeliveryClient }
 
 /**
  * Everything the ecommerce service runs in the background, started and stopped together by
- * `index.ts`: the hourly clean-up of expired idempotency keys, the settlement of interrupted
- * cancels every minute, and the registration of this service's webhook on the delivery service
- * (retried until it succeeds; never blocks start-up; GET /health reports `registration.status`).
- * Tests call `deleteExpiredIdempotencyKeys`, `settleInterruptedCancels` and
- * `startWebhookRegistration` directly.
+ * `index.ts`: the hourly clean-ups of expired idempotency keys and of webhook ids past
+ * WEBHOOK_RETENTION_DAYS, the settlement of interrupted dispatches and cancels every 15 seconds,
+ * and the registration of this service's webhook on the delivery service (retried until it
+ * succeeds; never blocks start-up; GET /health reports `registration.status`). Tests call `deleteExpiredIdempotencyKeys`, `settleInterruptedDispatches`,
+ * `settleInterruptedCancels`, `deleteExpiredProcessedWebhooks` and `startWebhookRegistration` directly.
  */
 export function startWorkers({ db, config, logger, deliveryClient }: WorkersDeps) {
   const cleanup = startIdempotencyCleanup(db, logger)
-  const settlement = startCancelSettlement(db, deliveryClient, logger)
+  const webhookCleanup = startProcessedWebhookCleanup(db, config.WEBHOOK_RETENTION_DAYS, logger)
+  const settlement = startOrderSettlement(db, deliveryClient, logger)
   const registration = startWebhookRegistration({
     client: deliveryClient,
     url: `${config.PUBLIC_URL}/webhooks/delivery`,
@@ -29,6 +31,7 @@ export function startWorkers({ db, config, logger, deliveryClient }: WorkersDeps
     registration,
     stop() {
       cleanup.stop()
+      webhookCleanup.stop()
       settlement.stop()
       registration.stop()
     },

@@ -206,6 +206,7 @@ describe('POST /webhooks/delivery', () => {
         `msg_${crypto.randomUUID()}`,
         v.parse(WebhookEventSchema, JSON.parse(event(orderId, tn, status, at(5)))),
         logger,
+        { client: stub.client() },
       )
     // Over HTTP: 204, nothing changes.
     expect((await send(event(created, 'TRK-forged', 'DELIVERED', at(5)))).status).toBe(204)

@@ -126,6 +126,8 @@ export function createStubDelivery() {
     refuseWebhooks: undefined as undefined | string,
     /** Every delivery counts as picked up: DELETE answers 409. */
     pickedUp: false,
+    /** The `tracking_url` the create answer gives (none when unset, like a delivery service before the tracking page). */
+    trackingUrl: ((tn: string) => `http://delivery.example.test/track/${tn}`) as undefined | ((tn: string) => unknown),
   }
   const server = Bun.serve({
     port: 0,
@@ -149,7 +151,12 @@ export function createStubDelivery() {
         deliveries.set(id, delivery)
         await state.beforeCreateAnswer?.()
         return Response.json(
-          { ...body, tracking_number: delivery.tracking_number, status: 'READY_FOR_PICK_UP' },
+          {
+            ...body,
+            tracking_number: delivery.tracking_number,
+            status: 'READY_FOR_PICK_UP',
+            ...(state.trackingUrl ? { tracking_url: state.trackingUrl(delivery.tracking_number) } : {}),
+          },
           { status: existing ? 200 : 201 },
         )
       }
@@ -173,6 +180,7 @@ export function createStubDelivery() {
           tracking_number: d.tracking_number,
           foreign_order_id: d.foreign_order_id,
           status: 'IN_ORIGIN',
+          tracking_url: `http://delivery.test/track/${d.tracking_number}`,
           tracking: [
             { status: 'READY_FOR_PICK_UP', date: '2025-01-01T10:00:00.000Z' },
             { status: 'IN_ORIGIN', date: '2025-01-01T10:00:30.000Z' },

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { clientAddress, normalizeAddress } from '@logistics/shared/http/client-address'
 import { serveApp } from '@logistics/shared/http/serve'
 import { DEV_ADMIN_PASSWORD } from '../src/config'
 import { loginThrottles } from '../src/db/schema'
-import { clientAddress, login, normalizeAddress } from '../src/modules/auth/login-throttle'
+import { login } from '../src/modules/auth/login-throttle'
 import { ADMIN, cheapHashing, createHarness, type Harness } from './helpers'
 
 const LIMITS = {

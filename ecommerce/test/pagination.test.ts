@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { TOTAL_EXACT_UP_TO } from '@logistics/shared'
+import { MAX_OFFSET, TOTAL_EXACT_UP_TO } from '@logistics/shared'
 import { queryRows } from '@logistics/shared/db'
 import { sql } from 'drizzle-orm'
 import { createHarness, type Harness } from './helpers'
@@ -148,6 +148,24 @@ describe('cursor pagination (every list, one helper)', () => {
     // orders too (another list, same helper)
     const r = await h.request('GET', '/orders?cursor=garbage', { token: admin })
     expect(r.status).toBe(422)
+  })
+
+  test(`any offset up to ${MAX_OFFSET} (2^53 − 1): an empty page past the end (with or without a cursor); beyond, 422 naming the maximum`, async () => {
+    const s = await sellerWithProducts('Deep', 3, 'microseconds')
+    const cursor = (await page(`/products?seller_id=${s.id}&limit=1`)).next_cursor!
+    for (const offset of [1, 1_000_000_000, 2 ** 31, MAX_OFFSET]) {
+      const deep = await page(`/products?seller_id=${s.id}&offset=${offset}`)
+      expect(deep).toMatchObject({ offset, total: 3, next_cursor: null })
+      expect(deep.data).toHaveLength(offset === 1 ? 2 : 0)
+      expect((await page(`/products?seller_id=${s.id}&offset=${offset}&cursor=${cursor}`)).data).toHaveLength(offset === 1 ? 1 : 0)
+      expect((await page(`/orders?offset=${offset}`, admin)).offset).toBe(offset)
+    }
+    for (const offset of [`${MAX_OFFSET + 1}`, '99999999999999999999999']) {
+      const r = await h.request('GET', `/products?offset=${offset}`)
+      expect([r.status, r.body.errors]).toEqual([422, [{ path: 'offset', message: `offset must be at most ${MAX_OFFSET}` }]])
+    }
+    for (const offset of ['-1', '1e3', '1.5', ''])
+      expect((await h.request('GET', `/products?offset=${offset}`)).body.errors[0].message).toBe('offset must be a whole number')
   })
 
   test(`total is exact up to ${TOTAL_EXACT_UP_TO}; above, an estimate above the cap`, async () => {

@@ -358,7 +358,7 @@ describe('purchases in the database at once (PURCHASE_CONCURRENCY)', () => {
       // More purchases than the pool has connections (20 in tests, 10 in production), sent in groups
       // of 6: a group's logins (one query each) then find idle connections. Thirty logins at once
       // would have postgres.js pipeline some behind the purchases waiting on the lock (a known
-      // limit, in the README), and those requests would wait for the lock before being counted.
+      // limit, docs/design.md "Purchases take turns"), and those requests would wait for the lock before being counted.
       const inService = async () =>
         Number((await h.request('GET', '/metrics')).text.match(/^ecommerce_purchases_waiting\{[^}]*\} (\d+)$/m)?.[1])
       const settled = async (inDatabase: number, waiting: number) => {

@@ -97,6 +97,19 @@ describe('viewing and editing sellers', () => {
     expect((await h.request('PATCH', `/sellers/${a.id}`, { token: admin, body: {} })).status).toBe(422)
   })
 
+  test('a warehouse address (or any required text) of invisible characters only answers 422 like a blank one', async () => {
+    const a = await h.seller('Ghost', admin, { warehouse: null })
+    for (const blank of ['', '   ', '\u200b', '\ufeff\u2060', '\u00a0\u3000', '\u202e\u200f', '\u3164']) {
+      const r = await h.request('PATCH', `/sellers/${a.id}`, { token: a.token, body: { warehouse_address: blank, name: blank } })
+      expect(r.status).toBe(422)
+      expect(r.body.errors).toEqual([
+        { path: 'name', message: 'name must not be empty' },
+        { path: 'warehouse_address', message: 'warehouse_address must not be empty' },
+      ])
+    }
+    expect((await h.request('GET', `/sellers/${a.id}`, { token: a.token })).body).toMatchObject({ name: 'Ghost', warehouse_address: null })
+  })
+
   test('unknown and malformed ids answer 404', async () => {
     expect((await h.request('GET', `/sellers/${crypto.randomUUID()}`, { token: admin })).status).toBe(404)
     expect((await h.request('GET', '/sellers/not-a-uuid', { token: admin })).status).toBe(404)

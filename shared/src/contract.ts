@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { documentedAs, Integer, named, schemaName } from './documented'
+import { documentedAs, Integer, named, schemaName, UriString } from './documented'
 import { DeliveryStatusSchema } from './statuses'
 
 /**
@@ -11,12 +11,27 @@ import { DeliveryStatusSchema } from './statuses'
 export const UuidSchema = v.pipe(v.string(), v.uuid())
 export const isUuid = (value: string) => v.is(UuidSchema, value)
 
-/** A required text field: trimmed, 1 to `max` characters, messages naming `label`. */
+/**
+ * Characters that show nothing: Unicode white space (U+00A0, U+3000…), controls, format characters
+ * (zero-width space U+200B, word joiner U+2060, BOM U+FEFF, bidi controls…), other default-ignorable
+ * code points (Hangul fillers, variation selectors…) and the blank Braille pattern U+2800.
+ */
+const INVISIBLE_ONLY = /^[\p{White_Space}\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2800]*$/u
+
+/** Whether `value` shows nothing: empty, or invisible characters only (see INVISIBLE_ONLY). */
+export const isBlank = (value: string) => INVISIBLE_ONLY.test(value)
+
+/**
+ * A required text field: trimmed, 1 to `max` characters, messages naming `label`. Text of
+ * invisible characters only counts as empty (a name or an address nobody can see or read).
+ */
 export const text = (label: string, max: number) =>
   v.pipe(
     v.string(`${label} must be a string`),
     v.trim(),
     v.minLength(1, `${label} must not be empty`),
+    // '' is the length check's: one message for it.
+    v.check((value) => value === '' || !isBlank(value), `${label} must not be empty`),
     v.maxLength(max, `${label} must be at most ${max} characters`),
   )
 
@@ -118,11 +133,20 @@ export type UpdateDeliveryRequest = v.InferOutput<typeof UpdateDeliveryRequestSc
 
 const IsoDate = v.pipe(v.string(), v.isoTimestamp())
 
+/** `tracking_url` of a delivery's answers: its public tracking page. */
+const TrackingUrlSchema = v.pipe(
+  UriString,
+  v.description(
+    "`PUBLIC_URL/track/{tracking_number}`: the parcel's public tracking page (status and dates only), for the person waiting for it",
+  ),
+)
+
 export const DeliverySchema = named(
   'Delivery',
   v.object({
     tracking_number: TrackingNumberSchema,
     status: DeliveryStatusSchema,
+    tracking_url: TrackingUrlSchema,
     order: named('DeliveryOrder', v.object({ foreign_order_id: v.string(), products: v.array(DeliveryProductSchema) })),
     origin: OriginSchema,
     destination: DestinationSchema,
@@ -140,6 +164,7 @@ export const TrackingResponseSchema = named(
     tracking_number: TrackingNumberSchema,
     foreign_order_id: v.string(),
     status: DeliveryStatusSchema,
+    tracking_url: TrackingUrlSchema,
     tracking: v.array(TrackingEventSchema),
   }),
 )
@@ -200,16 +225,17 @@ export const LivenessSchema = named('Liveness', v.object({ status: v.literal('ok
 export const NoContentSchema = v.pipe(v.undefined(), v.description('No content'))
 
 /**
- * `?limit=&offset=&cursor=` of every list: limit 1..100 (default 20), offset ≥ 0 (default 0), and
- * the opaque `cursor` a previous page answered as `next_cursor` (keyset paging: constant time at
- * any depth; the offset then counts from the cursor). A cursor that is not one of ours answers 422.
+ * `?limit=&offset=&cursor=` of every list: limit 1..100 (default 20), offset 0..MAX_OFFSET
+ * (default 0; past the end the page is empty), and the opaque `cursor` a previous page answered
+ * as `next_cursor` (keyset paging: constant time at any depth; the offset then counts from the
+ * cursor). A cursor that is not one of ours answers 422.
  */
 const wholeNumber = (name: string, min: number, max: number, fallback: number) =>
   documentedAs(
     v.optional(
       v.pipe(
         v.string(),
-        v.regex(/^\d{1,9}$/, `${name} must be a whole number`),
+        v.regex(/^\d+$/, `${name} must be a whole number`),
         v.transform(Number),
         v.minValue(min, `${name} must be at least ${min}`),
         v.maxValue(max, `${name} must be at most ${max}`),
@@ -219,9 +245,18 @@ const wholeNumber = (name: string, min: number, max: number, fallback: number) =
     { type: 'integer', minimum: min, maximum: max, default: fallback },
   )
 
+/**
+ * The largest `offset`: the largest whole number JSON and JavaScript hold exactly (2^53 − 1);
+ * PostgreSQL's OFFSET is a bigint, so every one of them is a valid offset (an empty page past the end).
+ */
+export const MAX_OFFSET = Number.MAX_SAFE_INTEGER
+
 export const PaginationQuerySchema = v.object({
   limit: wholeNumber('limit', 1, 100, 20),
-  offset: wholeNumber('offset', 0, 1_000_000_000, 0),
+  offset: v.pipe(
+    wholeNumber('offset', 0, MAX_OFFSET, 0),
+    v.description(`Rows to skip (from the cursor when one is given), 0 to ${MAX_OFFSET}; past the end the page is empty.`),
+  ),
   cursor: v.optional(
     v.pipe(
       v.string(),

@@ -1,10 +1,13 @@
 import { describe, expect, test } from 'bun:test'
+import fc from 'fast-check'
 import * as v from 'valibot'
 import {
   CreateDeliveryRequestSchema,
+  isBlank,
   PaginationQuerySchema,
   TrackingLookupSchema,
   TrackingResponseSchema,
+  text,
   WebhookEventSchema,
 } from '../src/contract'
 import { DELIVERY_STATUSES, DELIVERY_TRANSITIONS, isFinalDeliveryStatus } from '../src/statuses'
@@ -58,6 +61,7 @@ describe('responses and events', () => {
         tracking_number: 'T',
         foreign_order_id: 'o',
         status: 'IN_ORIGIN',
+        tracking_url: 'http://localhost:3001/track/T',
         tracking: [{ status: 'READY_FOR_PICK_UP', date }],
       }).success,
     ).toBe(true)
@@ -92,5 +96,83 @@ describe('status table', () => {
           queue.push(n)
         }
     expect([...seen].sort()).toEqual([...DELIVERY_STATUSES].sort())
+  })
+})
+
+describe('required text: invisible characters only count as empty', () => {
+  /** White space, controls, format characters, default-ignorable code points, the blank Braille pattern. */
+  const INVISIBLE = [
+    ' ',
+    '\t',
+    '\n',
+    '\r',
+    '\u000b',
+    '\u000c',
+    '\u0001',
+    '\u007f',
+    '\u0085',
+    '\u00a0',
+    '\u00ad',
+    '\u034f',
+    '\u115f',
+    '\u1160',
+    '\u1680',
+    '\u180e',
+    '\u2000',
+    '\u200a',
+    '\u200b',
+    '\u200c',
+    '\u200d',
+    '\u200e',
+    '\u200f',
+    '\u2028',
+    '\u2029',
+    '\u202a',
+    '\u202e',
+    '\u202f',
+    '\u205f',
+    '\u2060',
+    '\u2061',
+    '\u2064',
+    '\u2066',
+    '\u2069',
+    '\u206f',
+    '\u2800',
+    '\u3000',
+    '\u3164',
+    '\ufe00',
+    '\ufe0f',
+    '\ufeff',
+    '\uffa0',
+    '\u{e0001}',
+    '\u{e0020}',
+    '\u{e007f}',
+  ]
+  const invisible = fc.array(fc.constantFrom(...INVISIBLE), { minLength: 1, maxLength: 40 }).map((chars) => chars.join(''))
+  const Name = text('name', 200)
+
+  test('any string of them answers "name must not be empty" (once), in every required text of the contract', () => {
+    fc.assert(
+      fc.property(invisible, (blank) => {
+        const r = v.safeParse(Name, blank)
+        expect(r.success).toBe(false)
+        if (!r.success) expect(r.issues.map((i) => i.message)).toEqual(['name must not be empty'])
+        const body = { ...valid, destination: { name: blank, address: blank } }
+        const errors = v.safeParse(CreateDeliveryRequestSchema, body).issues?.map((i) => `${v.getDotPath(i)}: ${i.message}`)
+        expect(errors).toEqual(['destination.name: name must not be empty', 'destination.address: address must not be empty'])
+      }),
+    )
+  })
+
+  test('one visible character among them is text (kept as sent, trimmed of white space)', () => {
+    fc.assert(
+      fc.property(invisible, invisible, fc.constantFrom('a', 'Ω', '7', '.', '日', 'é', '😀', '-'), (before, after, visible) => {
+        const value = `${before}${visible}${after}`
+        const r = v.safeParse(Name, value)
+        expect(r.success).toBe(true)
+        if (r.success) expect(r.output).toBe(value.trim())
+        expect(isBlank(value)).toBe(false)
+      }),
+    )
   })
 })

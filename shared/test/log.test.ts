@@ -85,23 +85,32 @@ describe('the access log', () => {
       .get('/health/live', () => ({ status: 'ok' }))
       .get('/metrics', () => 'up 1')
       .get('/products', () => [])
-    const call = async (path: string) => {
-      await elysia.handle(new Request(`http://localhost${path}`))
+      .get('/track/:tn/status', ({ request }) =>
+        request.headers.get('if-none-match') ? new Response(null, { status: 304 }) : { status: 'IN_ORIGIN' },
+      )
+      .get('/track/:tn', () => 'page')
+    const call = async (path: string, headers: Record<string, string> = {}) => {
+      await elysia.handle(new Request(`http://localhost${path}`, { headers }))
       await Bun.sleep(10) // the line is written after the response
     }
     return { ...c, call }
   }
 
-  test('health probes and metric scrapes that succeed are not logged at info; other requests are', async () => {
+  test('health probes, metric scrapes and tracking-page polls that succeed are not logged at info; other requests are', async () => {
     const a = app('info')
     await a.call('/health')
     await a.call('/health/live')
     await a.call('/metrics')
     await a.call('/products')
     await a.call('/healthz') // not a probe path: a 404 like any other
+    // an open tracking page polls its status (200 or 304); the page itself is a person's request
+    await a.call('/track/TRK-1/status')
+    await a.call('/track/TRK-1/status', { 'if-none-match': '"x"' })
+    await a.call('/track/TRK-1')
     expect(a.json().map((l) => [l.msg, l.path, l.status])).toEqual([
       ['request', '/products', 200],
       ['request', '/healthz', 404],
+      ['request', '/track/TRK-1', 200],
     ])
   })
 

@@ -89,3 +89,35 @@ describe('the 1 MB body limit on a real server', () => {
     }
   })
 })
+
+describe('headers over Bun’s limit: the bare 431 documented in docs/http.md', () => {
+  /** The raw answer to a request whose head (request line, headers, line ends) is exactly `bytes` long. */
+  async function headOf(bytes: number) {
+    const start = 'GET /echo HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Pad: '
+    const head = `${start}${'a'.repeat(bytes - start.length - 4)}\r\n\r\n`
+    expect(head.length).toBe(bytes)
+    let answer = ''
+    await new Promise<void>((resolve) => {
+      void Bun.connect({
+        hostname: '127.0.0.1',
+        port: server.port!,
+        socket: {
+          open: (socket) => void socket.write(head),
+          data(_, data) {
+            answer += data.toString()
+          },
+          close: () => resolve(),
+          error: () => resolve(),
+        },
+      })
+    })
+    return answer
+  }
+
+  test('a head of 16 384 bytes is served (problem+json here); one byte more gets the bare 431 and the connection closed', async () => {
+    const served = await headOf(16_384)
+    expect(served).toStartWith('HTTP/1.1 404')
+    expect(served).toContain('application/problem+json')
+    expect(await headOf(16_385)).toBe('HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n')
+  })
+})

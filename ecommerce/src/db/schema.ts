@@ -1,6 +1,7 @@
 import type { DeliveryStatus, OrderStatus } from '@logistics/shared'
 import { sql } from 'drizzle-orm'
 import {
+  bigint,
   bigserial,
   boolean,
   check,
@@ -87,7 +88,12 @@ export const products = pgTable(
     sku: text('sku').notNull(),
     name: text('name').notNull(),
     description: text('description').notNull(),
-    quantity: integer('quantity').notNull(),
+    /**
+     * Units in stock: set up to 1 000 000 000 through the API, raised by cancels beyond that. A
+     * bigint, so giving stock back never overflows; capped at 2^53 − 1 (what JSON numbers hold
+     * exactly), the cap a cancel saturates at (see `MAX_STOCK`).
+     */
+    quantity: bigint('quantity', { mode: 'number' }).notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
     deletedAt: ts('deleted_at'),
@@ -96,17 +102,22 @@ export const products = pgTable(
     uniqueIndex('products_seller_sku_uq').on(t.sellerId, t.sku).where(sql`${t.deletedAt} is null`),
     index('products_catalogue_idx').on(t.createdAt, t.id).where(sql`${t.deletedAt} is null`),
     index('products_seller_idx').on(t.sellerId, t.createdAt, t.id),
-    check('products_quantity_ck', sql`${t.quantity} >= 0`),
+    check('products_quantity_ck', sql`${t.quantity} between 0 and 9007199254740991`),
   ],
 )
 
-export const purchases = pgTable('purchases', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  customerId: uuid('customer_id')
-    .notNull()
-    .references(() => users.id),
-  createdAt: ts('created_at').notNull().defaultNow(),
-})
+export const purchases = pgTable(
+  'purchases',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    customerId: uuid('customer_id')
+      .notNull()
+      .references(() => users.id),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  // Every foreign key has an index leading with it (test/foreign-keys.test.ts).
+  (t) => [index('purchases_customer_idx').on(t.customerId)],
+)
 
 /** One order per seller of a purchase; names and addresses are snapshots taken at purchase time. */
 export const orders = pgTable(
@@ -127,6 +138,8 @@ export const orders = pgTable(
     deliveryAddress: text('delivery_address').notNull(),
     originAddress: text('origin_address').notNull(),
     trackingNumber: text('tracking_number'),
+    /** The parcel's public tracking page, as the delivery service answered it at dispatch (`tracking_url`). */
+    trackingUrl: text('tracking_url'),
     deliveryStatus: text('delivery_status').$type<DeliveryStatus>(),
     /** `data.date` of the last applied delivery event: older events are ignored. */
     deliveryStatusAt: ts('delivery_status_at'),
@@ -162,6 +175,10 @@ export const orders = pgTable(
     index('orders_status_idx').on(t.status, t.createdAt, t.id),
     // The few orders whose cancel was interrupted (see settleInterruptedCancels).
     index('orders_cancel_interrupted_idx').on(t.id).where(sql`${t.cancelLeaseUntil} is not null or ${t.cancelUnsettledUntil} is not null`),
+    // The few confirmed orders with a dispatch in flight or interrupted (see settleInterruptedDispatches).
+    index('orders_dispatch_interrupted_idx')
+      .on(t.id)
+      .where(sql`${t.status} = 'confirmed' and (${t.dispatchLeaseUntil} is not null or ${t.dispatchUnsettledUntil} is not null)`),
     check('orders_status_ck', sql`${t.status} in ('created', 'confirmed', 'dispatched', 'delivered', 'cancelled')`),
   ],
 )
@@ -179,7 +196,12 @@ export const orderItems = pgTable(
     name: text('name').notNull(),
     quantity: integer('quantity').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.orderId, t.productId] }), check('order_items_quantity_ck', sql`${t.quantity} > 0`)],
+  (t) => [
+    primaryKey({ columns: [t.orderId, t.productId] }),
+    check('order_items_quantity_ck', sql`${t.quantity} > 0`),
+    // Every foreign key has an index leading with it (test/foreign-keys.test.ts).
+    index('order_items_product_idx').on(t.productId),
+  ],
 )
 
 /** The status history of every order, appended in the transaction of each change. */
@@ -213,8 +235,15 @@ export const idempotencyKeys = pgTable(
   (t) => [primaryKey({ columns: [t.customerId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
 )
 
-/** `webhook-id`s already received from the delivery service: a repeated event changes nothing. */
-export const processedWebhooks = pgTable('processed_webhooks', {
-  webhookId: text('webhook_id').primaryKey(),
-  receivedAt: ts('received_at').notNull().defaultNow(),
-})
+/**
+ * `webhook-id`s already received from the delivery service: a repeated event changes nothing. Kept
+ * WEBHOOK_RETENTION_DAYS, then purged in small batches (the received_at index).
+ */
+export const processedWebhooks = pgTable(
+  'processed_webhooks',
+  {
+    webhookId: text('webhook_id').primaryKey(),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+  },
+  (t) => [index('processed_webhooks_received_idx').on(t.receivedAt)],
+)

@@ -5,8 +5,11 @@ import { requestMeta } from './request-id'
 /** Called once per answered request (metrics): `route` is the route template, `unmatched` for no route. */
 export type ObserveRequest = (method: string, route: string, status: number, seconds: number) => void
 
-/** Paths polled by machines: their successful requests are logged at debug, not info. */
-const POLLED_PATHS = /^\/(health|metrics)(\/|$)/
+/**
+ * Paths polled by machines (probes, scrapes, an open tracking page asking for news): their
+ * successful requests (2xx, and 304 Not Modified) are logged at debug, not info.
+ */
+const POLLED_PATHS = /^\/(health|metrics)(\/|$)|^\/track\/[^/]+\/status$/
 
 /**
  * One log line per answered request (request id, method, path, status, duration, problem code)
@@ -37,8 +40,9 @@ export function accessLog(logger: Logger, options: { observe?: ObserveRequest } 
       observe?.(request.method, meta.route || 'unmatched', status, ms / 1000)
       if (!info) return response
       const path = new URL(request.url).pathname
-      // Probes and scrapes (/health every few seconds, /metrics) only at debug while they answer 2xx.
-      const routine = status < 300 && POLLED_PATHS.test(path)
+      // Probes, scrapes and polls (/health every few seconds, /metrics, a tracking page's status) only
+      // at debug while they answer 2xx or 304.
+      const routine = (status < 300 || status === 304) && POLLED_PATHS.test(path)
       if (routine && !logger.enabled('debug')) return response
       const fields = {
         request_id: meta.id,

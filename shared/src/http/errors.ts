@@ -69,7 +69,7 @@ export function problemErrors(logger: Logger) {
         return problemResponse(problemBody(404, 'not-found', `No route for ${request.method} ${new URL(request.url).pathname}`), headers)
       case 'VALIDATION': {
         const refusal = error.type === 'body' ? bodyRefusalOf(request) : error.type === 'query' ? queryRefusalOf(request) : undefined
-        if (refusal) return problemResponse(refusal.toBody(), headers)
+        if (refusal) return problemResponse(refusal.toBody(), { ...headers, ...refusal.headers })
         const errors = fieldErrors(validationIssues(error))
         if (error.type === 'params') return problemResponse(problemBody(404, 'not-found', 'No such resource'), headers)
         if (error.type === 'response') break

@@ -30,6 +30,18 @@ export const queryRefusalOf = (request: Request): HttpProblem | undefined => que
 /** What a refused query value becomes: no query schema accepts a symbol, so validation fails. */
 const REFUSED_QUERY_VALUE: unique symbol = Symbol('refused query value')
 
+const ownPathChecks = new Set<string>()
+
+/**
+ * Route templates (`/track/:tracking_number`) whose handler checks its path parameters itself and
+ * answers a bad one in its own way (the public tracking page: one HTML 404 for every number that
+ * shows no parcel, malformed or not): the NUL refusal leaves their path parameters to them. Such a
+ * handler must refuse a NUL or an unpaired surrogate before it reaches a query.
+ */
+export function checksOwnPathParams(...paths: string[]) {
+  for (const path of paths) ownPathChecks.add(path)
+}
+
 /**
  * A NUL or an unpaired surrogate reaching a query fails it (a 500) or is silently changed. Refuses
  * it up front in any path parameter (404, like other bad ids). In a query value (422) the refusal is
@@ -38,9 +50,9 @@ const REFUSED_QUERY_VALUE: unique symbol = Symbol('refused query value')
  * bodies are checked by `jsonBody`.
  */
 export function nulRefusal() {
-  return new Elysia({ name: 'nul-refusal' }).onTransform({ as: 'global' }, ({ request, params, query, body }) => {
+  return new Elysia({ name: 'nul-refusal' }).onTransform({ as: 'global' }, ({ request, params, query, body, route }) => {
     // A path or query of printable ASCII without `%` holds neither (the common case, not checked further).
-    if (!PLAIN_URL.test(request.url)) refuseInUrl(request, params, query)
+    if (!PLAIN_URL.test(request.url)) refuseInUrl(request, ownPathChecks.has(route) ? {} : params, query)
     const errors = typeof body === 'object' ? nulPaths(body).map((path) => ({ path: path || '(root)', message: NOT_TEXT_MESSAGE })) : []
     if (errors.length > 0) throw new HttpProblem(422, 'validation-failed', 'The request has invalid fields', { errors })
   })

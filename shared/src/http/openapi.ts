@@ -129,10 +129,11 @@ const SUCCESS_TEXT: Record<string, string> = {
   202: 'Accepted',
   204: 'No content',
   302: 'Found: see `Location`',
+  304: 'Not modified: the `If-None-Match` ETag is current (no body)',
 }
 
 const PROBLEM_TEXT: Record<string, string> = {
-  400: 'Bad request',
+  400: 'Bad request: malformed or too deeply nested JSON',
   401: 'Missing or invalid credentials',
   403: 'Authenticated, but not allowed',
   404: 'Not found (or not yours to see)',
@@ -411,7 +412,7 @@ function buildDocument(routes: Route[], options: ApiDocsOptions): Json {
       const schema = declared[status]
       const headers: Json = { 'X-Request-Id': headerRef('X-Request-Id'), ...(status === '201' ? locationHeader : {}), ...given.headers }
       const content =
-        status === '204' || (isValibot(schema) && schema.type === 'undefined')
+        status === '204' || status === '304' || (isValibot(schema) && schema.type === 'undefined')
           ? undefined
           : (given.content ?? (schema ? { 'application/json': { schema: schemaOf(schema) } } : undefined))
       responses[status] = {

@@ -13,11 +13,18 @@ import { type ApiClient, findClientByKey } from './service'
  * Keys are looked up by hash, cached briefly in memory. One plugin (and one cache) per database,
  * shared by every module that uses it.
  */
-export const authPlugin = (deps: Pick<AppDeps, 'db'>) => pluginOf(deps.db)
+export const authPlugin = (deps: Pick<AppDeps, 'db'>) => authOf(deps.db).plugin
 
-const pluginOf = oncePerDb(createAuthPlugin)
+/**
+ * The API client of a request, checked once per request: by the `apiKey` macro and by the JSON
+ * body parser before it reads a body (`jsonBody`'s `authenticate`), so a request without a valid
+ * key answers 401 before any byte of its body is read.
+ */
+export const apiClientOf = (deps: Pick<AppDeps, 'db'>) => authOf(deps.db).clientOf
 
-function createAuthPlugin(db: DeliveryDb) {
+const authOf = oncePerDb(createAuth)
+
+function createAuth(db: DeliveryDb) {
   const cache = new Map<string, { client: ApiClient | null; until: number }>()
   const clients = new WeakMap<Request, Promise<ApiClient>>()
 
@@ -39,12 +46,14 @@ function createAuthPlugin(db: DeliveryDb) {
     let client = clients.get(request)
     if (!client) {
       client = authenticate(request)
+      // Nobody may be waiting for it yet (the parser only asks): no unhandled rejection.
+      client.catch(() => {})
       clients.set(request, client)
     }
     return client
   }
 
-  return new Elysia({ name: 'auth-plugin' }).macro({
+  const plugin = new Elysia({ name: 'auth-plugin' }).macro({
     apiKey: {
       detail: { security: bearerAuth() },
       async transform({ request }) {
@@ -53,4 +62,5 @@ function createAuthPlugin(db: DeliveryDb) {
       resolve: async ({ request }) => ({ client: await clientOf(request) }),
     },
   })
+  return { plugin, clientOf }
 }

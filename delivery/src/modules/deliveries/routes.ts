@@ -11,12 +11,14 @@ const detail = (operationId: string, summary: string) => ({ tags: ['deliveries']
 
 export function deliveryRoutes(deps: AppDeps) {
   const { db } = deps
+  const publicUrl = deps.config.PUBLIC_URL
   return new Elysia({ name: 'deliveries' })
     .use(authPlugin(deps))
     .post(
       '/deliveries',
       async ({ body, client, set }) => {
-        const { created, delivery } = await createDelivery(db, client.id, body)
+        const { created, delivery } = await createDelivery(db, client.id, body, publicUrl)
+        if (created) deps.notifyWebhooks?.() // its first status is due now
         set.status = created ? 201 : 200
         set.headers.location = `/deliveries/${delivery.tracking_number}`
         return delivery
@@ -33,7 +35,7 @@ export function deliveryRoutes(deps: AppDeps) {
         },
       },
     )
-    .get('/deliveries', ({ query, client }) => listDeliveries(db, client.id, query), {
+    .get('/deliveries', ({ query, client }) => listDeliveries(db, client.id, query, publicUrl), {
       apiKey: true,
       query: ListDeliveriesQuery,
       response: { 200: listOf(DeliverySchema) },
@@ -41,16 +43,20 @@ export function deliveryRoutes(deps: AppDeps) {
     })
     .get(
       '/deliveries/:tracking_number',
-      async ({ params, client }) => toDelivery(await findDelivery(db, client.id, params.tracking_number)),
+      async ({ params, client }) => toDelivery(await findDelivery(db, client.id, params.tracking_number), publicUrl),
       { apiKey: true, params: TrackingNumberParams, response: { 200: DeliverySchema }, detail: detail('getDelivery', 'View a delivery') },
     )
-    .patch('/deliveries/:tracking_number', ({ params, body, client }) => updateDelivery(db, client.id, params.tracking_number, body), {
-      apiKey: true,
-      params: TrackingNumberParams,
-      body: UpdateDeliveryRequestSchema,
-      response: { 200: DeliverySchema, ...problems('delivery-final') },
-      detail: detail('updateDelivery', 'Edit origin, destination or products (409 once DELIVERED)'),
-    })
+    .patch(
+      '/deliveries/:tracking_number',
+      ({ params, body, client }) => updateDelivery(db, client.id, params.tracking_number, body, publicUrl),
+      {
+        apiKey: true,
+        params: TrackingNumberParams,
+        body: UpdateDeliveryRequestSchema,
+        response: { 200: DeliverySchema, ...problems('delivery-final') },
+        detail: detail('updateDelivery', 'Edit origin, destination or products (409 once DELIVERED)'),
+      },
+    )
     .delete(
       '/deliveries/:tracking_number',
       async ({ params, client, set }) => {

@@ -14,15 +14,18 @@ import { paginateTable } from '@logistics/shared/pagination'
 import { and, eq, sql } from 'drizzle-orm'
 import type { DeliveryDb } from '../../db'
 import { deliveries, trackingEvents, webhookEvents } from '../../db/schema'
+import { trackingUrl } from '../tracking-page/service'
 import { enqueueStatusEvent } from '../webhooks/outbox'
 import { generateTrackingNumber } from './tracking-number'
 
 type DeliveryRow = typeof deliveries.$inferSelect
 
-export function toDelivery(row: DeliveryRow): Delivery {
+/** A delivery's JSON; `publicUrl` (PUBLIC_URL) is the base of its `tracking_url`. */
+export function toDelivery(row: DeliveryRow, publicUrl: string): Delivery {
   return {
     tracking_number: row.trackingNumber,
     status: row.status,
+    tracking_url: trackingUrl(publicUrl, row.trackingNumber),
     order: { foreign_order_id: row.foreignOrderId, products: row.products },
     origin: { address: row.originAddress },
     destination: { name: row.destinationName, address: row.destinationAddress },
@@ -51,7 +54,12 @@ export type CreateResult = { created: boolean; delivery: Delivery }
  * client on the foreign order id: the same order again returns the existing delivery
  * (`created: false`); another body for it is a 409.
  */
-export async function createDelivery(db: DeliveryDb, clientId: string, body: CreateDeliveryRequest): Promise<CreateResult> {
+export async function createDelivery(
+  db: DeliveryDb,
+  clientId: string,
+  body: CreateDeliveryRequest,
+  publicUrl: string,
+): Promise<CreateResult> {
   const hash = requestHash(body)
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
@@ -84,7 +92,7 @@ export async function createDelivery(db: DeliveryDb, clientId: string, body: Cre
         })
         return row
       })
-      if (created) return { created: true, delivery: toDelivery(created) }
+      if (created) return { created: true, delivery: toDelivery(created, publicUrl) }
       const [existing] = await db
         .select()
         .from(deliveries)
@@ -96,7 +104,7 @@ export async function createDelivery(db: DeliveryDb, clientId: string, body: Cre
           `A delivery for order ${body.order.foreign_order_id} already exists with other details (tracking number ${existing.trackingNumber})`,
           { tracking_number: existing.trackingNumber },
         )
-      return { created: false, delivery: toDelivery(existing) }
+      return { created: false, delivery: toDelivery(existing, publicUrl) }
     } catch (error) {
       // A tracking-number collision (60 random bits: rare) → draw another.
       if (pgErrorCode(error) === '23505' && pgConstraint(error)?.includes('tracking_number')) continue
@@ -110,6 +118,7 @@ export async function listDeliveries(
   db: DeliveryDb,
   clientId: string,
   query: Pagination & { status?: DeliveryStatus },
+  publicUrl: string,
 ): Promise<ListEnvelope<Delivery>> {
   const where = and(eq(deliveries.clientId, clientId), query.status ? eq(deliveries.status, query.status) : undefined)
   const { rows, meta } = await paginateTable(db, deliveries, {
@@ -117,7 +126,7 @@ export async function listDeliveries(
     keyset: { columns: [deliveries.createdAt, deliveries.id], direction: 'desc' },
     where,
   })
-  return { data: rows.map(toDelivery), ...meta }
+  return { data: rows.map((row) => toDelivery(row, publicUrl)), ...meta }
 }
 
 export async function findDelivery(db: DeliveryDb, clientId: string, trackingNumber: string): Promise<DeliveryRow> {
@@ -135,6 +144,7 @@ export async function updateDelivery(
   clientId: string,
   trackingNumber: string,
   body: UpdateDeliveryRequest,
+  publicUrl: string,
 ): Promise<Delivery> {
   const [row] = await db
     .update(deliveries)
@@ -146,7 +156,7 @@ export async function updateDelivery(
     })
     .where(and(eq(deliveries.clientId, clientId), eq(deliveries.trackingNumber, trackingNumber), sql`${deliveries.status} <> 'DELIVERED'`))
     .returning()
-  if (row) return toDelivery(row)
+  if (row) return toDelivery(row, publicUrl)
   const existing = await findDelivery(db, clientId, trackingNumber)
   throw conflict('delivery-final', `Delivery ${trackingNumber} is ${existing.status} and can no longer be edited`, {
     current_status: existing.status,

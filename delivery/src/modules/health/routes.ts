@@ -25,7 +25,7 @@ export function healthRoutes(deps: AppDeps) {
           operationId: 'getHealth',
           summary: 'Readiness: the database answers',
           description:
-            '200 with the age in seconds of the oldest webhook event waiting for delivery (null when none) and the tick interval when the database answers; 503 `database-unavailable` otherwise.',
+            '200 with the age in seconds of the oldest webhook event waiting for delivery (null when none), the number of webhook endpoints disabled after a run of failures, and the tick interval when the database answers; 503 `database-unavailable` otherwise.',
         },
         response: { 200: HealthSchema },
       },

@@ -9,6 +9,7 @@ export async function readiness(db: DeliveryDb, tickSeconds?: number): Promise<H
     return {
       status: 'ok',
       oldest_pending_webhook_age_seconds: stats.oldestAgeSeconds,
+      disabled_webhooks: stats.disabledEndpoints,
       ...(tickSeconds !== undefined && { tick_seconds: tickSeconds }),
     }
   } catch {

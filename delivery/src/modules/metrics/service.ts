@@ -26,7 +26,7 @@ export function createDeliveryMetrics(db: DeliveryDb) {
     labelNames: ['outcome'] as const,
     registers: [registry],
   })
-  // One query per scrape fills both gauges (their collects run together); NaN when it fails.
+  // One query per scrape fills the three gauges (their collects run together); NaN when it fails.
   let stats: Promise<Awaited<ReturnType<typeof pendingWebhookStats>> | undefined> | undefined
   const read = () =>
     (stats ??= pendingWebhookStats(db)
@@ -49,6 +49,14 @@ export function createDeliveryMetrics(db: DeliveryDb) {
     async collect() {
       const s = await read()
       this.set(s ? (s.oldestAgeSeconds ?? 0) : Number.NaN)
+    },
+  })
+  new Gauge({
+    name: 'delivery_webhook_endpoints_disabled',
+    help: 'Webhook endpoints disabled after their run of failures',
+    registers: [registry],
+    async collect() {
+      this.set((await read())?.disabledEndpoints ?? Number.NaN)
     },
   })
   return {

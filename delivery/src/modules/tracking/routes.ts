@@ -8,9 +8,10 @@ import { trackingHistory } from './service'
 
 export function trackingRoutes(deps: AppDeps) {
   const { db } = deps
+  const publicUrl = deps.config.PUBLIC_URL
   return new Elysia({ name: 'tracking' })
     .use(authPlugin(deps))
-    .get('/deliveries/:tracking_number/tracking', ({ params, client }) => trackingHistory(db, client.id, params), {
+    .get('/deliveries/:tracking_number/tracking', ({ params, client }) => trackingHistory(db, client.id, params, publicUrl), {
       apiKey: true,
       params: TrackingNumberParams,
       response: { 200: TrackingResponseSchema },
@@ -20,7 +21,7 @@ export function trackingRoutes(deps: AppDeps) {
       '/tracking',
       async ({ body, client, set }) => {
         set.status = 200
-        return trackingHistory(db, client.id, body)
+        return trackingHistory(db, client.id, body, publicUrl)
       },
       {
         apiKey: true,

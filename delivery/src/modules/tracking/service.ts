@@ -2,12 +2,14 @@ import { notFound, type TrackingResponse } from '@logistics/shared'
 import { and, asc, eq } from 'drizzle-orm'
 import type { DeliveryDb } from '../../db'
 import { deliveries, trackingEvents } from '../../db/schema'
+import { trackingUrl } from '../tracking-page/service'
 
-/** The tracking history of one of the client's deliveries, oldest first. */
+/** The tracking history of one of the client's deliveries, oldest first; `publicUrl` (PUBLIC_URL) is the base of its `tracking_url`. */
 export async function trackingHistory(
   db: DeliveryDb,
   clientId: string,
   by: { tracking_number: string } | { foreign_order_id: string },
+  publicUrl: string,
 ): Promise<TrackingResponse> {
   const match =
     'tracking_number' in by
@@ -35,6 +37,7 @@ export async function trackingHistory(
     tracking_number: delivery.trackingNumber,
     foreign_order_id: delivery.foreignOrderId,
     status: delivery.status,
+    tracking_url: trackingUrl(publicUrl, delivery.trackingNumber),
     tracking: events.map((e) => ({ status: e.status, date: e.date.toISOString() })),
   }
 }

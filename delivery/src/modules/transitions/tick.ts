@@ -66,8 +66,14 @@ export function tickStatements(now: Date, minGapMs = 0) {
       ), history as (
         insert into tracking_events (delivery_id, status, previous_status, created_at)
         select id, status, previous_status, ${iso} from moved
+      ), subscriptions as (
+        -- Locked FOR KEY SHARE: the purge of a deleted subscription waits for this tick (see
+        -- purgeSubscription). A disabled endpoint's events are written given up (recover reaches them).
+        select id, client_id, disabled_at is not null as disabled from webhook_subscriptions
+        where deleted_at is null
+        for key share
       ), outbox as (
-        insert into webhook_events (subscription_id, delivery_id, payload, next_attempt_at, created_at)
+        insert into webhook_events (subscription_id, delivery_id, payload, next_attempt_at, created_at, state, last_error)
         select s.id, m.id,
           -- The body, concatenated (3x cheaper than json_build_object over 100 000 rows); only the
           -- client-supplied foreign order id needs JSON escaping, the rest are our own formats.
@@ -75,9 +81,10 @@ export function tickStatements(now: Date, minGapMs = 0) {
             || '","foreign_order_id":' || to_json(m.foreign_order_id)::text
             || ',"status":"' || m.status || '","previous_status":"' || m.previous_status
             || ${`","date":"${iso}"}}`}::text,
-          ${iso}, ${iso}
+          ${iso}, ${iso},
+          case when s.disabled then 'failed' else 'pending' end, case when s.disabled then 'endpoint-disabled' end
         from moved m
-        join webhook_subscriptions s on s.client_id = m.client_id
+        join subscriptions s on s.client_id = m.client_id
         returning 1
       )
       select (select count(*) from moved)::int as moved, (select count(*) from outbox)::int as events`,

@@ -1,32 +1,46 @@
 import { type Logger, webhookHeaders } from '@logistics/shared'
-import { queryRows } from '@logistics/shared/db'
 import { errorFields, outageTracker } from '@logistics/shared/db-errors'
 import { sql } from 'drizzle-orm'
 import ky from 'ky'
 import type { DeliveryDb } from '../../db'
+import { type ClaimedEvent, claimDue, lastInRound } from './claim'
 import { checkDestination, DEVELOPMENT_DESTINATIONS, type DestinationPolicy, sendErrorCategory } from './destination'
+import { ENDPOINT_RULE, type EndpointRule, endpointOutcomes } from './endpoints'
+import { type Outcome, writeOutcomes } from './outcomes'
+import { giveUpDisabledEvents } from './retention'
 
 export type DispatcherOptions = {
-  /** Events sent at once (across subscriptions). */
+  /** Events sent at once by this replica (across subscriptions): a bound on sockets and memory. */
   concurrency?: number
+  /** Events one subscription may have in flight on this replica (and take in one claim). */
+  perSubscriptionConcurrency?: number
+  /** Events one API client may have in flight on this replica, over all its subscriptions. */
+  perClientConcurrency?: number
   /** Per-request timeout. */
   timeoutMs?: number
-  /** First retry delay; doubles each attempt (with ±25 % jitter) up to `maxBackoffMs`. */
+  /** First retry delay of an event; doubles each attempt (with ±25 % jitter) up to `maxBackoffMs`. */
   baseBackoffMs?: number
   maxBackoffMs?: number
   /** An event not acknowledged within this long after it was written is marked failed. */
   giveUpAfterMs?: number
+  /** When a failing endpoint is probed and when it is disabled (endpoints.ts; tests shorten it). */
+  endpointRule?: Partial<EndpointRule>
   /** How long a claimed event is leased to this replica before another may take it. */
   leaseMs?: number
-  /** Idle poll interval. */
+  /**
+   * Idle poll interval: an event that becomes due (a retry, a new delivery) waits at most this long;
+   * 100 ms while events flow (a claim found some within the last `pollMs`).
+   */
   pollMs?: number
   random?: () => number
   now?: () => Date
   /** Where webhooks may go, checked again before every send; development rules when omitted. */
   destinations?: DestinationPolicy
   /**
-   * A claim slower than this means PostgreSQL plans the queue with statistics from another moment
+   * A claim slower than this may mean PostgreSQL plans the queue with statistics from another moment
    * (analyzed while it was empty, now holding a burst): the table is analyzed (see `analyzeIntervalMs`).
+   * The claim is written to keep its plan on such statistics (claim.ts; measured 5–15 ms a claim on
+   * a loaded 2-core machine either way, PGlite's 15–40 ms): this stays as a safety net.
    */
   slowClaimMs?: number
   /**
@@ -40,28 +54,19 @@ export type DispatcherOptions = {
   onAttempt?: (outcome: 'delivered' | 'retrying' | 'given-up') => void
 }
 
-type ClaimedEvent = {
-  id: string
-  subscription_id: string
-  url: string
-  secret: string
-  /** The secret replaced by a rotation less than the grace period ago (signed with too), else null. */
-  previous_secret: string | null
-  payload: string
-  attempts: number
-  created_at: Date | string
-  recovered_at: Date | string | null
-}
-
 const DEFAULTS = {
-  concurrency: 32,
+  // A client's 32 is 1/8 of the pool: it takes eight clients whose endpoints are slow but answer
+  // (a dead one soon holds a single probe) to fill a replica's sends.
+  concurrency: 256,
+  perSubscriptionConcurrency: 32,
+  perClientConcurrency: 32,
   timeoutMs: 10_000,
   baseBackoffMs: 2_000,
   maxBackoffMs: 60 * 60_000,
   giveUpAfterMs: 24 * 60 * 60_000,
   leaseMs: 60_000,
   pollMs: 500,
-  slowClaimMs: 25,
+  slowClaimMs: 50,
   analyzeIntervalMs: 5_000,
 }
 
@@ -72,55 +77,17 @@ export function backoffMs(attempts: number, base: number, max: number, random: (
 }
 
 /**
- * Claims due events with `FOR UPDATE SKIP LOCKED` (replicas share the work, none takes the same
- * event), only the oldest pending event of each (subscription, delivery) pair so one delivery's
- * events arrive in order, and leases them by pushing `next_attempt_at` forward. A disabled API
- * client's events are not claimed (held, not dropped).
- */
-async function claim(db: DeliveryDb, limit: number, now: Date, leaseMs: number): Promise<ClaimedEvent[]> {
-  const nowIso = now.toISOString()
-  return queryRows<ClaimedEvent>(
-    db,
-    sql`
-    with due as (
-      select e.id from webhook_events e
-      where e.state = 'pending' and e.next_attempt_at <= ${nowIso}
-        and not exists (
-          select 1 from webhook_events p
-          where p.subscription_id = e.subscription_id and p.delivery_id = e.delivery_id
-            and p.state = 'pending' and p.seq < e.seq
-        )
-        -- A client left out of DELIVERY_API_KEYS is disabled: its events wait until it is named again.
-        and not exists (
-          select 1 from webhook_subscriptions ds join api_clients c on c.id = ds.client_id
-          where ds.id = e.subscription_id and c.disabled_at is not null
-        )
-      -- No ORDER BY: sorting the due events cost every claim a pass over all of them (30 ms at
-      -- 20 000 due). Each claim takes some due events and leases them, so none waits long, and
-      -- one delivery's events still go in order (above).
-      -- A literal, not a parameter: with a parameter, the prepared statement's generic plan cannot
-      -- see the limit and sorted every pending event (measured: 4 500/s → 375/s).
-      limit ${sql.raw(String(Math.max(1, Math.floor(limit))))}
-      for update of e skip locked
-    )
-    update webhook_events w
-    set next_attempt_at = ${new Date(now.getTime() + leaseMs).toISOString()}, attempts = w.attempts + 1
-    from due, webhook_subscriptions s
-    where w.id = due.id and s.id = w.subscription_id
-    returning w.id, w.subscription_id, s.url, s.secret,
-      case when s.previous_secret_expires_at > ${nowIso} then s.previous_secret end as previous_secret,
-      w.payload, w.attempts, w.created_at, w.recovered_at`,
-  )
-}
-
-/**
  * The webhook dispatcher: POSTs each outbox event with Standard Webhooks headers, retries with
  * exponential backoff and jitter until a 2xx, gives up after ~24 h (state `failed`), and records
- * every attempt. `runOnce()` sends everything due now and waits for it (tests, benchmarks);
- * `start()` keeps a pool of `concurrency` sends busy, so a slow receiver never holds up the others.
+ * every attempt. Sending is shared fairly (claim.ts): each subscription and each client has a cap on
+ * its sends in flight, the room is dealt out round robin, and a failing endpoint gets one probe at a
+ * time on its own backoff (endpoints.ts), so a slow or dead receiver holds a bounded share and never
+ * delays the others. `runOnce()` sends everything due now and waits for it (tests, benchmarks);
+ * `start()` keeps a pool of up to `concurrency` sends busy.
  */
 export function createDispatcher(db: DeliveryDb, logger: Logger, options: DispatcherOptions = {}) {
   const o = { ...DEFAULTS, ...options }
+  const rule: EndpointRule = { ...ENDPOINT_RULE, ...options.endpointRule }
   const random = options.random ?? Math.random
   const now = options.now ?? (() => new Date())
   const destinations = options.destinations ?? DEVELOPMENT_DESTINATIONS
@@ -128,25 +95,69 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
   const http = ky.create({ timeout: o.timeoutMs, retry: 0, throwHttpErrors: false, redirect: 'manual' })
   let running = false
   let inFlight = 0
+  const busySubscriptions = new Map<string, number>()
+  const busyClients = new Map<string, number>()
+  let lastServed: string | null = null
+  /** When a claim last found something: while events flow, the pool polls every 100 ms, not `pollMs`. */
+  let sentAt = Number.NEGATIVE_INFINITY
+  /** Sends finished since the last claim; the pool claims again once this many freed their slots. */
+  let doneSinceClaim = 0
+  const claimAfter = Math.max(1, Math.min(16, Math.floor(o.perSubscriptionConcurrency / 2)))
   let wake: (() => void) | null = null
+  /** Set by a signal that came while the pool was not waiting (claiming, flushing): it does not wait then. */
+  let signalled = false
+  const signal = () => {
+    signalled = true
+    wake?.()
+  }
   let loop: Promise<void> | null = null
   const pending = new Set<Promise<void>>()
   const outage = outageTracker(logger, 'webhook dispatcher')
   let analyzedAt = Number.NEGATIVE_INFINITY
+  let claims = 0
   let analyzing: Promise<void> = Promise.resolve()
 
+  const bump = (m: Map<string, number>, key: string, by: number) => {
+    const n = (m.get(key) ?? 0) + by
+    if (n > 0) m.set(key, n)
+    else m.delete(key)
+  }
+
   /**
-   * `claim`, and when it was slow, an ANALYZE of the queue (at most once per `analyzeIntervalMs`).
+   * `claimDue`, and when it was slow, an ANALYZE of the queue (at most once per `analyzeIntervalMs`).
    * The queue's size swings (empty, then a tick's burst of thousands): autovacuum analyzes it up to
-   * a minute late, PGlite never, and a plan made while it was empty looks up each due event's
-   * predecessors the slow way (measured: 20 000 due events, 100 ms a claim of 32 instead of 0.5 ms).
-   * Fresh statistics replace the cached plans.
+   * a minute late, PGlite never, and the previous claim looked each due event's predecessors up the
+   * slow way on a plan made while it was empty (20 000 due events, 100 ms a claim of 32 instead of
+   * 0.5 ms). Fresh statistics replace the cached plans. Claimed events count as in flight from here.
    */
-  async function claimDue(limit: number): Promise<ClaimedEvent[]> {
+  async function claim(room: number): Promise<ClaimedEvent[]> {
     const started = performance.now()
-    const batch = await claim(db, limit, now(), o.leaseMs)
+    doneSinceClaim = 0
+    const batch = await claimDue(
+      db,
+      {
+        room,
+        perSubscription: o.perSubscriptionConcurrency,
+        perClient: o.perClientConcurrency,
+        busySubscriptions,
+        busyClients,
+        after: lastServed,
+      },
+      now(),
+      o.leaseMs,
+    )
     const ms = performance.now() - started
-    if (ms > o.slowClaimMs && performance.now() - analyzedAt >= o.analyzeIntervalMs) {
+    if (batch.length > 0) sentAt = Date.now()
+    for (const event of batch) {
+      inFlight++
+      bump(busySubscriptions, event.subscription_id, 1)
+      bump(busyClients, event.client_id, 1)
+    }
+    // The round goes on after the subscription served last: those left out this time come first next time.
+    lastServed = lastInRound(batch, lastServed) ?? lastServed
+    // The first claim is not judged: it also fills the connection's catalog caches (PGlite: 60 ms under load).
+    const judged = claims++ > 0
+    if (judged && ms > o.slowClaimMs && performance.now() - analyzedAt >= o.analyzeIntervalMs) {
       analyzedAt = performance.now()
       analyzing = db
         .execute(sql`analyze webhook_events`)
@@ -156,62 +167,35 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
     return batch
   }
 
-  type Outcome = {
-    id: string
-    subscription_id: string
-    status_code: number | null
-    error: string | null
-    duration_ms: number
-    at: string
-    state: 'pending' | 'delivered' | 'failed'
-    next_at: string | null
+  function released(event: ClaimedEvent) {
+    inFlight--
+    doneSinceClaim++
+    bump(busySubscriptions, event.subscription_id, -1)
+    bump(busyClients, event.client_id, -1)
+    if (doneSinceClaim >= claimAfter || inFlight === 0) signal()
   }
+
   let outcomes: Outcome[] = []
-  let oldestOutcome = 0
   let flushing: Promise<void> = Promise.resolve()
 
   /**
-   * Writes the buffered outcomes (attempt rows + event states) in one statement: one round trip
-   * per batch instead of a transaction per event. Until written, an event stays leased; after a
-   * crash it is sent again when the lease ends (receivers dedupe on webhook-id).
+   * Writes the buffered outcomes (outcomes.ts). Until written, an event stays leased; after a crash
+   * it is sent again when the lease ends (receivers dedupe on webhook-id). An endpoint the batch
+   * disabled has its other pending events given up.
    */
   function flush(): Promise<void> {
     if (outcomes.length === 0) return flushing
     const batch = outcomes
     outcomes = []
     flushing = flushing.then(() =>
-      db
-        .execute(
-          sql`
-          with r as (
-            select * from jsonb_to_recordset(${JSON.stringify(batch)}::jsonb) as x(
-              id uuid, subscription_id uuid, status_code int, error text, duration_ms int,
-              at timestamptz, state text, next_at timestamptz)
-          ), live as (
-            -- Only events whose subscription still exists: a webhook deleted while its event was
-            -- in flight took the event with it, so there is nothing to record. The key-share
-            -- locks keep a concurrent delete from removing them before the attempts are written.
-            -- Correlated lookups by primary key: a join here let a plan made on stale statistics
-            -- scan the whole table for every batch.
-            select r.* from r
-            where exists (select 1 from webhook_events ev where ev.id = r.id for key share)
-              and exists (select 1 from webhook_subscriptions s where s.id = r.subscription_id for key share)
-          ), attempts as (
-            insert into webhook_attempts (event_id, subscription_id, status_code, error, duration_ms, attempted_at)
-            select id, subscription_id, status_code, error, duration_ms, at from live
-          )
-          update webhook_events e
-          set state = live.state,
-              delivered_at = case when live.state = 'delivered' then live.at else e.delivered_at end,
-              next_attempt_at = coalesce(live.next_at, e.next_attempt_at),
-              last_error = live.error
-          from live
-          where e.id = any(array(select id from live)) and e.id = live.id`,
-        )
-        .then(() => {
+      writeOutcomes(db, batch, endpointOutcomes(batch, random), rule)
+        .then(async (disabled) => {
           outage.succeeded()
           const count = (state: Outcome['state']) => batch.filter((b) => b.state === state).length
           logger.info('webhooks sent', { delivered: count('delivered'), retrying: count('pending'), failed: count('failed') })
+          if (disabled.length === 0) return
+          const givenUp = await giveUpDisabledEvents(db, disabled)
+          logger.warn('webhook endpoint disabled after its run of failures', { subscriptions: disabled, events_given_up: givenUp })
         })
         .catch((err) => {
           if (outage.failed(err)) return
@@ -261,7 +245,6 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
     const ok = error === null
     // The give-up window runs from the event's creation, or from its recovery (POST /webhooks/{id}/recover).
     const giveUp = !ok && at.getTime() - new Date(event.recovered_at ?? event.created_at).getTime() >= o.giveUpAfterMs
-    if (outcomes.length === 0) oldestOutcome = Date.now()
     outcomes.push({
       id: event.id,
       subscription_id: event.subscription_id,
@@ -286,55 +269,57 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
     p.finally(() => pending.delete(p))
   }
 
+  const sendLogged = (event: ClaimedEvent) =>
+    send(event)
+      .catch((err) => logger.error('webhook send failed', { error: errorFields(err) }))
+      .finally(() => released(event))
+
   /** Sends every event due now (and those that become due in the process), waiting for all. */
   async function runOnce(): Promise<{ sent: number }> {
     let sent = 0
     for (;;) {
-      const batch = await claimDue(o.concurrency)
+      const batch = await claim(o.concurrency - inFlight)
       if (batch.length === 0) return { sent }
       sent += batch.length
-      await Promise.all(batch.map((e) => send(e).catch((err) => logger.error('webhook send failed', { error: errorFields(err) }))))
+      await Promise.all(batch.map(sendLogged))
       await flush()
     }
   }
 
+  /**
+   * The pool: claims whenever a claim may find something (started, woken by a tick, enough sends
+   * done, or every `pollMs`), writing the buffered outcomes first so the claim sees every endpoint's
+   * latest health; outcomes are also written once the oldest waited 100 ms.
+   */
   async function pump() {
     while (running) {
-      const free = o.concurrency - inFlight
-      let claimed = 0
-      const canClaim = free >= Math.max(1, o.concurrency / 2)
-      // Outcomes are written in batches: before claiming more, or once the oldest waited 100 ms.
-      if (canClaim || outcomes.length >= 64 || (outcomes[0] && Date.now() - oldestOutcome >= 100)) await flush()
-      if (canClaim) {
+      if (outcomes.length > 0) await flush()
+      const room = o.concurrency - inFlight
+      if (room > 0) {
         try {
-          const batch = await claimDue(free)
+          const batch = await claim(room)
           outage.succeeded()
-          claimed = batch.length
-          for (const event of batch) {
-            inFlight++
-            const p = send(event)
-              .catch((err) => logger.error('webhook send failed', { error: errorFields(err) }))
-              .finally(() => {
-                inFlight--
-                wake?.()
-              })
-            track(p)
-          }
+          for (const event of batch) track(sendLogged(event))
         } catch (err) {
           // A database outage is logged once (and its end once); the pool polls until it is back.
           if (!outage.failed(err)) logger.error('webhook claim failed', { error: errorFields(err) })
         }
       }
-      if (claimed === 0 || inFlight > o.concurrency / 2) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, outcomes.length > 0 ? Math.min(o.pollMs, 100) : o.pollMs)
-          wake = () => {
-            clearTimeout(timer)
-            wake = null
-            resolve()
-          }
-        })
+      // Then wait: for enough sends to finish (their subscriptions may take more), a tick, or the poll.
+      if (signalled) {
+        signalled = false
+        continue
       }
+      await new Promise<void>((resolve) => {
+        const busy = outcomes.length > 0 || Date.now() - sentAt < o.pollMs
+        const timer = setTimeout(resolve, busy ? Math.min(o.pollMs, 100) : o.pollMs)
+        wake = () => {
+          clearTimeout(timer)
+          wake = null
+          resolve()
+        }
+      })
+      signalled = false
     }
   }
 
@@ -347,13 +332,11 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
       loop = pump()
     },
     /** Wakes the pool now (after a tick wrote events). */
-    notify() {
-      wake?.()
-    },
+    notify: signal,
     /** Stops claiming and waits for the sends in flight. */
     async stop() {
       running = false
-      wake?.()
+      signal()
       await loop
       await Promise.allSettled([...pending])
       await flush()

@@ -1,5 +1,8 @@
 import { DateTimeString, Integer, named, UriString, UuidSchema, UuidString, WebhookSecretSchema } from '@logistics/shared'
 import * as v from 'valibot'
+import { ENDPOINT_RULE } from './endpoints'
+
+const DISABLE_HOURS = ENDPOINT_RULE.disableAfterMs / 3_600_000
 
 export const RegisterWebhookSchema = named(
   'RegisterWebhookRequest',
@@ -16,18 +19,42 @@ export const RegisterWebhookSchema = named(
   }),
 )
 
-export const WebhookSchema = named(
-  'Webhook',
+export const WebhookSummarySchema = named(
+  'WebhookSummary',
   v.object({
     id: UuidString,
     url: UriString,
-    secret: v.pipe(v.string(), v.description('`whsec_…`: verify each event with it (Standard Webhooks)')),
     created_at: DateTimeString,
+    state: v.pipe(
+      v.picklist(['active', 'failing', 'disabled']),
+      v.description(
+        '`active`: sent to at full rate. `failing`: its last attempt failed; one event at a time is tried (a probe) on a backoff until it answers 2xx. ' +
+          `\`disabled\`: it failed ${ENDPOINT_RULE.disableAfterFailures} attempts in a row over at least ${DISABLE_HOURS} hours: ` +
+          'nothing is sent, new events are kept as given up; enable it with POST /webhooks/{id}/enable, then recover.',
+      ),
+    ),
+    consecutive_failures: v.pipe(Integer, v.minValue(0), v.description('Failed attempts in a row (0 after a 2xx).')),
+    failing_since: v.pipe(v.nullable(DateTimeString), v.description('When the current run of failures began; null when active.')),
+    last_error: v.pipe(
+      v.nullable(v.string()),
+      v.description(
+        "The last failed attempt's error (`HTTP 500`, `timeout`, `connection-refused`, …), kept after it recovers; null if none ever failed.",
+      ),
+    ),
+    last_error_at: v.pipe(v.nullable(DateTimeString), v.description('When the last failed attempt was; null if none ever failed.')),
+    disabled_at: v.pipe(v.nullable(DateTimeString), v.description('When it was disabled; null unless disabled.')),
+  }),
+)
+export type WebhookSummary = v.InferOutput<typeof WebhookSummarySchema>
+
+export const WebhookSchema = named(
+  'Webhook',
+  v.object({
+    ...WebhookSummarySchema.entries,
+    secret: v.pipe(v.string(), v.description('`whsec_…`: verify each event with it (Standard Webhooks)')),
   }),
 )
 export type Webhook = v.InferOutput<typeof WebhookSchema>
-
-export const WebhookSummarySchema = named('WebhookSummary', v.omit(WebhookSchema, ['secret']))
 
 export const WebhookIdParams = v.object({ id: UuidSchema })
 

@@ -29,8 +29,10 @@ function statusChangedPayload(e: {
 }
 
 /**
- * Writes one outbox row per webhook subscription of `clientId` for a status change, inside the
- * caller's transaction (the change and its events commit together, or neither does).
+ * Writes one outbox row per live webhook subscription of `clientId` for a status change, inside the
+ * caller's transaction (the change and its events commit together, or neither does). A disabled
+ * endpoint's row is written given up (`recover` reaches it); the subscriptions are locked FOR KEY
+ * SHARE, so the purge of one deleted meanwhile waits for this transaction (see purgeSubscription).
  */
 export async function enqueueStatusEvent(
   tx: Tx,
@@ -48,7 +50,10 @@ export async function enqueueStatusEvent(
   const at = e.at.toISOString()
   // insert … select: drizzle's insert().select() wants every column, so the statement is spelled out.
   await tx.execute(sql`
-    insert into ${webhookEvents} (subscription_id, delivery_id, payload, next_attempt_at, created_at)
-    select ${webhookSubscriptions.id}, ${e.deliveryId}, ${payload}, ${at}, ${at}
-    from ${webhookSubscriptions} where ${webhookSubscriptions.clientId} = ${clientId}`)
+    insert into ${webhookEvents} (subscription_id, delivery_id, payload, next_attempt_at, created_at, state, last_error)
+    select s.id, ${e.deliveryId}, ${payload}, ${at}, ${at},
+      case when s.disabled_at is null then 'pending' else 'failed' end,
+      case when s.disabled_at is not null then 'endpoint-disabled' end
+    from ${webhookSubscriptions} s where s.client_id = ${clientId} and s.deleted_at is null
+    for key share`)
 }

@@ -1,7 +1,8 @@
+import { clientAddress } from '@logistics/shared/http/client-address'
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../../context'
 import { problems } from '../common'
-import { clientAddress, login } from './login-throttle'
+import { login } from './login-throttle'
 import { LoginRequestSchema, LoginResponseSchema } from './model'
 import { jwtPlugin } from './plugin'
 

@@ -1,6 +1,5 @@
 import { badRequest, HttpProblem, unauthorized, verifyWebhook, WebhookEventSchema } from '@logistics/shared'
-import { rawBodyOf } from '@logistics/shared/http/body'
-import { bodyTooLarge, isOversized } from '@logistics/shared/http/body-limit'
+import { bodyRefusalOf, rawBodyOf } from '@logistics/shared/http/body'
 import { fieldErrors } from '@logistics/shared/http/errors'
 import { WEBHOOK_HEADER_PARAMETERS } from '@logistics/shared/http/openapi'
 import { Elysia } from 'elysia'
@@ -17,18 +16,20 @@ export const deliveryWebhooksRoutes = (deps: AppDeps) =>
     '/webhooks/delivery',
     async ({ request, status }) => {
       // The signature covers the exact bytes sent: the raw text (kept by jsonBody), then JSON. A
-      // body over the limit is never read, so its signature cannot be checked: 413 comes first.
-      if (isOversized(request)) throw bodyTooLarge()
-      const raw = rawBodyOf(request) ?? ''
-      const verified = verifyWebhook(deps.config.WEBHOOK_SECRET, request.headers, raw)
+      // body that was not read (over the limit: 413; the process busy receiving others: 503) has
+      // no signature to check: its refusal comes first.
+      const raw = rawBodyOf(request)
+      const unread = raw === undefined ? bodyRefusalOf(request) : undefined
+      if (unread) throw unread
+      const verified = verifyWebhook(deps.config.WEBHOOK_SECRET, request.headers, raw ?? '')
       if (!verified.ok) throw unauthorized(`Invalid webhook: ${verified.reason}`, 'invalid-webhook-signature')
-      const parsed = v.safeParse(WebhookEventJsonSchema, raw)
+      const parsed = v.safeParse(WebhookEventJsonSchema, raw ?? '')
       if (!parsed.success) {
         if (parsed.issues[0].type === 'parse_json') throw badRequest('The body is not valid JSON', 'malformed-body')
         throw new HttpProblem(422, 'validation-failed', 'The webhook event has invalid fields', { errors: fieldErrors(parsed.issues) })
       }
       const webhookId = request.headers.get('webhook-id')!
-      const outcome = await applyDeliveryEvent(deps.db, webhookId, parsed.output, deps.logger)
+      const outcome = await applyDeliveryEvent(deps.db, webhookId, parsed.output, deps.logger, { client: deps.deliveryClient })
       deps.metrics.deliveryEvent(outcome)
       deps.logger.info('delivery event received', {
         webhook_id: webhookId,
@@ -61,7 +62,9 @@ export const deliveryWebhooksRoutes = (deps: AppDeps) =>
           'Verifies `webhook-signature` over `webhook-id.webhook-timestamp.body` with WEBHOOK_SECRET (401 otherwise, also for a timestamp over 5 minutes off). ' +
           'A repeated `webhook-id` changes nothing. An event applies only to the order whose delivery has its tracking number: ' +
           'one for an unknown or cancelled order, an order never dispatched, or another tracking number is acknowledged (204), logged and ignored. ' +
-          'An event for a `confirmed` order whose dispatch is still in flight (no tracking number stored yet) answers 503 `order-not-ready` with `Retry-After`, so it is sent again. ' +
+          'An event for a `confirmed` order whose dispatch is still in flight (no tracking number stored yet), or whose dispatched delivery a cancel is withdrawing, answers 503 `order-not-ready` with `Retry-After`, so it is sent again. ' +
+          'Once no dispatch call is in flight (its answer was lost: a crash, a timeout, a reset), the event first settles that dispatch (the delivery service is asked which delivery the order has; the order becomes dispatched with it), then applies; ' +
+          'an event for a confirmed order never dispatched (the seller never asked to ship it) is acknowledged and ignored, and a later dispatch adopts that delivery. ' +
           'An event never moves the delivery status back: the status progression decides (READY_FOR_PICK_UP → IN_ORIGIN → IN_ROUTE_OF_DELIVERY/NOT_DELIVERED → DELIVERED, final), ' +
           'the event date only within the IN_ROUTE_OF_DELIVERY ↔ NOT_DELIVERED loop; a date more than 5 minutes ahead of this clock answers 422 `event-date-in-future`. Answers 204.',
       },

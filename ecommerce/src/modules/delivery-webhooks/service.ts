@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm'
 import type { EcommerceDb } from '../../context'
 import { orderEvents, orders, processedWebhooks } from '../../db/schema'
 import type { DeliveryClient } from '../delivery-client/service'
+import { type DispatchSettlement, settleDispatch } from '../orders/settle'
 
 export type ApplyOutcome =
   | 'duplicate'
@@ -52,23 +53,78 @@ export function supersedes(
   return trustedAt === null || next.at.getTime() > trustedAt.getTime()
 }
 
+/** 503 `order-not-ready`: the delivery service sends the event again shortly (nothing was recorded). */
+const orderNotReady = (orderId: string, why: string) =>
+  new HttpProblem(
+    503,
+    'order-not-ready',
+    `Order ${orderId} ${why} and does not know its tracking number yet; send the event again shortly`,
+    {},
+    { 'retry-after': String(ORDER_NOT_READY_RETRY_AFTER_SECONDS) },
+  )
+
+/**
+ * Before an event for a confirmed order whose dispatch was attempted but never recorded its
+ * delivery: when no dispatch call is in flight any more (its lease is over: the process died, or
+ * the call timed out or lost its connection) and no cancel is withdrawing the delivery, the
+ * dispatch is settled now (`settleDispatch`: the delivery service says which delivery the order
+ * has), so this event and the next ones apply instead of being retried for a day. The event
+ * itself is not taken as the delivery: a delivery an earlier cancel withdrew still has events on
+ * their way. Answers what the settlement recorded, undefined when it was not tried (not needed,
+ * or the order is busy). A delivery service that does not answer is a 503 to retry.
+ */
+async function settleDispatchFirst(
+  db: EcommerceDb,
+  client: DeliveryClient,
+  orderId: string,
+  now: Date,
+  logger: Logger,
+): Promise<DispatchSettlement | undefined> {
+  const [order] = await db
+    .select({
+      status: orders.status,
+      trackingNumber: orders.trackingNumber,
+      attempted: orders.dispatchAttemptedAt,
+      lease: orders.dispatchLeaseUntil,
+      cancelLease: orders.cancelLeaseUntil,
+    })
+    .from(orders)
+    .where(eq(orders.id, orderId))
+  if (order?.status !== 'confirmed' || order.trackingNumber !== null || order.attempted === null) return undefined
+  if ((order.lease && order.lease > now) || (order.cancelLease && order.cancelLease > now)) return undefined
+  try {
+    return await settleDispatch(db, client, orderId, { now, settleNone: false, logger })
+  } catch (error) {
+    if (error instanceof HttpProblem && error.status >= 500) throw orderNotReady(orderId, 'had its dispatch interrupted')
+    throw error
+  }
+}
+
 /**
  * Applies one delivery event, once: the `webhook-id` is recorded in the same transaction (a
  * repeated event changes nothing). It applies only to the order whose delivery has that tracking
  * number; an event for an unknown or cancelled order, an order not dispatched, or another
  * tracking number is acknowledged, logged and ignored. An event for a `confirmed` order without a
- * tracking number yet (its dispatch is in flight: the delivery exists, the answer is not stored
- * yet) is refused with a retryable 503 `order-not-ready`, nothing recorded, so the delivery
- * service sends it again. A date ahead of this clock beyond the tolerance is refused (422).
- * `DELIVERED` moves a dispatched order to `delivered`.
+ * tracking number yet is:
+ *  - refused with a retryable 503 `order-not-ready` (nothing recorded, the delivery service sends
+ *    it again) while its dispatch call is in flight (the delivery exists, the answer is not stored
+ *    yet) or a cancel is withdrawing that delivery;
+ *  - once no call is in flight, first used to settle the interrupted dispatch (`settleDispatchFirst`:
+ *    the delivery service is asked, the order recorded as dispatched), then applied;
+ *  - ignored when the order was never dispatched (no attempt: the seller never asked to ship it,
+ *    so no event makes it dispatched; a later dispatch adopts that delivery), or when the delivery
+ *    service no longer holds a delivery for it (withdrawn).
+ * A date ahead of this clock beyond the tolerance is refused (422). `DELIVERED` moves a
+ * dispatched order to `delivered`.
  */
 export async function applyDeliveryEvent(
   db: EcommerceDb,
   webhookId: string,
   event: WebhookEvent,
   logger: Logger,
-  now: Date = new Date(),
+  options: { client: DeliveryClient; now?: Date },
 ): Promise<ApplyOutcome> {
+  const now = options.now ?? new Date()
   const { foreign_order_id: orderId, tracking_number: trackingNumber, status, date } = event.data
   const at = new Date(date)
   if (at.getTime() > now.getTime() + EVENT_DATE_TOLERANCE_MS)
@@ -78,6 +134,7 @@ export async function applyDeliveryEvent(
       `The event date ${date} is more than ${EVENT_DATE_TOLERANCE_MS / 1000} s ahead of this service's clock; it is accepted once it no longer is`,
     )
   const context = { webhook_id: webhookId, foreign_order_id: orderId, tracking_number: trackingNumber, status }
+  const settled = isUuid(orderId) ? await settleDispatchFirst(db, options.client, orderId, now, logger) : undefined
   return db.transaction(async (tx) => {
     const [fresh] = await tx
       .insert(processedWebhooks)
@@ -94,6 +151,9 @@ export async function applyDeliveryEvent(
             trackingNumber: orders.trackingNumber,
             deliveryStatus: orders.deliveryStatus,
             deliveryStatusAt: orders.deliveryStatusAt,
+            attempted: orders.dispatchAttemptedAt,
+            lease: orders.dispatchLeaseUntil,
+            cancelLease: orders.cancelLeaseUntil,
           })
           .from(orders)
           .where(eq(orders.id, orderId))
@@ -109,14 +169,17 @@ export async function applyDeliveryEvent(
     }
     if (order.trackingNumber === null) {
       // Throwing rolls the webhook-id back: the retry is not a duplicate.
-      if (order.status === 'confirmed')
-        throw new HttpProblem(
-          503,
-          'order-not-ready',
-          `Order ${order.id} is being dispatched and does not know its tracking number yet; send the event again shortly`,
-          {},
-          { 'retry-after': String(ORDER_NOT_READY_RETRY_AFTER_SECONDS) },
-        )
+      if (order.status === 'confirmed' && order.attempted !== null) {
+        if (order.lease && order.lease > now) throw orderNotReady(order.id, 'is being dispatched')
+        if (order.cancelLease && order.cancelLease > now) throw orderNotReady(order.id, 'is being cancelled')
+        // Not settled before this transaction (its lease ended just now, or it changed meanwhile): next time.
+        if (settled !== 'no-delivery') throw orderNotReady(order.id, 'had its dispatch interrupted')
+        logger.warn('delivery event for a delivery the delivery service no longer holds ignored', {
+          ...context,
+          order_status: order.status,
+        })
+        return 'not-dispatched'
+      }
       logger.warn('delivery event for an order that was never dispatched ignored', { ...context, order_status: order.status })
       return 'not-dispatched'
     }

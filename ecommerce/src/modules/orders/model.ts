@@ -5,6 +5,7 @@ import {
   named,
   OrderStatusSchema,
   PaginationQuerySchema,
+  UriString,
   UuidString,
 } from '@logistics/shared'
 import * as v from 'valibot'
@@ -35,6 +36,12 @@ export const OrderSchema = named(
         address: v.string(),
         origin_address: v.string(),
         tracking_number: v.pipe(v.nullable(v.string()), v.description('null until the order is dispatched')),
+        tracking_url: v.pipe(
+          v.nullable(UriString),
+          v.description(
+            "The parcel's public tracking page (status and dates only), as the delivery service gave it; null until dispatched (and when it gave none)",
+          ),
+        ),
         status: v.pipe(v.nullable(DeliveryStatusSchema), v.description('null until the order is dispatched')),
       }),
     ),

@@ -4,17 +4,10 @@ import { Elysia } from 'elysia'
 import type { AppDeps } from '../../context'
 import { authPlugin } from '../auth/plugin'
 import { IdParamsSchema, problems } from '../common'
+import { cancelOrder } from './cancel'
+import { dispatchOrder } from './dispatch'
 import { OrderHistorySchema, OrderListQuerySchema, OrderSchema } from './model'
-import {
-  cancelOrder,
-  confirmOrder,
-  dispatchLeaseMs,
-  dispatchOrder,
-  getOrder,
-  getOrderHistory,
-  getOrderTracking,
-  listOrders,
-} from './service'
+import { confirmOrder, dispatchLeaseMs, getOrder, getOrderHistory, getOrderTracking, listOrders } from './service'
 
 const tags = ['orders']
 
@@ -82,7 +75,10 @@ export const ordersRoutes = (deps: AppDeps) =>
             'Creates the delivery on the delivery service first; when that fails (502, 503, 504) the order stays confirmed and a retry is safe: ' +
             'the delivery is created once per order, so a retry (or a second click) reuses it, and a dispatch that finds the order already ' +
             'dispatched with that same delivery answers the order (200). 409 `invalid-transition` unless the order is confirmed; ' +
-            '409 `cancel-in-progress` (with `Retry-After`) while a cancel is withdrawing its delivery.',
+            '409 `cancel-in-progress` (with `Retry-After`) while a cancel is withdrawing its delivery. A dispatch whose answer was lost ' +
+            '(the process stopped, the call timed out or its connection was reset) is settled after its lease by asking the delivery ' +
+            'service: the order ends dispatched with the delivery it holds (delivered if already DELIVERED), or stays confirmed, to be ' +
+            'dispatched again, when none exists. A job does it every 15 s; the first event of that delivery does it at once.',
         },
       },
     )

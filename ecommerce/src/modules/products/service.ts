@@ -52,11 +52,12 @@ const catalogueRead = oncePerDb(driverQuery)
 /**
  * A product of the catalogue: the hottest read, sent by the driver itself (see `driverQuery`).
  * The same filter as `inCatalogue`; the timestamps formatted as `toISOString` does (UTC,
- * milliseconds truncated), so this answer matches the lists' for the same product.
+ * milliseconds truncated), and the bigint stock as a float8 (exact up to MAX_STOCK; the drivers
+ * read an int8 as a string), so this answer matches the lists' for the same product.
  */
 export async function getProduct(db: EcommerceDb, id: string): Promise<ProductJson> {
   const [row] = await catalogueRead(db)<ProductJson>`
-    select p.id, p.seller_id, p.sku, p.name, p.description, p.quantity,
+    select p.id, p.seller_id, p.sku, p.name, p.description, p.quantity::float8 as quantity,
            to_char(p.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
            to_char(p.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as updated_at
     from products p join sellers s on s.id = p.seller_id

@@ -148,6 +148,7 @@ function orderRow(o: Record<string, string | null>): OrderView {
     deliveryAddress: o.delivery_address!,
     originAddress: o.origin_address!,
     trackingNumber: o.tracking_number ?? null,
+    trackingUrl: o.tracking_url ?? null,
     deliveryStatus: (o.delivery_status ?? null) as typeof orders.$inferSelect.deliveryStatus,
     deliveryStatusAt: o.delivery_status_at ? new Date(o.delivery_status_at) : null,
     createdAt: new Date(o.created_at!),

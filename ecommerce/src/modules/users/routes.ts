@@ -1,6 +1,7 @@
+import { clientAddress } from '@logistics/shared/http/client-address'
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../../context'
-import { clientAddress, reserveRegistration } from '../auth/login-throttle'
+import { reserveRegistration } from '../auth/login-throttle'
 import { authPlugin } from '../auth/plugin'
 import { problems } from '../common'
 import { RegisterRequestSchema, UserSchema } from './model'

@@ -1,0 +1,1 @@
+CREATE INDEX "orders_dispatch_interrupted_idx" ON "orders" USING btree ("id") WHERE "orders"."status" = 'confirmed' and ("orders"."dispatch_lease_until" is not null or "orders"."dispatch_unsettled_until" is not null);

@@ -1,0 +1,1 @@
+CREATE INDEX "processed_webhooks_received_idx" ON "processed_webhooks" USING btree ("received_at");
