@@ -6,7 +6,7 @@ import type { HandlesRequests } from './http'
  * own `GET /swagger/json`, fetched once per app): the status is documented for the operation, the
  * content type is one it lists, a JSON body is valid under its schema (Ajv, JSON Schema 2020-12,
  * formats checked), and the headers that carry meaning (`Location`, `Retry-After`, `Allow`,
- * `WWW-Authenticate`, `Idempotent-Replayed`) are declared where they are sent and sent where they
+ * `WWW-Authenticate`, `Idempotent-Replayed`, `ETag`) are declared where they are sent and sent where they
  * are required. A path with a method it does not have must answer the document's 405; an unknown
  * path its 404. `callApp` (http.ts) runs it on every answer, so every test checks what it sees.
  */
@@ -15,7 +15,7 @@ type Doc = { paths: Record<string, Record<string, any>>; components?: Record<str
 type Answer = { status: number; headers: Headers; text: string }
 
 /** Headers a client acts on: sent only where documented, and where documented as required, sent. */
-const MEANINGFUL_HEADERS = ['location', 'retry-after', 'allow', 'www-authenticate', 'idempotent-replayed']
+const MEANINGFUL_HEADERS = ['location', 'retry-after', 'allow', 'www-authenticate', 'idempotent-replayed', 'etag']
 
 const FORMATS: Record<string, (value: string) => boolean> = {
   uuid: (s) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s),

@@ -774,6 +774,24 @@ export interface components {
             };
         };
         /**
+         * @description Unavailable
+         *     - `database-unavailable`: The database does not answer (restarting, failing over or overloaded). Nothing was changed: retry after `Retry-After` seconds.
+         *     - `request-bodies-busy`: The service is reading as many request bodies as it may at once (a bound on the memory they take): this body was not read and nothing changed. Send it again after `Retry-After` seconds.
+         */
+        Unavailable: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @enum {unknown} */
+                    code: "database-unavailable" | "request-bodies-busy";
+                };
+            };
+        };
+        /**
          * @description Body not sent as application/json
          *     - `unsupported-media-type`: The body is not sent as JSON in UTF-8: send `content-type: application/json`.
          */
@@ -856,6 +874,7 @@ export type ResponseInternalError = components['responses']['InternalError'];
 export type ResponseMethodNotAllowed = components['responses']['MethodNotAllowed'];
 export type ResponseNotFound = components['responses']['NotFound'];
 export type ResponseUnauthorized = components['responses']['Unauthorized'];
+export type ResponseUnavailable = components['responses']['Unavailable'];
 export type ResponseUnsupportedMediaType = components['responses']['UnsupportedMediaType'];
 export type ResponseValidationFailed = components['responses']['ValidationFailed'];
 export type HeaderXRequestId = components['headers']['X-Request-Id'];
@@ -937,7 +956,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 /** @description Rows to skip (from the cursor when one is given), 0 to 9007199254740991; past the end the page is empty. */
-                offset?: string;
+                offset?: number;
                 /** @description Opaque: the `next_cursor` of the previous page. Constant time at any depth. */
                 cursor?: string;
                 status?: components["schemas"]["DeliveryStatus"];
@@ -1048,7 +1067,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["DatabaseUnavailable"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getDelivery: {
@@ -1180,7 +1199,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["DatabaseUnavailable"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getDeliveryTracking: {
@@ -1246,7 +1265,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["DatabaseUnavailable"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getTrack: {
@@ -1262,6 +1281,26 @@ export interface operations {
         responses: {
             /** @description The tracking page */
             200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No parcel to show: unknown, malformed or withdrawn number (one page for all) */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Too many lookups from this address (with `Retry-After`) */
+            429: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -1341,7 +1380,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 /** @description Rows to skip (from the cursor when one is given), 0 to 9007199254740991; past the end the page is empty. */
-                offset?: string;
+                offset?: number;
                 /** @description Opaque: the `next_cursor` of the previous page. Constant time at any depth. */
                 cursor?: string;
             };
@@ -1430,7 +1469,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["DatabaseUnavailable"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getWebhook: {
@@ -1517,7 +1556,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 /** @description Rows to skip (from the cursor when one is given), 0 to 9007199254740991; past the end the page is empty. */
-                offset?: string;
+                offset?: number;
                 /** @description Opaque: the `next_cursor` of the previous page. Constant time at any depth. */
                 cursor?: string;
             };
@@ -1599,7 +1638,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["DatabaseUnavailable"];
+            503: components["responses"]["Unavailable"];
         };
     };
     redirectToApiDocs: {
@@ -1721,7 +1760,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                code: "already-picked-up" | "body-too-deep" | "body-too-large" | "database-unavailable" | "delivery-exists" | "delivery-final" | "forbidden" | "internal-error" | "malformed-body" | "method-not-allowed" | "not-found" | "request-error" | "too-many-subscriptions" | "unauthorized" | "unsupported-media-type" | "validation-failed" | "webhook-disabled";
+                code: "already-picked-up" | "body-too-deep" | "body-too-large" | "database-unavailable" | "delivery-exists" | "delivery-final" | "forbidden" | "internal-error" | "malformed-body" | "method-not-allowed" | "not-found" | "request-bodies-busy" | "request-error" | "too-many-subscriptions" | "unauthorized" | "unsupported-media-type" | "validation-failed" | "webhook-disabled";
             };
             cookie?: never;
         };

@@ -981,6 +981,24 @@ export interface components {
             };
         };
         /**
+         * @description Unavailable
+         *     - `database-unavailable`: The database does not answer (restarting, failing over or overloaded). Nothing was changed: retry after `Retry-After` seconds.
+         *     - `request-bodies-busy`: The service is reading as many request bodies as it may at once (a bound on the memory they take): this body was not read and nothing changed. Send it again after `Retry-After` seconds.
+         */
+        Unavailable: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @enum {unknown} */
+                    code: "database-unavailable" | "request-bodies-busy";
+                };
+            };
+        };
+        /**
          * @description Body not sent as application/json
          *     - `unsupported-media-type`: The body is not sent as JSON in UTF-8: send `content-type: application/json`.
          */
@@ -1075,6 +1093,7 @@ export type ResponseInternalError = components['responses']['InternalError'];
 export type ResponseMethodNotAllowed = components['responses']['MethodNotAllowed'];
 export type ResponseNotFound = components['responses']['NotFound'];
 export type ResponseUnauthorized = components['responses']['Unauthorized'];
+export type ResponseUnavailable = components['responses']['Unavailable'];
 export type ResponseUnsupportedMediaType = components['responses']['UnsupportedMediaType'];
 export type ResponseValidationFailed = components['responses']['ValidationFailed'];
 export type HeaderXRequestId = components['headers']['X-Request-Id'];
@@ -1197,7 +1216,7 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalError"];
-            503: components["responses"]["DatabaseUnavailable"];
+            503: components["responses"]["Unavailable"];
         };
     };
     registerCustomer: {
@@ -1271,7 +1290,7 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalError"];
-            503: components["responses"]["DatabaseUnavailable"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getCurrentUser: {
@@ -1303,7 +1322,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 /** @description Rows to skip (from the cursor when one is given), 0 to 9007199254740991; past the end the page is empty. */
-                offset?: string;
+                offset?: number;
                 /** @description Opaque: the `next_cursor` of the previous page. Constant time at any depth. */
                 cursor?: string;
             };
@@ -1392,7 +1411,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["DatabaseUnavailable"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getSeller: {
@@ -1487,7 +1506,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["DatabaseUnavailable"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listSellerUsers: {
@@ -1495,7 +1514,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 /** @description Rows to skip (from the cursor when one is given), 0 to 9007199254740991; past the end the page is empty. */
-                offset?: string;
+                offset?: number;
                 /** @description Opaque: the `next_cursor` of the previous page. Constant time at any depth. */
                 cursor?: string;
             };
@@ -1584,7 +1603,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["DatabaseUnavailable"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getSellerUser: {
@@ -1621,7 +1640,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 /** @description Rows to skip (from the cursor when one is given), 0 to 9007199254740991; past the end the page is empty. */
-                offset?: string;
+                offset?: number;
                 /** @description Opaque: the `next_cursor` of the previous page. Constant time at any depth. */
                 cursor?: string;
                 seller_id?: string;
@@ -1708,7 +1727,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["DatabaseUnavailable"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getProduct: {
@@ -1818,7 +1837,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["DatabaseUnavailable"];
+            503: components["responses"]["Unavailable"];
         };
     };
     createPurchase: {
@@ -1908,6 +1927,7 @@ export interface operations {
             /**
              * @description Unavailable
              *     - `database-unavailable`: The database does not answer (restarting, failing over or overloaded). Nothing was changed: retry after `Retry-After` seconds.
+             *     - `request-bodies-busy`: The service is reading as many request bodies as it may at once (a bound on the memory they take): this body was not read and nothing changed. Send it again after `Retry-After` seconds.
              *     - `purchases-busy`: Too many purchases are waiting for their turn: retry after `Retry-After` seconds. Nothing changed.
              */
             503: {
@@ -1919,7 +1939,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "database-unavailable" | "purchases-busy";
+                        code: "database-unavailable" | "request-bodies-busy" | "purchases-busy";
                     };
                 };
             };
@@ -1957,7 +1977,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 /** @description Rows to skip (from the cursor when one is given), 0 to 9007199254740991; past the end the page is empty. */
-                offset?: string;
+                offset?: number;
                 /** @description Opaque: the `next_cursor` of the previous page. Constant time at any depth. */
                 cursor?: string;
                 status?: components["schemas"]["OrderStatus"];
@@ -2500,6 +2520,7 @@ export interface operations {
             /**
              * @description Unavailable
              *     - `database-unavailable`: The database does not answer (restarting, failing over or overloaded). Nothing was changed: retry after `Retry-After` seconds.
+             *     - `request-bodies-busy`: The service is reading as many request bodies as it may at once (a bound on the memory they take): this body was not read and nothing changed. Send it again after `Retry-After` seconds.
              *     - `order-not-ready`: The event is for an order whose dispatch is still in flight (its tracking number is not stored yet): send it again after `Retry-After` seconds.
              */
             503: {
@@ -2511,7 +2532,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "database-unavailable" | "order-not-ready";
+                        code: "database-unavailable" | "request-bodies-busy" | "order-not-ready";
                     };
                 };
             };
@@ -2636,7 +2657,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                code: "already-picked-up" | "body-too-deep" | "body-too-large" | "cancel-in-progress" | "database-unavailable" | "delivery-bad-response" | "delivery-conflict" | "delivery-failed" | "delivery-timeout" | "delivery-unavailable" | "dispatch-in-progress" | "email-taken" | "event-date-in-future" | "forbidden" | "idempotency-key-in-use" | "idempotency-key-reused" | "insufficient-stock" | "internal-error" | "invalid-transition" | "invalid-webhook-signature" | "malformed-body" | "method-not-allowed" | "not-dispatched" | "not-found" | "order-not-ready" | "purchases-busy" | "request-error" | "sku-taken" | "too-many-login-attempts" | "too-many-purchases" | "too-many-registrations" | "unauthorized" | "unsupported-media-type" | "validation-failed" | "warehouse-address-required";
+                code: "already-picked-up" | "body-too-deep" | "body-too-large" | "cancel-in-progress" | "database-unavailable" | "delivery-bad-response" | "delivery-conflict" | "delivery-failed" | "delivery-timeout" | "delivery-unavailable" | "dispatch-in-progress" | "email-taken" | "event-date-in-future" | "forbidden" | "idempotency-key-in-use" | "idempotency-key-reused" | "insufficient-stock" | "internal-error" | "invalid-transition" | "invalid-webhook-signature" | "malformed-body" | "method-not-allowed" | "not-dispatched" | "not-found" | "order-not-ready" | "purchases-busy" | "request-bodies-busy" | "request-error" | "sku-taken" | "too-many-login-attempts" | "too-many-purchases" | "too-many-registrations" | "unauthorized" | "unsupported-media-type" | "validation-failed" | "warehouse-address-required";
             };
             cookie?: never;
         };

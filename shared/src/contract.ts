@@ -230,7 +230,7 @@ export const NoContentSchema = v.pipe(v.undefined(), v.description('No content')
  * as `next_cursor` (keyset paging: constant time at any depth; the offset then counts from the
  * cursor). A cursor that is not one of ours answers 422.
  */
-const wholeNumber = (name: string, min: number, max: number, fallback: number) =>
+const wholeNumber = (name: string, min: number, max: number, fallback: number, description?: string) =>
   documentedAs(
     v.optional(
       v.pipe(
@@ -242,7 +242,7 @@ const wholeNumber = (name: string, min: number, max: number, fallback: number) =
       ),
       String(fallback),
     ),
-    { type: 'integer', minimum: min, maximum: max, default: fallback },
+    { type: 'integer', minimum: min, maximum: max, default: fallback, ...(description ? { description } : {}) },
   )
 
 /**
@@ -253,9 +253,12 @@ export const MAX_OFFSET = Number.MAX_SAFE_INTEGER
 
 export const PaginationQuerySchema = v.object({
   limit: wholeNumber('limit', 1, 100, 20),
-  offset: v.pipe(
-    wholeNumber('offset', 0, MAX_OFFSET, 0),
-    v.description(`Rows to skip (from the cursor when one is given), 0 to ${MAX_OFFSET}; past the end the page is empty.`),
+  offset: wholeNumber(
+    'offset',
+    0,
+    MAX_OFFSET,
+    0,
+    `Rows to skip (from the cursor when one is given), 0 to ${MAX_OFFSET}; past the end the page is empty.`,
   ),
   cursor: v.optional(
     v.pipe(

@@ -215,6 +215,13 @@ export const COMMON_PROBLEMS = {
     example: { detail: 'The database is unavailable; retry shortly' },
     retryAfter: true,
   },
+  'request-bodies-busy': {
+    status: 503,
+    description:
+      'The service is reading as many request bodies as it may at once (a bound on the memory they take): this body was not read and nothing changed. Send it again after `Retry-After` seconds.',
+    example: { detail: 'The service is receiving as many request bodies as it may at once; send this one again shortly' },
+    retryAfter: true,
+  },
   'request-error': {
     status: 400,
     description: 'The request was refused by the HTTP framework itself before any rule of the API ran; `detail` says why.',

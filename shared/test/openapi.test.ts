@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import * as v from 'valibot'
 import { documentedAs, named } from '../src/documented'
-import { API_VERSION, apiDocs, bearerAuth } from '../src/http/openapi'
+import { API_VERSION, apiDocs, bearerAuth, etagHeader, retryAfterHeader } from '../src/http/openapi'
 import { problemResponses } from '../src/problem'
 
 const THINGS_PROBLEMS = {
@@ -20,6 +20,8 @@ const problems = problemResponses(THINGS_PROBLEMS)
 const ThingSchema = named('TestThing', v.object({ id: v.pipe(v.string(), v.uuid()), size: v.nullable(v.picklist(['S', 'M'])) }))
 const Count = documentedAs(v.optional(v.pipe(v.string(), v.transform(Number)), '5'), { type: 'integer', minimum: 1, default: 5 })
 
+const html = { 'text/html': { schema: { type: 'string' as const } } }
+
 const app = new Elysia()
   .use(apiDocs({ title: 'Test service', description: 'd', bearerDescription: 'a key', problems: THINGS_PROBLEMS }))
   .post('/things', ({ body }) => ({ id: crypto.randomUUID(), size: body.size ?? null }), {
@@ -29,6 +31,30 @@ const app = new Elysia()
   })
   .get('/things', () => [], { query: v.object({ count: Count }), detail: { operationId: 'listThings', summary: 'List' } })
   .get('/anonymous', () => 'x', { response: { 409: v.object({}) } })
+  // a page for people: its own errors are pages; it reads its path parameter itself
+  .get('/pages/:name', () => new Response('<p>', { headers: { 'content-type': 'text/html' } }), {
+    detail: {
+      operationId: 'getPage',
+      parameters: [{ name: 'name', in: 'path', description: 'Any text', schema: { type: 'string' } }],
+      responses: {
+        200: { description: 'The page', content: html },
+        404: { description: 'No such page', content: html },
+        429: { description: 'Too many', headers: retryAfterHeader, content: html },
+      },
+    },
+  })
+  .get('/versioned', () => ({}), {
+    response: { 200: v.object({}), 304: v.undefined() },
+    detail: {
+      operationId: 'getVersioned',
+      responses: { 200: { description: 'The thing', headers: etagHeader }, 304: { description: 'Not modified', headers: etagHeader } },
+    },
+  })
+  // a 404 page where its params schema also derives the 404 problem: the document cannot say both
+  .get('/clash/:id', () => 'x', {
+    params: v.object({ id: v.pipe(v.string(), v.uuid()) }),
+    detail: { operationId: 'getClash', responses: { 404: { description: 'No such page', content: html } } },
+  })
 const get = (path: string) => app.handle(new Request(`http://localhost${path}`))
 
 describe('API docs', () => {
@@ -87,11 +113,36 @@ describe('API docs', () => {
     expect(spec.paths['/things'].get.security).toEqual([])
   })
 
+  test('a body route may answer 503 request-bodies-busy (the bound on bodies in flight), with Retry-After', async () => {
+    const spec = (await (await get('/swagger/json')).json()) as any
+    expect(spec.paths['/things'].post.responses['503']).toEqual({ $ref: '#/components/responses/Unavailable' })
+    const unavailable = spec.components.responses.Unavailable
+    expect(Object.keys(unavailable.content['application/problem+json'].examples)).toEqual(['database-unavailable', 'request-bodies-busy'])
+    expect(unavailable.headers['Retry-After']).toEqual({ $ref: '#/components/headers/Retry-After' })
+    // a route without a body does not read one: only the database's 503
+    expect(spec.paths['/things'].get.responses['503']).toEqual({ $ref: '#/components/responses/DatabaseUnavailable' })
+  })
+
+  test("a page's own errors are pages (with their headers); a path parameter the route reads itself is described", async () => {
+    const spec = (await (await get('/swagger/json')).json()) as any
+    const page = spec.paths['/pages/{name}'].get
+    expect(Object.keys(page.responses)).toEqual(['200', '404', '429', '500', '503'])
+    for (const status of ['200', '404', '429']) expect(Object.keys(page.responses[status].content)).toEqual(['text/html'])
+    expect(page.responses['429'].headers['Retry-After']).toEqual({ $ref: '#/components/headers/Retry-After' })
+    expect(page.responses['500']).toEqual({ $ref: '#/components/responses/InternalError' })
+    expect(page.parameters).toEqual([{ name: 'name', in: 'path', description: 'Any text', required: true, schema: { type: 'string' } }])
+    const versioned = spec.paths['/versioned'].get.responses
+    expect(versioned['200'].headers.ETag).toEqual({ $ref: '#/components/headers/ETag' })
+    expect(versioned['304'].content).toBeUndefined()
+    expect(spec.components.headers.ETag.required).toBe(true)
+  })
+
   test('a route without an operation id, or a problem status without codes, is a contract issue of the document', async () => {
     const spec = (await (await get('/swagger/json')).json()) as any
     expect(spec['x-contract-issues']).toEqual([
       'GET /anonymous: name the operation (detail.operationId: a verb, e.g. listOrders, dispatchOrder)',
       "GET /anonymous 409: list the problem codes it answers (problems('…'))",
+      'GET /clash/{id} 404: answers a page (detail.responses) and problem codes (not-found) alike',
     ])
   })
 

@@ -163,11 +163,22 @@ const HEADERS: Record<string, Json> = {
   'Retry-After': { description: 'Seconds to wait before retrying', required: true, schema: { type: 'integer', minimum: 1 } },
   Allow: { description: 'The methods the path has, comma-separated', required: true, schema: { type: 'string' } },
   'WWW-Authenticate': { description: 'The authentication scheme to use', required: true, schema: { type: 'string', const: 'Bearer' } },
+  ETag: {
+    description: 'The version of this answer: send it back in `If-None-Match`, and while it is current the answer is 304 without a body',
+    required: true,
+    schema: { type: 'string', pattern: '^(W/)?"[^"]*"$' },
+  },
 }
 const headerRef = (name: keyof typeof HEADERS) => ({ $ref: `#/components/headers/${name}` })
 
 /** `Location` of a response, for a route's `detail.responses` (201s get it without asking). */
 export const locationHeader = { Location: headerRef('Location') }
+
+/** `Retry-After` of a response a route documents itself in `detail.responses` (an HTML page's 429). */
+export const retryAfterHeader = { 'Retry-After': headerRef('Retry-After') }
+
+/** `ETag` of a response, for a route's `detail.responses` (a conditional GET's 200 and 304). */
+export const etagHeader = { ETag: headerRef('ETag') }
 
 /**
  * The shared responses of both documents: the problem codes of one status that routes of a kind
@@ -184,6 +195,8 @@ const STANDARD_RESPONSES: Record<string, string[]> = {
   ValidationFailed: ['validation-failed'],
   InternalError: ['internal-error'],
   DatabaseUnavailable: ['database-unavailable'],
+  // a route with a body: the database, or the bound on bodies in flight
+  Unavailable: ['database-unavailable', 'request-bodies-busy'],
 }
 
 /** The Standard Webhooks headers of a signed event (the delivery service sends them; ecommerce verifies them). */
@@ -371,12 +384,17 @@ function buildDocument(routes: Route[], options: ApiDocsOptions): Json {
     operation.security = detail.security ?? []
     const roles: string[] = operation.security.flatMap((requirement: Record<string, string[]>) => Object.values(requirement).flat())
 
-    // Parameters: the path's, the query's, then the headers the route declares.
+    // Parameters: the path's, the query's, then the headers the route declares. A route that reads a
+    // path parameter itself (no params schema) may describe it in `detail.parameters`.
     const parameters: Json[] = []
     const pathParams = entriesOf(hooks.params)
+    const described = (detailParameters as Json[]).filter((p) => p.in === 'path')
     for (const match of path.matchAll(/\{([^}]+)\}/g)) {
       const name = match[1]!
-      parameters.push({ name, in: 'path', required: true, schema: pathParams[name] ? schemaOf(pathParams[name]) : { type: 'string' } })
+      const given = described.find((p) => p.name === name)
+      if (given) parameters.push({ ...given, required: true, schema: schemaOf(given.schema) })
+      else
+        parameters.push({ name, in: 'path', required: true, schema: pathParams[name] ? schemaOf(pathParams[name]) : { type: 'string' } })
     }
     for (const [name, schema] of Object.entries(entriesOf(hooks.query)))
       parameters.push({
@@ -385,7 +403,8 @@ function buildDocument(routes: Route[], options: ApiDocsOptions): Json {
         required: !['optional', 'exact_optional', 'nullish'].includes(schema.type),
         schema: schemaOf(schema),
       })
-    for (const parameter of detailParameters as Json[]) parameters.push({ ...parameter, schema: schemaOf(parameter.schema) })
+    for (const parameter of detailParameters as Json[])
+      if (parameter.in !== 'path') parameters.push({ ...parameter, schema: schemaOf(parameter.schema) })
     if (parameters.length) operation.parameters = parameters
 
     // The request body: JSON only (the services parse nothing else).
@@ -406,7 +425,10 @@ function buildDocument(routes: Route[], options: ApiDocsOptions): Json {
     // Responses: the route's successes, then every problem it can answer by status.
     const declared: Json = hooks.response && !isValibot(hooks.response) ? hooks.response : hooks.response ? { 200: hooks.response } : {}
     const responses: Json = {}
-    const successes = new Set([...Object.keys(declared), ...Object.keys(detailResponses)].filter((s) => Number(s) < 400))
+    // A route's own answers: its successes, and the error pages of a page meant for people (an
+    // error status whose `detail.responses` entry gives its content: text/html, not problem+json).
+    const pages = new Set(Object.keys(detailResponses).filter((s) => Number(s) >= 400 && detailResponses[s].content))
+    const successes = new Set([...Object.keys(declared), ...Object.keys(detailResponses)].filter((s) => Number(s) < 400 || pages.has(s)))
     for (const status of successes) {
       const given: Json = detailResponses[status] ?? {}
       const schema = declared[status]
@@ -425,7 +447,15 @@ function buildDocument(routes: Route[], options: ApiDocsOptions): Json {
     if (database !== false) derived.push('database-unavailable')
     if (operation.security.length) derived.push('unauthorized')
     if (roles.length) derived.push('forbidden')
-    if (hooks.body) derived.push('malformed-body', 'body-too-deep', 'body-too-large', 'unsupported-media-type', 'validation-failed')
+    if (hooks.body)
+      derived.push(
+        'malformed-body',
+        'body-too-deep',
+        'body-too-large',
+        'unsupported-media-type',
+        'validation-failed',
+        'request-bodies-busy',
+      )
     if (hooks.query) derived.push('validation-failed')
     if (hooks.params) derived.push('not-found')
     const codesByStatus = new Map<number, Set<string>>()
@@ -438,7 +468,13 @@ function buildDocument(routes: Route[], options: ApiDocsOptions): Json {
       for (const code of codes ?? []) add(catalog[code]?.status ?? Number(status), code)
       if (!codes?.length) codesByStatus.set(Number(status), codesByStatus.get(Number(status)) ?? new Set())
     }
-    for (const [status, codes] of codesByStatus) responses[status] = problemResponse(status, [...codes], key)
+    for (const [status, codes] of codesByStatus) {
+      if (pages.has(String(status))) {
+        issues.push(`${key} ${status}: answers a page (detail.responses) and problem codes (${[...codes].join(', ')}) alike`)
+        continue
+      }
+      responses[status] = problemResponse(status, [...codes], key)
+    }
     operation.responses = sortStatuses(responses)
 
     paths[path] ??= {}
@@ -518,6 +554,9 @@ function buildDocument(routes: Route[], options: ApiDocsOptions): Json {
     pending.push(...[...JSON.stringify(all[name]).matchAll(/"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]!))
   }
   doc.components.schemas = Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b)))
+  // The headers the document refers to (ETag only where a route answers one).
+  const usedHeaders = new Set([...JSON.stringify(doc).matchAll(/"#\/components\/headers\/([^"]+)"/g)].map((m) => m[1]!))
+  doc.components.headers = Object.fromEntries(Object.entries(HEADERS).filter(([name]) => usedHeaders.has(name)))
   if (issues.length) doc['x-contract-issues'] = issues
   return doc
 }

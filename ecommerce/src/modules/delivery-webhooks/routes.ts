@@ -45,6 +45,7 @@ export const deliveryWebhooksRoutes = (deps: AppDeps) =>
         ...problems(
           'invalid-webhook-signature',
           'body-too-large',
+          'request-bodies-busy',
           'malformed-body',
           'validation-failed',
           'event-date-in-future',
