@@ -29,12 +29,15 @@ const problem = (status: number, code: string, extra: Record<string, unknown> = 
 const delivery = {
   tracking_number: 'TRK-7Q2M-9XKD-4HBT',
   status: 'READY_FOR_PICK_UP',
+  tracking_url: 'http://localhost:3001/track/TRK-7Q2M-9XKD-4HBT',
   order: { foreign_order_id: 'ORD-1', products: [{ sku: 'S', name: 'N', qty: 1 }] },
   origin: { address: 'a' },
   destination: { name: 'n', address: 'a' },
   created_at: '2025-01-01T00:00:00.000Z',
   updated_at: '2025-01-01T00:00:00.000Z',
 }
+
+const page = (status: number) => ({ status, headers: new Headers({ 'content-type': 'text/html; charset=utf-8' }), text: '<p>' })
 
 describe('the contract check of every answer', () => {
   test('passes what the document describes', () => {
@@ -46,6 +49,13 @@ describe('the contract check of every answer', () => {
     expect(checker.check('GET', '/nothing/here', json(404, problem(404, 'not-found')))).toEqual([])
     expect(
       checker.check('GET', '/metrics', { status: 200, headers: new Headers({ 'content-type': 'text/plain; version=0.0.4' }), text: 'x 1' }),
+    ).toEqual([])
+    expect(checker.check('POST', '/deliveries', json(503, problem(503, 'request-bodies-busy'), { 'retry-after': '1' }))).toEqual([])
+    expect(
+      checker.check('GET', '/track/TRK-7Q2M-9XKD-4HBT/status', { status: 304, headers: new Headers({ etag: '"k3"' }), text: '' }),
+    ).toEqual([])
+    expect(
+      checker.check('GET', '/track/x', { ...page(429), headers: new Headers({ 'content-type': 'text/html', 'retry-after': '9' }) }),
     ).toEqual([])
   })
 
@@ -64,6 +74,11 @@ describe('the contract check of every answer', () => {
       ),
       checker.check('GET', '/deliveries/x', { status: 200, headers: new Headers({ 'content-type': 'text/html' }), text: '<p>' }),
       checker.check('PUT', '/deliveries', json(200, {})),
+      checker.check('POST', '/deliveries', json(201, { ...delivery, tracking_url: null }, { location: '/d' })),
+      checker.check('GET', '/deliveries', json(503, problem(503, 'request-bodies-busy'), { 'retry-after': '1' })),
+      checker.check('GET', '/track/TRK-7Q2M-9XKD-4HBT/status', { status: 304, headers: new Headers(), text: '' }),
+      checker.check('GET', '/track/x', page(429)),
+      checker.check('GET', '/track/x', json(404, problem(404, 'not-found'))),
     ]
     expect(broken.map((violations) => violations.length > 0)).toEqual(broken.map(() => true))
     expect(broken[1]![0]).toContain('status')

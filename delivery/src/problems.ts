@@ -51,6 +51,13 @@ export const DELIVERY_PROBLEMS = {
         'Webhook 5b0e7c3a-9d41-4f2e-8a6b-1c7d2e9f0a34 is disabled: enable it (POST /webhooks/5b0e7c3a-9d41-4f2e-8a6b-1c7d2e9f0a34/enable), then recover',
     },
   },
+  'too-many-requests': {
+    status: 429,
+    description:
+      'Too many tracking lookups from this address (the public tracking page and its status share one allowance per client address; a number that shows no parcel costs ten times one that does): wait `Retry-After` seconds.',
+    example: { detail: 'Too many tracking lookups from this address; try again in 9 s' },
+    retryAfter: true,
+  },
 } as const satisfies ProblemCatalog
 
 /** The problem responses a route answers beyond those of its kind (see `problemResponses`). */

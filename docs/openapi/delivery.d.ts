@@ -146,7 +146,7 @@ export interface paths {
          * The parcel's public tracking page (HTML, live), no credentials
          * @description Status in words, the progress line and the dated history (newest first, shown in the reader’s locale and time zone), and nothing else: no name, address, product or order id. The page asks `GET /track/{tracking_number}/status` for news while open (and stops once delivered); without JavaScript it is a static page. Letter case and blanks do not matter. Unknown, malformed and withdrawn numbers get the same 404 page. Requests are rate-limited per client address (a bucket of 60 tokens refilled at 1 a second; a page or poll that finds its parcel costs 1, one that does not 10).
          */
-        get: operations["getTrack"];
+        get: operations["getTrackingPage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -166,7 +166,7 @@ export interface paths {
          * The parcel's public status and history (what its tracking page shows), no credentials
          * @description Status and dates only. Answers an `ETag`; send it back in `If-None-Match` and an unchanged parcel answers 304 without a body (the tracking page polls this way). Same rate limit, per client address, as the page; unknown, malformed and withdrawn numbers answer the same 404.
          */
-        get: operations["getTrackStatus"];
+        get: operations["getTrackingStatus"];
         put?: never;
         post?: never;
         delete?: never;
@@ -440,6 +440,7 @@ export interface components {
             /** @constant */
             status: "ok";
             oldest_pending_webhook_age_seconds: number | null;
+            /** @description Webhook endpoints disabled after their run of failures (their clients enable them again) */
             disabled_webhooks: number;
             tick_seconds?: number;
         };
@@ -511,6 +512,18 @@ export interface components {
             detail?: string;
             /** @description Machine-readable: each operation lists the codes it can answer */
             code: string;
+        };
+        /** @description Status and dates only: no name, address, product, order id or API client */
+        PublicTracking: {
+            tracking_number: components["schemas"]["TrackingNumber"];
+            status: components["schemas"]["DeliveryStatus"];
+            /** @description The dated history, oldest first */
+            tracking: components["schemas"]["PublicTrackingEvent"][];
+        };
+        PublicTrackingEvent: {
+            status: components["schemas"]["DeliveryStatus"];
+            /** Format: date-time */
+            date: string;
         };
         RecoveredEvents: {
             /** @description How many events were put back in the queue */
@@ -837,6 +850,8 @@ export interface components {
         Allow: string;
         /** @description The authentication scheme to use */
         "WWW-Authenticate": "Bearer";
+        /** @description The version of this answer: send it back in `If-None-Match`, and while it is current the answer is 304 without a body */
+        ETag: string;
     };
     pathItems: never;
 }
@@ -853,6 +868,8 @@ export type FieldError = components['schemas']['FieldError'];
 export type Liveness = components['schemas']['Liveness'];
 export type Origin = components['schemas']['Origin'];
 export type Problem = components['schemas']['Problem'];
+export type PublicTracking = components['schemas']['PublicTracking'];
+export type PublicTrackingEvent = components['schemas']['PublicTrackingEvent'];
 export type RecoveredEvents = components['schemas']['RecoveredEvents'];
 export type RecoverWebhookRequest = components['schemas']['RecoverWebhookRequest'];
 export type RegisterWebhookRequest = components['schemas']['RegisterWebhookRequest'];
@@ -882,6 +899,7 @@ export type HeaderLocation = components['headers']['Location'];
 export type HeaderRetryAfter = components['headers']['Retry-After'];
 export type HeaderAllow = components['headers']['Allow'];
 export type HeaderWwwAuthenticate = components['headers']['WWW-Authenticate'];
+export type HeaderETag = components['headers']['ETag'];
 export type $defs = Record<string, never>;
 export interface operations {
     getHealth: {
@@ -1268,11 +1286,12 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
-    getTrack: {
+    getTrackingPage: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The tracking number (`TRK-7Q2M-9XKD-4HBT`): letter case and blanks around it do not matter, and I, L and O read as 1, 1 and 0. Anything that is no tracking number answers the same 404 as an unknown one. */
                 tracking_number: string;
             };
             cookie?: never;
@@ -1299,10 +1318,11 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description Too many lookups from this address (with `Retry-After`) */
+            /** @description Too many lookups from this address: wait `Retry-After` seconds */
             429: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1313,62 +1333,57 @@ export interface operations {
             503: components["responses"]["DatabaseUnavailable"];
         };
     };
-    getTrackStatus: {
+    getTrackingStatus: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an earlier answer: while it is current the answer is 304 without a body */
+                "If-None-Match"?: string;
+            };
             path: {
+                /** @description The tracking number (`TRK-7Q2M-9XKD-4HBT`): letter case and blanks around it do not matter, and I, L and O read as 1, 1 and 0. Anything that is no tracking number answers the same 404 as an unknown one. */
                 tracking_number: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description The status and the dated history */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        tracking_number: string;
-                        status: components["schemas"]["DeliveryStatus"];
-                        /** @description The dated history, oldest first */
-                        tracking: {
-                            status: components["schemas"]["DeliveryStatus"];
-                            /** Format: date-time */
-                            date: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["PublicTracking"];
                 };
             };
             /** @description Not modified: the `If-None-Match` ETag is current (no body) */
             304: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Not found (or not yours to see) */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                };
-            };
-            /** @description Too many requests */
+            404: components["responses"]["NotFound"];
+            /**
+             * @description Too many requests
+             *     - `too-many-requests`: Too many tracking lookups from this address (the public tracking page and its status share one allowance per client address; a number that shows no parcel costs ten times one that does): wait `Retry-After` seconds.
+             */
             429: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        code: "too-many-requests";
+                    };
                 };
             };
             500: components["responses"]["InternalError"];
@@ -1760,7 +1775,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                code: "already-picked-up" | "body-too-deep" | "body-too-large" | "database-unavailable" | "delivery-exists" | "delivery-final" | "forbidden" | "internal-error" | "malformed-body" | "method-not-allowed" | "not-found" | "request-bodies-busy" | "request-error" | "too-many-subscriptions" | "unauthorized" | "unsupported-media-type" | "validation-failed" | "webhook-disabled";
+                code: "already-picked-up" | "body-too-deep" | "body-too-large" | "database-unavailable" | "delivery-exists" | "delivery-final" | "forbidden" | "internal-error" | "malformed-body" | "method-not-allowed" | "not-found" | "request-bodies-busy" | "request-error" | "too-many-requests" | "too-many-subscriptions" | "unauthorized" | "unsupported-media-type" | "validation-failed" | "webhook-disabled";
             };
             cookie?: never;
         };

@@ -64,7 +64,7 @@ const DestinationSchema = named('Destination', v.object({ name: text('name', 200
 
 /** Tracking numbers as the delivery service makes them (`TRK-` and three groups of four Crockford base32 characters). */
 export const TRACKING_NUMBER_PATTERN = '^TRK-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$'
-const TrackingNumberSchema = named(
+export const TrackingNumberSchema = named(
   'TrackingNumber',
   v.pipe(v.string(), v.metadata({ pattern: TRACKING_NUMBER_PATTERN, examples: ['TRK-7Q2M-9XKD-4HBT'] })),
 )
