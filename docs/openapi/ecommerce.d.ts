@@ -2521,7 +2521,7 @@ export interface operations {
              * @description Unavailable
              *     - `database-unavailable`: The database does not answer (restarting, failing over or overloaded). Nothing was changed: retry after `Retry-After` seconds.
              *     - `request-bodies-busy`: The service is reading as many request bodies as it may at once (a bound on the memory they take): this body was not read and nothing changed. Send it again after `Retry-After` seconds.
-             *     - `order-not-ready`: The event is for an order whose dispatch is still in flight (its tracking number is not stored yet): send it again after `Retry-After` seconds.
+             *     - `order-not-ready`: The event is for an order that does not know its tracking number yet: its dispatch call is still in flight, a cancel is withdrawing its delivery, or its interrupted dispatch could not be settled just now (the delivery service did not answer). Nothing was recorded: send the event again after `Retry-After` seconds.
              */
             503: {
                 headers: {

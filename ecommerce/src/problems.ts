@@ -170,7 +170,7 @@ export const ECOMMERCE_PROBLEMS = {
   'order-not-ready': {
     status: 503,
     description:
-      'The event is for an order whose dispatch is still in flight (its tracking number is not stored yet): send it again after `Retry-After` seconds.',
+      'The event is for an order that does not know its tracking number yet: its dispatch call is still in flight, a cancel is withdrawing its delivery, or its interrupted dispatch could not be settled just now (the delivery service did not answer). Nothing was recorded: send the event again after `Retry-After` seconds.',
     example: {
       detail:
         'Order 8a6e0d52-31c4-4f7b-b2f4-0c9d7e1a5b36 is being dispatched and does not know its tracking number yet; send the event again shortly',
