@@ -393,8 +393,7 @@ function buildDocument(routes: Route[], options: ApiDocsOptions): Json {
       const name = match[1]!
       const given = described.find((p) => p.name === name)
       if (given) parameters.push({ ...given, required: true, schema: schemaOf(given.schema) })
-      else
-        parameters.push({ name, in: 'path', required: true, schema: pathParams[name] ? schemaOf(pathParams[name]) : { type: 'string' } })
+      else parameters.push({ name, in: 'path', required: true, schema: pathParams[name] ? schemaOf(pathParams[name]) : { type: 'string' } })
     }
     for (const [name, schema] of Object.entries(entriesOf(hooks.query)))
       parameters.push({
