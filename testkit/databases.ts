@@ -1,15 +1,12 @@
 import { test } from 'bun:test'
 import { randomBytes } from 'node:crypto'
-import { PGlite } from '@electric-sql/pglite'
 import { type Database, openDatabase } from '@logistics/shared/db'
-import { drizzle } from 'drizzle-orm/pglite'
-import { migrate } from 'drizzle-orm/pglite/migrator'
 import postgres from 'postgres'
 
 /**
  * Databases for tests. With `TEST_DATABASE_URL=postgres://…/<db>` each call creates a fresh,
  * migrated database on that server (dropped on close); without it, each call loads an in-memory
- * PGlite from a migrated snapshot made once per process (a fresh PGlite takes seconds to start).
+ * PGlite from the service's migrated template (shared by every test process: see shared/src/pglite.ts).
  */
 export const testDatabaseUrl = process.env.TEST_DATABASE_URL || undefined
 export const onRealPostgres = testDatabaseUrl !== undefined
@@ -25,23 +22,6 @@ export function testOnPostgres(name: string, fn: () => Promise<unknown> | undefi
   test.skipIf(!onRealPostgres)(`${name} ${POSTGRES_ONLY}`, fn, options)
 }
 
-const snapshots = new Map<string, Promise<Blob>>()
-
-async function pgliteSnapshot(migrationsFolder: string): Promise<Blob> {
-  let snapshot = snapshots.get(migrationsFolder)
-  if (!snapshot) {
-    snapshot = (async () => {
-      const pg = new PGlite()
-      await migrate(drizzle(pg), { migrationsFolder })
-      const dump = await pg.dumpDataDir('none')
-      await pg.close()
-      return dump
-    })()
-    snapshots.set(migrationsFolder, snapshot)
-  }
-  return snapshot
-}
-
 export type TestDatabase<TSchema extends Record<string, unknown>> = Database<TSchema> & {
   /** The connection URL when on a real server (for processes and second replicas). */
   url?: string
@@ -53,8 +33,7 @@ export async function createTestDatabase<TSchema extends Record<string, unknown>
   migrationsFolder: string
 }): Promise<TestDatabase<TSchema>> {
   if (!testDatabaseUrl) {
-    const db = await openDatabase({ ...options, url: 'memory://', pgliteSnapshot: await pgliteSnapshot(options.migrationsFolder) })
-    return db
+    return openDatabase({ ...options, url: 'memory://' })
   }
   const name = `test_${options.service}_${randomBytes(6).toString('hex')}`
   const admin = postgres(testDatabaseUrl, { max: 1, onnotice: () => {} })

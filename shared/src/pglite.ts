@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { PGlite } from '@electric-sql/pglite'
+
+/**
+ * PGlite, the embedded database of development and tests: its server settings, and migrated
+ * templates that spare a new database its `initdb`.
+ *
+ * A new PGlite cluster runs `initdb` in WebAssembly: seconds of CPU (measured here: 4–8 s, most of
+ * a fresh service's start, and of every test that starts a service on a fresh folder). The first
+ * new database of a service with a given set of migrations is made that way and then dumped (after
+ * its migrations) to `<repo>/node_modules/.cache/logistics-pglite/<service>-<key>.tar`; every later
+ * new database of that service, on disk or in memory, is loaded from that file instead (about a
+ * quarter of the cost). The key is a hash of PGlite's version and the migration files, so a new
+ * migration or PGlite version makes a new template (the old one is deleted). Best effort: a cache
+ * that cannot be read or written only costs the `initdb`.
+ */
+
+/**
+ * Server settings given at every start (not stored in the cluster). shared_buffers: initdb's 128 MB
+ * live in the WebAssembly memory, which never shrinks, so a service held ~130 MB more than with
+ * 16 MB (measured); a development or test database fits in 16 MB of buffers.
+ */
+export const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB']
+
+/** Where templates are kept (the repository's node_modules/.cache, beside other tools' caches). */
+const CACHE_DIR = join(import.meta.dir, '../../node_modules/.cache/logistics-pglite')
+
+const pgliteVersion = (() => {
+  try {
+    const pkg = require.resolve('@electric-sql/pglite/package.json')
+    return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version
+  } catch {
+    return 'unknown'
+  }
+})()
+
+/** The template's key: PGlite's version and every migration file (journal, snapshots and SQL). */
+function templateKey(migrationsFolder: string): string {
+  const hash = createHash('sha256').update(pgliteVersion)
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]))
+      .sort()
+  for (const file of files(migrationsFolder)) hash.update(file.slice(migrationsFolder.length)).update(readFileSync(file))
+  return hash.digest('hex').slice(0, 16)
+}
+
+export type PgliteTemplate = {
+  /** The template file, when one is there to load from. */
+  file: Blob | undefined
+  /** Dumps a freshly made and migrated database as the template (when there was none). */
+  save: (pglite: PGlite) => Promise<void>
+}
+
+/** The template of `service` for the migrations in `migrationsFolder`. */
+export function pgliteTemplate(service: string, migrationsFolder: string, cacheDir = CACHE_DIR): PgliteTemplate {
+  const path = join(cacheDir, `${service}-${templateKey(migrationsFolder)}.tar`)
+  const usable = existsSync(path) && statSync(path).size > 0
+  return {
+    file: usable ? Bun.file(path) : undefined,
+    async save(pglite) {
+      try {
+        await pglite.exec('checkpoint')
+        const dump = await pglite.dumpDataDir('none')
+        mkdirSync(cacheDir, { recursive: true })
+        // Written beside, then renamed: a reader never sees half a file, and two writers both leave a whole one.
+        const partial = `${path}.${process.pid}.partial`
+        writeFileSync(partial, new Uint8Array(await dump.arrayBuffer()))
+        renameSync(partial, path)
+        for (const old of readdirSync(cacheDir))
+          if (old.startsWith(`${service}-`) && old.endsWith('.tar') && join(cacheDir, old) !== path)
+            rmSync(join(cacheDir, old), { force: true })
+      } catch {
+        // No cache (read-only folder, full disk): the next new database runs initdb again.
+      }
+    },
+  }
+}
