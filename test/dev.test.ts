@@ -83,10 +83,10 @@ describe('bun run dev, started for real (moved ports, in-memory databases, a 1 s
         const reader = stream.getReader()
         for (let r = await reader.read(); !r.done; r = await reader.read()) output += decoder.decode(r.value, { stream: true })
       })()
-    const deadline = Date.now() + 60_000
+    const deadline = Date.now() + 120_000
     while (!output.includes('Ctrl-C stops both.') && child.exitCode === null && Date.now() < deadline) await Bun.sleep(50)
     if (!output.includes('Ctrl-C stops both.')) throw new Error(`dev did not come up:\n${output}`)
-  }, 90_000)
+  }, 150_000)
 
   afterAll(async () => {
     child?.kill('SIGINT')

@@ -7,7 +7,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
 import { lockDirectory } from './dir-lock'
-import { PGLITE_SETTINGS, type PgliteTemplate, pgliteTemplate } from './pglite'
+import { PGLITE_INITDB, PGLITE_SETTINGS, type PgliteTemplate, pgliteTemplate } from './pglite'
 
 /**
  * One database layer for both services. `DATABASE_URL`:
@@ -178,7 +178,8 @@ export async function openDatabase<TSchema extends Record<string, unknown>>(
   const fresh = dir === undefined || !existsSync(join(dir, 'PG_VERSION'))
   const template = fresh ? (options.pgliteTemplate ?? pgliteTemplate(options.service, migrationsFolder)) : undefined
   const start = async (loadDataDir: Blob | undefined) => {
-    const pglite = dir ? new PGlite(dir, { startParams, loadDataDir }) : new PGlite({ startParams, loadDataDir })
+    const settings = { startParams, initDbStartParams: PGLITE_INITDB, loadDataDir }
+    const pglite = dir ? new PGlite(dir, settings) : new PGlite(settings)
     try {
       await pglite.waitReady
       return pglite

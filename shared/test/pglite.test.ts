@@ -1,0 +1,93 @@
+/**
+ * New PGlite databases start from a migrated template (shared/src/pglite.ts): made once by initdb
+ * and the migrations, then loaded. A template that does not load costs an initdb, never a failure;
+ * a changed migration makes a new template and removes the old one.
+ */
+import { afterAll, describe, expect, test } from 'bun:test'
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { PGlite } from '@electric-sql/pglite'
+import { openDatabase, type StartStep } from '../src/db'
+import { pgliteTemplate } from '../src/pglite'
+
+const root = mkdtempSync(join(tmpdir(), 'pglite-template-'))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+const cacheDir = join(root, 'cache')
+const migrationsFolder = join(import.meta.dir, '../../delivery/drizzle')
+
+async function open(url: string | undefined, dataRoot = join(root, 'data')) {
+  const steps: StartStep[] = []
+  const database = await openDatabase({
+    url,
+    service: 'delivery',
+    schema: {},
+    migrationsFolder,
+    dataRoot,
+    pgliteTemplate: pgliteTemplate('delivery', migrationsFolder, cacheDir),
+    onStep: (s) => steps.push(s),
+  })
+  const query = async (text: string) => (await database.pglite!.query<Record<string, unknown>>(text)).rows
+  return { database, steps, query }
+}
+
+describe('the migrated PGlite template', () => {
+  test('a template that does not load (truncated) costs an initdb, not a failure, and is made anew', async () => {
+    const { path } = pgliteTemplate('delivery', migrationsFolder, cacheDir)
+    mkdirSync(cacheDir, { recursive: true })
+    writeFileSync(path, 'not a tar file, or half of one')
+    const { database, steps, query } = await open('memory://')
+    try {
+      expect(steps.map((s) => s.step)).toEqual(['database', 'migrations'])
+      expect(steps[0]).toMatchObject({ database: 'pglite', source: 'new' })
+      expect(steps[1]).toMatchObject({ applied: 6, total: 6 })
+      expect((await query("select to_regclass('public.deliveries') is not null as ok"))[0]).toEqual({ ok: true })
+    } finally {
+      await database.close()
+    }
+    expect(statSync(path).size).toBeGreaterThan(1_000_000)
+  }, 120_000)
+
+  test('the next new database, in memory or in a folder, is loaded from it: migrated, without template0/1', async () => {
+    const memory = await open('memory://')
+    try {
+      expect(memory.steps[0]).toMatchObject({ source: 'template' })
+      expect(memory.steps[1]).toMatchObject({ applied: 0, total: 6 })
+      expect(await memory.query('select datname from pg_database order by 1')).toEqual([{ datname: 'postgres' }])
+      expect((await memory.query("select to_regclass('public.webhook_events') is not null as ok"))[0]).toEqual({ ok: true })
+    } finally {
+      await memory.database.close()
+    }
+    const folder = await open(undefined)
+    try {
+      expect(folder.steps[0]).toMatchObject({ source: 'template' })
+      await folder.query('create table marker (x int)')
+    } finally {
+      await folder.database.close()
+    }
+    const again = await open(undefined)
+    try {
+      expect(again.steps[0]).toMatchObject({ source: 'existing' })
+      expect((await again.query("select to_regclass('public.marker') is not null as ok"))[0]).toEqual({ ok: true })
+    } finally {
+      await again.database.close()
+    }
+  }, 60_000)
+
+  test('a changed migration is another template; saving it removes the old one', async () => {
+    const changed = join(root, 'migrations')
+    cpSync(migrationsFolder, changed, { recursive: true })
+    const before = pgliteTemplate('delivery', changed, cacheDir) // the same files: the template of the tests above
+    const sql = readdirSync(changed).find((f) => f.endsWith('.sql'))!
+    appendFileSync(join(changed, sql), '\n-- one more line\n')
+    const after = pgliteTemplate('delivery', changed, cacheDir)
+    expect(after.path).not.toBe(before.path)
+    expect(after.file).toBeUndefined()
+    writeFileSync(before.path, 'the old template')
+    // A stand-in for the database being dumped: what matters here is where the dump goes.
+    const fake = { exec: async () => [], dumpDataDir: async () => new Blob(['a new template']) } as unknown as PGlite
+    await after.save(fake)
+    expect(existsSync(after.path)).toBe(true)
+    expect(existsSync(before.path)).toBe(false)
+  })
+})
