@@ -345,7 +345,8 @@ Read once at start-up and validated; a bad value stops the service with one line
 
 | variable | service | default | meaning |
 | --- | --- | --- | --- |
-| \`PORT\` | both | 3000 ecommerce, 3001 delivery | listening port |
+| \`PORT\` | both | 3000 ecommerce, 3001 delivery | listening port: the one port variable a service reads |
+| \`ECOMMERCE_PORT\`, \`DELIVERY_PORT\` | \`bun run dev\`, Compose | 3000, 3001 | where the two-service launchers put each service: \`bun run dev\` passes each its own as \`PORT\` (and its banner's commands carry them); Compose maps them to the containers' ports on the host |
 | \`DATABASE_URL\` | both | unset | unset: embedded PGlite under \`./.data/<service>\`; \`memory://\`: in-memory PGlite; \`postgres://…\`: a PostgreSQL server |
 | \`DATABASE_CONNECT_TIMEOUT_SECONDS\` | both | 30 | how long start-up waits for the database before it exits 1 with a one-line reason |
 | \`LOG_LEVEL\` | both | \`info\` | \`debug\`, \`info\`, \`warn\`, \`error\`, \`silent\` |
