@@ -7,6 +7,7 @@
  *   table, written by hand below.
  * - docs/data-model.md: an ER diagram (mermaid) of both databases from the drizzle schemas, with the
  *   tables' doc comments.
+ * - docs/testing.md: the test suite's facts (last measured duration, PostgreSQL-only tests): scripts/test-facts.ts.
  *
  * `bun run docs --check` exits 1 when a file is out of date (test/docs.test.ts does the same).
  */
@@ -22,6 +23,7 @@ import { createApp as createEcommerceApp } from '../ecommerce/src/app'
 import { loadConfig as loadEcommerceConfig } from '../ecommerce/src/config'
 import * as ecommerceSchema from '../ecommerce/src/db/schema'
 import { root } from './services'
+import { renderTestingDoc } from './test-facts'
 
 // --- OpenAPI documents --------------------------------------------------------------------------
 
@@ -502,7 +504,7 @@ ${renderTables(ecommerce.tables, ecommerceComments)}
 // --- main ------------------------------------------------------------------------------------------------
 
 export async function renderDocs(docs?: { delivery: OpenApi; ecommerce: OpenApi }): Promise<Record<string, string>> {
-  return { 'docs/api.md': await renderApi(docs), 'docs/data-model.md': renderDataModel() }
+  return { 'docs/api.md': await renderApi(docs), 'docs/data-model.md': renderDataModel(), 'docs/testing.md': renderTestingDoc() }
 }
 
 if (import.meta.main) {
