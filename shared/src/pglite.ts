@@ -45,9 +45,9 @@ const pgliteVersion = (() => {
   }
 })()
 
-/** The template's key: PGlite's version and every migration file (journal, snapshots and SQL). */
-function templateKey(migrationsFolder: string): string {
-  const hash = createHash('sha256').update(`${TEMPLATE_FORMAT} ${pgliteVersion} ${PGLITE_INITDB.join(' ')}`)
+/** A hash of every migration file (journal, snapshots and SQL): what a migrated database holds. */
+export function migrationsKey(migrationsFolder: string): string {
+  const hash = createHash('sha256')
   const files = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true })
       .flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]))
@@ -55,6 +55,13 @@ function templateKey(migrationsFolder: string): string {
   for (const file of files(migrationsFolder)) hash.update(file.slice(migrationsFolder.length)).update(readFileSync(file))
   return hash.digest('hex').slice(0, 16)
 }
+
+/** The template's key: its format, PGlite's version and initdb options, and the migrations. */
+const templateKey = (migrationsFolder: string) =>
+  createHash('sha256')
+    .update(`${TEMPLATE_FORMAT} ${pgliteVersion} ${PGLITE_INITDB.join(' ')} ${migrationsKey(migrationsFolder)}`)
+    .digest('hex')
+    .slice(0, 16)
 
 export type PgliteTemplate = {
   /** Where the template is (or will be) kept. */
