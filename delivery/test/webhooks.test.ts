@@ -449,7 +449,8 @@ describe('the queue statistics', () => {
     await t.call('POST', '/deliveries', { body: deliveryBody() })
     expect(await soon.runOnce()).toEqual({ sent: 1 })
     await soon.stop()
-    expect(analyzed(again.lines)).toBe(2)
+    // At least once more (each runOnce ends with an empty claim, which analyzes too when a slow machine took 100 ms).
+    expect(analyzed(again.lines)).toBeGreaterThanOrEqual(2)
     expect(r.received).toHaveLength(5)
   })
 
@@ -469,7 +470,8 @@ describe('the queue statistics', () => {
       // Then a tick's burst: with the old statistics a claim of 32 took ~100 ms here instead of ~1 ms.
       await burst(10_000, 'pending')
       const { logger, lines } = capturingLogger()
-      expect(await createDispatcher(t.db, logger).runOnce()).toEqual({ sent: 10_000 })
+      // (An interval longer than the run: on a busy machine the run took over the default 5 s, and analyzed twice.)
+      expect(await createDispatcher(t.db, logger, { analyzeIntervalMs: 600_000 }).runOnce()).toEqual({ sent: 10_000 })
       expect(analyzed(lines)).toBe(1)
       expect(new Set(r.received.map((x) => x.id)).size).toBe(10_000)
     },
