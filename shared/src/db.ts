@@ -7,7 +7,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
 import { lockDirectory } from './dir-lock'
-import { PGLITE_INITDB, PGLITE_SETTINGS, type PgliteTemplate, pgliteTemplate } from './pglite'
+import { extractTar, PGLITE_INITDB, PGLITE_SETTINGS, type PgliteTemplate, pgliteTemplate } from './pglite'
 
 /**
  * One database layer for both services. `DATABASE_URL`:
@@ -192,7 +192,10 @@ export async function openDatabase<TSchema extends Record<string, unknown>>(
   let started = performance.now()
   try {
     try {
-      pglite = await start(template?.file)
+      // A folder gets the template's files written straight to disk (then opens as an existing
+      // database): PGlite's own loader writes them through its WebAssembly file system, ~0.6 s slower.
+      if (template?.file && dir) await extractTar(template.file, dir)
+      pglite = await start(dir ? undefined : template?.file)
     } catch (error) {
       // A template that does not load (truncated, or removed meanwhile by a newer one): make the database anew.
       if (!template?.file) throw error

@@ -103,3 +103,46 @@ export function pgliteTemplate(service: string, migrationsFolder: string, cacheD
     },
   }
 }
+
+/**
+ * Writes the files of a tar archive (PGlite's dump: ustar, directories and regular files only) into
+ * `dir`, whole or not at all: into a sibling folder first, renamed to `dir` (which must be empty)
+ * at the end, so a crash halfway leaves no half a database behind.
+ */
+export async function extractTar(archive: Blob, dir: string): Promise<void> {
+  const bytes = new Uint8Array(await archive.arrayBuffer())
+  const text = (from: number, length: number) => {
+    const field = bytes.subarray(from, from + length)
+    const end = field.indexOf(0)
+    return new TextDecoder().decode(end < 0 ? field : field.subarray(0, end))
+  }
+  const partial = `${dir}.partial-${process.pid}`
+  rmSync(partial, { recursive: true, force: true })
+  mkdirSync(partial, { recursive: true })
+  try {
+    for (let offset = 0; ; ) {
+      if (offset + 512 > bytes.length) throw new Error('the archive is truncated')
+      if (bytes[offset] === 0) break // the zero blocks that end the archive
+      if (text(offset + 257, 5) !== 'ustar') throw new Error('not a ustar archive')
+      const prefix = text(offset + 345, 155)
+      const name = (prefix ? `${prefix}/` : '') + text(offset + 0, 100)
+      const size = Number.parseInt(text(offset + 124, 12).trim() || '0', 8)
+      const mode = Number.parseInt(text(offset + 100, 8).trim() || '0', 8)
+      const type = String.fromCharCode(bytes[offset + 156] ?? 0)
+      if (offset + 512 + size > bytes.length) throw new Error('the archive is truncated')
+      const path = join(partial, name.replace(/^\/+/, ''))
+      if (!path.startsWith(`${partial}/`) || name.split('/').includes('..')) throw new Error(`an unsafe path in the archive: ${name}`)
+      if (type === '5') mkdirSync(path, { recursive: true, mode: mode || 0o700 })
+      else if (type === '0' || type === '\0') {
+        mkdirSync(join(path, '..'), { recursive: true })
+        writeFileSync(path, bytes.subarray(offset + 512, offset + 512 + size), { mode: mode || 0o600 })
+      } else throw new Error(`an entry of type ${JSON.stringify(type)} in the archive`)
+      offset += 512 + Math.ceil(size / 512) * 512
+    }
+    rmSync(dir, { recursive: true, force: true })
+    renameSync(partial, dir)
+  } catch (error) {
+    rmSync(partial, { recursive: true, force: true })
+    throw error
+  }
+}

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { PGlite } from '@electric-sql/pglite'
 import { openDatabase, type StartStep } from '../src/db'
-import { pgliteTemplate } from '../src/pglite'
+import { extractTar, pgliteTemplate } from '../src/pglite'
 
 const root = mkdtempSync(join(tmpdir(), 'pglite-template-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -74,6 +74,18 @@ describe('the migrated PGlite template', () => {
     }
   }, 60_000)
 
+  test('a folder is written from the template whole or not at all', async () => {
+    const { path } = pgliteTemplate('delivery', migrationsFolder, cacheDir)
+    const dir = join(root, 'extracted')
+    await extractTar(Bun.file(path), dir)
+    expect(existsSync(join(dir, 'PG_VERSION'))).toBe(true)
+    expect(readdirSync(root).filter((f) => f.includes('.partial'))).toEqual([])
+    const half = join(root, 'half')
+    const bytes = new Uint8Array(await Bun.file(path).arrayBuffer())
+    await expect(extractTar(new Blob([bytes.subarray(0, 100_000), new Uint8Array(512).fill(7)]), half)).rejects.toThrow()
+    expect(existsSync(half)).toBe(false)
+    expect(readdirSync(root).filter((f) => f.includes('.partial'))).toEqual([])
+  })
   test('a changed migration is another template; saving it removes the old one', async () => {
     const changed = join(root, 'migrations')
     cpSync(migrationsFolder, changed, { recursive: true })
