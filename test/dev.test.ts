@@ -133,7 +133,7 @@ describe('bun run dev, started for real (moved ports, in-memory databases, a 1 s
 
   test('idle, the pair logs nothing at info (ticks, the webhook queue, clean-ups)', async () => {
     const before = serviceLines().length
-    await Bun.sleep(4_000) // four ticks, eight dispatcher polls
+    await Bun.sleep(3_000) // three ticks, six dispatcher polls
     expect(serviceLines().slice(before)).toEqual([])
   }, 20_000)
 })
