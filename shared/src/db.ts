@@ -7,7 +7,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
 import { lockDirectory } from './dir-lock'
-import { extractTar, PGLITE_INITDB, PGLITE_SETTINGS, type PgliteTemplate, pgliteTemplate } from './pglite'
+import { dropTemplateDatabases, extractTar, PGLITE_INITDB, PGLITE_SETTINGS, type PgliteTemplate, pgliteTemplate } from './pglite'
 
 /**
  * One database layer for both services. `DATABASE_URL`:
@@ -188,25 +188,40 @@ export async function openDatabase<TSchema extends Record<string, unknown>>(
       throw error
     }
   }
-  let pglite: PGlite
+  let pglite: PGlite | undefined
   let started = performance.now()
+  // A new database starts from its migrated template; without one (or one that does not load:
+  // truncated, or replaced meanwhile by a newer one), from the shared base cluster (one initdb for
+  // both services); without a cache, initdb runs here.
+  const sources: (() => Blob | undefined | Promise<Blob | undefined>)[] = template
+    ? [
+        () => template.file,
+        () => {
+          template.file = undefined // made anew: saved as the template once migrated
+          return template.base(() => makeBaseCluster(PGlite, startParams))
+        },
+      ]
+    : []
   try {
-    try {
-      // A folder gets the template's files written straight to disk (then opens as an existing
-      // database): PGlite's own loader writes them through its WebAssembly file system, ~0.6 s slower.
-      if (template?.file && dir) await extractTar(template.file, dir)
-      pglite = await start(dir ? undefined : template?.file)
-    } catch (error) {
-      // A template that does not load (truncated, or removed meanwhile by a newer one): make the database anew.
-      if (!template?.file) throw error
-      if (dir) for (const entry of readdirSync(dir)) rmSync(join(dir, entry), { recursive: true, force: true })
-      template.file = undefined
-      pglite = await start(undefined)
+    for (const source of sources) {
+      const from = await source()
+      if (!from) continue
+      try {
+        // A folder gets the files written straight to disk (then opens as an existing database):
+        // PGlite's own loader writes them through its WebAssembly file system, ~0.6 s slower.
+        if (dir) await extractTar(from, dir)
+        pglite = await start(dir ? undefined : from)
+        break
+      } catch {
+        if (dir) for (const entry of readdirSync(dir)) rmSync(join(dir, entry), { recursive: true, force: true })
+      }
     }
+    pglite ??= await start(undefined)
   } catch (error) {
     unlock()
     throw error
   }
+  const opened = pglite
   try {
     options.onStep?.({
       step: 'database',
@@ -215,25 +230,37 @@ export async function openDatabase<TSchema extends Record<string, unknown>>(
       ms: Math.round(performance.now() - started),
     })
     started = performance.now()
-    const count = () => appliedMigrations(async (text) => (await pglite.query<{ n: number }>(text)).rows)
+    const count = () => appliedMigrations(async (text) => (await opened.query<{ n: number }>(text)).rows)
     const before = await count()
-    const db = drizzlePglite(pglite, { schema })
+    const db = drizzlePglite(opened, { schema })
     await migratePglite(db, { migrationsFolder })
     const total = await count()
     options.onStep?.({ step: 'migrations', applied: total - before, total, ms: Math.round(performance.now() - started) })
-    if (template && !template.file) await template.save(pglite)
+    if (template && !template.file) await template.save(opened)
     const close = async () => {
       try {
-        await pglite.close()
+        await opened.close()
       } finally {
         unlock()
       }
     }
-    return { db: db as unknown as Db<TSchema>, kind: 'pglite', close, pglite }
+    return { db: db as unknown as Db<TSchema>, kind: 'pglite', close, pglite: opened }
   } catch (error) {
-    await pglite.close().catch(() => {})
+    await opened.close().catch(() => {})
     unlock()
     throw error
+  }
+}
+
+/** initdb in memory, without template0/template1, dumped: the base cluster (see `pglite.ts`). */
+async function makeBaseCluster(PGliteClass: typeof PGlite, startParams: string[]): Promise<Blob> {
+  const pglite = new PGliteClass({ startParams, initDbStartParams: PGLITE_INITDB })
+  try {
+    await pglite.waitReady
+    await dropTemplateDatabases(pglite)
+    return await pglite.dumpDataDir('none')
+  } finally {
+    await pglite.close()
   }
 }
 

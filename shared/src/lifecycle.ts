@@ -2,7 +2,7 @@ import type { StartStep } from './db'
 import { errorFields } from './db-errors'
 import type { Logger } from './log'
 
-const SOURCES = { existing: 'existing data', template: 'new, from the migrated template', new: 'new (initdb)' } as const
+const SOURCES = { existing: 'existing data', template: 'new, from the migrated template', new: 'new, from a new cluster' } as const
 
 /**
  * One info line per start-up step of the database (what `bun run dev` shows as its progress):

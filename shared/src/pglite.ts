@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { PGlite } from '@electric-sql/pglite'
+import { DirectoryLockedError, lockDirectory } from './dir-lock'
 
 /**
  * PGlite, the embedded database of development and tests: its server settings, and migrated
@@ -68,37 +69,93 @@ export type PgliteTemplate = {
   path: string
   /** The template file, when one is there to load from. */
   file: Blob | undefined
+  /**
+   * The base cluster to make the database from when there is no template: initdb's output, shared
+   * by both services (see `baseCluster`); `make` runs initdb and dumps it. Undefined when it cannot
+   * be had (no cache): then the caller runs initdb itself.
+   */
+  base: (make: () => Promise<Blob>) => Promise<Blob | undefined>
   /** Dumps a freshly made and migrated database as the template (when there was none). */
   save: (pglite: PGlite) => Promise<void>
+}
+
+/** Leaves only the `postgres` database: template0 and template1 serve only CREATE DATABASE, which nobody runs on PGlite. */
+export async function dropTemplateDatabases(pglite: Pick<PGlite, 'exec'>) {
+  await pglite.exec(`update pg_database set datistemplate = false where datname in ('template0', 'template1')`)
+  for (const statement of ['drop database if exists template0', 'drop database if exists template1', 'checkpoint'])
+    await pglite.exec(statement)
+}
+
+/** Writes `data` to `path` beside, then renamed: a reader never sees half a file, and two writers both leave a whole one. */
+async function writeWhole(path: string, data: Blob) {
+  mkdirSync(join(path, '..'), { recursive: true })
+  const partial = `${path}.${process.pid}.partial`
+  writeFileSync(partial, new Uint8Array(await data.arrayBuffer()))
+  renameSync(partial, path)
+}
+
+const usable = (path: string) => existsSync(path) && statSync(path).size > 0
+
+/**
+ * The base cluster (initdb's output, without template0/template1) every new database without a
+ * template starts from, made once per PGlite version and shared by both services: a fresh clone
+ * pays one initdb, not one per service. Two processes asking at once: one makes it (under a lock
+ * file), the other waits for it, on a busy 2-core machine much faster than two initdbs side by side
+ * (measured: 5 s alone, 14 s each for two at once). Undefined when the cache cannot be written.
+ */
+async function baseCluster(cacheDir: string, make: () => Promise<Blob>): Promise<Blob | undefined> {
+  const key = createHash('sha256')
+    .update(`${TEMPLATE_FORMAT} ${pgliteVersion} ${PGLITE_INITDB.join(' ')}`)
+    .digest('hex')
+    .slice(0, 16)
+  const path = join(cacheDir, `base-${key}.tar`)
+  const deadline = Date.now() + 120_000
+  for (;;) {
+    if (usable(path)) return Bun.file(path)
+    let release: () => void
+    try {
+      mkdirSync(cacheDir, { recursive: true })
+      release = lockDirectory(path.replace(/\.tar$/, ''))
+    } catch (error) {
+      // Another process makes it: wait (a crashed maker's lock is taken over on the next try).
+      if (!(error instanceof DirectoryLockedError) || Date.now() > deadline) return undefined
+      await Bun.sleep(100)
+      continue
+    }
+    try {
+      if (!usable(path)) {
+        await writeWhole(path, await make())
+        for (const old of readdirSync(cacheDir))
+          if (old.startsWith('base-') && old.endsWith('.tar') && join(cacheDir, old) !== path) rmSync(join(cacheDir, old), { force: true })
+      }
+      return Bun.file(path)
+    } catch {
+      return undefined
+    } finally {
+      release()
+    }
+  }
 }
 
 /** The template of `service` for the migrations in `migrationsFolder`. */
 export function pgliteTemplate(service: string, migrationsFolder: string, cacheDir = CACHE_DIR): PgliteTemplate {
   const path = join(cacheDir, `${service}-${templateKey(migrationsFolder)}.tar`)
-  const usable = existsSync(path) && statSync(path).size > 0
   return {
     path,
-    file: usable ? Bun.file(path) : undefined,
+    file: usable(path) ? Bun.file(path) : undefined,
+    base: (make) => baseCluster(cacheDir, make),
     async save(pglite) {
       try {
-        // template0 and template1 serve only CREATE DATABASE, which nobody runs on PGlite: without
-        // them the template is 16 MB instead of 41 (with 1 MB WAL segments, PGLITE_INITDB), and
-        // every load copies it twice (the tar, then the in-memory files): ~60 % less to load.
-        await pglite.exec(`update pg_database set datistemplate = false where datname in ('template0', 'template1')`)
-        for (const statement of ['drop database if exists template0', 'drop database if exists template1', 'checkpoint'])
-          await pglite.exec(statement)
-        const dump = await pglite.dumpDataDir('none')
-        mkdirSync(cacheDir, { recursive: true })
-        // Written beside, then renamed: a reader never sees half a file, and two writers both leave a whole one.
-        const partial = `${path}.${process.pid}.partial`
-        writeFileSync(partial, new Uint8Array(await dump.arrayBuffer()))
-        renameSync(partial, path)
+        // Without template0 and template1 the template is 16 MB instead of 41 (with 1 MB WAL
+        // segments, PGLITE_INITDB), and every load copies it twice (the tar, then the files): ~60 % less.
+        await dropTemplateDatabases(pglite)
+        await writeWhole(path, await pglite.dumpDataDir('none'))
         for (const old of readdirSync(cacheDir))
           if (old.startsWith(`${service}-`) && old.endsWith('.tar') && join(cacheDir, old) !== path)
             rmSync(join(cacheDir, old), { force: true })
         Bun.gc(true) // the dump's copies (tens of MB) go back before the service settles
       } catch {
-        // No cache (read-only folder, full disk): the next new database runs initdb again.
+        // No cache (read-only folder, full disk): the next new database is made again.
       }
     },
   }

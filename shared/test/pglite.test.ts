@@ -1,7 +1,7 @@
 /**
- * New PGlite databases start from a migrated template (shared/src/pglite.ts): made once by initdb
- * and the migrations, then loaded. A template that does not load costs an initdb, never a failure;
- * a changed migration makes a new template and removes the old one.
+ * New PGlite databases start from a migrated template (shared/src/pglite.ts): made once from the
+ * base cluster (one initdb shared by both services) and the migrations, then loaded. A template that
+ * does not load costs a rebuild, never a failure; a changed migration makes a new template.
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -15,6 +15,7 @@ const root = mkdtempSync(join(tmpdir(), 'pglite-template-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 const cacheDir = join(root, 'cache')
 const migrationsFolder = join(import.meta.dir, '../../delivery/drizzle')
+const ecommerceMigrations = join(import.meta.dir, '../../ecommerce/drizzle')
 
 async function open(url: string | undefined, dataRoot = join(root, 'data')) {
   const steps: StartStep[] = []
@@ -32,20 +33,51 @@ async function open(url: string | undefined, dataRoot = join(root, 'data')) {
 }
 
 describe('the migrated PGlite template', () => {
-  test('a template that does not load (truncated) costs an initdb, not a failure, and is made anew', async () => {
-    const { path } = pgliteTemplate('delivery', migrationsFolder, cacheDir)
+  test('one initdb for both services, even when they start together; a template that does not load costs no more', async () => {
+    const delivery = pgliteTemplate('delivery', migrationsFolder, cacheDir)
     mkdirSync(cacheDir, { recursive: true })
-    writeFileSync(path, 'not a tar file, or half of one')
-    const { database, steps, query } = await open('memory://')
-    try {
-      expect(steps.map((s) => s.step)).toEqual(['database', 'migrations'])
-      expect(steps[0]).toMatchObject({ database: 'pglite', source: 'new' })
-      expect(steps[1]).toMatchObject({ applied: 6, total: 6 })
-      expect((await query("select to_regclass('public.deliveries') is not null as ok"))[0]).toEqual({ ok: true })
-    } finally {
-      await database.close()
+    writeFileSync(delivery.path, 'not a tar file, or half of one') // a truncated template
+    const ecommerce = pgliteTemplate('ecommerce', ecommerceMigrations, cacheDir)
+    let initdbs = 0
+    for (const t of [delivery, ecommerce]) {
+      const base = t.base
+      t.base = (make) =>
+        base(() => {
+          initdbs++
+          return make()
+        })
     }
-    expect(statSync(path).size).toBeGreaterThan(1_000_000)
+    const open = (service: string, folder: string, pgliteTemplate: typeof delivery) => {
+      const steps: StartStep[] = []
+      const opened = openDatabase({
+        url: 'memory://',
+        service,
+        schema: {},
+        migrationsFolder: folder,
+        pgliteTemplate,
+        onStep: (s) => steps.push(s),
+      })
+      return opened.then((database) => ({ database, steps }))
+    }
+    const both = await Promise.all([open('delivery', migrationsFolder, delivery), open('ecommerce', ecommerceMigrations, ecommerce)])
+    try {
+      expect(initdbs).toBe(1)
+      for (const { steps } of both) {
+        expect(steps.map((s) => s.step)).toEqual(['database', 'migrations'])
+        expect(steps[0]).toMatchObject({ database: 'pglite', source: 'new' })
+        expect(steps[1]).toMatchObject({ applied: 6, total: 6 })
+      }
+      expect(await both[0].database.pglite!.query("select to_regclass('public.deliveries') is not null as ok")).toMatchObject({
+        rows: [{ ok: true }],
+      })
+      expect(await both[1].database.pglite!.query("select to_regclass('public.orders') is not null as ok")).toMatchObject({
+        rows: [{ ok: true }],
+      })
+    } finally {
+      await Promise.all(both.map((b) => b.database.close()))
+    }
+    for (const t of [delivery, ecommerce]) expect(statSync(t.path).size).toBeGreaterThan(1_000_000)
+    expect(readdirSync(cacheDir).filter((f) => f.startsWith('base-') && f.endsWith('.tar'))).toHaveLength(1)
   }, 120_000)
 
   test('the next new database, in memory or in a folder, is loaded from it: migrated, without template0/1', async () => {
