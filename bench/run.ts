@@ -3,19 +3,20 @@
  * machine, as a ratio, plus the targets. Needs a PostgreSQL server: DATABASE_URL, or the local one
  * at 127.0.0.1:5432 (as CI sets it up). Prints one table and writes bench/results.json.
  * BENCH_SECONDS (default 10) sets the length of each HTTP load run. BENCH_ONLY (a comma list of
- * shop, tick, webhooks, tenants, lists, idle) runs only those sections, for working on one figure;
- * a "done" run is always the whole bench.
+ * shop, tick, webhooks, tenants, lists, idle, dev) runs only those sections, for working on one
+ * figure; a "done" run is always the whole bench.
  */
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { benchIdle, benchTick, benchWebhooks } from './delivery'
+import { benchDevStart } from './dev-start'
 import { benchEcommerce } from './ecommerce'
 import { freshDatabase, machine, ratio, serverUrl } from './lib'
 import { benchDeliveryList, benchOrderList } from './lists'
 import { benchDeleteWebhook, benchStuckNeighbour } from './tenants'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
-const sections = ['shop', 'tick', 'webhooks', 'tenants', 'lists', 'idle'] as const
+const sections = ['shop', 'tick', 'webhooks', 'tenants', 'lists', 'idle', 'dev'] as const
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
 const unknown = only?.filter((s) => !(sections as readonly string[]).includes(s))
 if (unknown?.length) {
@@ -180,6 +181,38 @@ if (runs('idle')) {
     })
   }
   results.idle = idle
+}
+
+if (runs('dev')) {
+  console.log('bench: bun run dev in a fresh clone: install, first start, idle, restart, fresh data folder…')
+  const dev = await benchDevStart()
+  results.dev = dev
+  rows.push(
+    {
+      figure: 'fresh clone to the dev banner (bun install + bun run dev, new PGlite data, no template yet)',
+      value: `${dev.fresh_clone_s} s (install ${dev.install_s} s)`,
+      baseline: '—',
+      ratio: '—',
+      target: '≤ 10 s',
+      met: dev.fresh_clone_s <= 10,
+    },
+    {
+      figure: 'bun run dev, warm restart to the banner',
+      value: `${dev.warm_restart_s} s`,
+      baseline: `fresh data folder, template cached: ${dev.fresh_data_dir_s} s`,
+      ratio: '—',
+      target: '≤ 3 s',
+      met: dev.warm_restart_s <= 3,
+    },
+    {
+      figure: `dev pair idle RSS on PGlite (after ${dev.idle_seconds} s idle)`,
+      value: `${dev.idle_rss_mb.total} MB (delivery ${dev.idle_rss_mb.delivery}, ecommerce ${dev.idle_rss_mb.ecommerce})`,
+      baseline: '—',
+      ratio: '—',
+      target: '≤ 400 MB',
+      met: dev.idle_rss_mb.total > 0 && dev.idle_rss_mb.total <= 400,
+    },
+  )
 }
 
 results.table = rows

@@ -12,14 +12,18 @@
  *
  * It talks to the services through clients generated from their OpenAPI documents (clients.ts):
  * the example of a client developer's program, type-checked against the documents.
+ * Bold step titles only at a terminal (not in a pipe or file, nor with NO_COLOR).
  */
 import type { Product } from '../docs/openapi/ecommerce'
 import { describeError } from './api'
 import { deliveryClient, ecommerceClient, logIn, must, type Session } from './clients'
+import { painter, wantsColour } from './colour'
+import { quickTickHint } from './dev-banner'
 import { DEMO_CUSTOMERS, DEMO_PASSWORD, DEMO_SELLERS, seed } from './seed'
 import { freePort, type ServiceProcess, startService } from './services'
 
-const step = (text: string) => console.log(`\n\x1b[1m▶ ${text}\x1b[0m`)
+const paint = painter(wantsColour())
+const step = (text: string) => console.log(`\n${paint.bold(`▶ ${text}`)}`)
 const info = (text: string) => console.log(`  ${text}`)
 
 /** The demo data is not (all) there: what is missing. */
@@ -88,17 +92,19 @@ const duration = (seconds: number) => (seconds < 120 ? `${Math.round(seconds)} s
 /**
  * What the wait will be: a parcel needs 3 ticks at best (picked up, on its way, delivered); one
  * NOT_DELIVERED goes out again (2 more ticks each time, 50 % each), so two parcels take about 6.
+ * A quicker tick is suggested only when this one is slow (the restart command with these services' ports).
  */
-export function waitEstimate(tick: number | undefined): string {
-  const faster = 'for a quicker run: STATUS_TICK_SECONDS=3 bun run dev, then bun run demo'
-  if (tick === undefined) return `a delivery takes 3 status ticks or more (STATUS_TICK_SECONDS, 30 s by default); ${faster}`
+export function waitEstimate(tick: number | undefined, urls: { ecommerce: string; delivery: string }): string {
+  if (tick === undefined)
+    return `a delivery takes 3 status ticks or more (the delivery service's STATUS_TICK_SECONDS, 30 s by default; it did not answer at ${urls.delivery}: set DELIVERY_URL to read it)`
   const howLong = `the delivery service ticks every ${tick} s: about ${duration(6 * tick)} until both parcels are delivered (at least ${duration(3 * tick)}; longer when one is NOT_DELIVERED and goes out again)`
-  return tick > 5 ? `${howLong}; ${faster}` : howLong
+  const hint = quickTickHint(tick, urls)
+  return hint ? `${howLong}; ${hint}` : howLong
 }
 
 async function main() {
   let ecommerceUrl = process.env.ECOMMERCE_URL ?? 'http://localhost:3000'
-  let deliveryUrl: string | undefined = process.env.DELIVERY_URL ?? 'http://localhost:3001'
+  let deliveryUrl = process.env.DELIVERY_URL ?? 'http://localhost:3001'
   const own: ServiceProcess[] = []
   const up = await fetch(`${ecommerceUrl}/health`)
     .then((r) => r.ok)
@@ -141,7 +147,7 @@ async function main() {
       process.exitCode = 1
       return
     }
-    info(waitEstimate(await tickSeconds(deliveryUrl)))
+    info(waitEstimate(await tickSeconds(deliveryUrl), { ecommerce: ecommerceUrl, delivery: deliveryUrl }))
 
     const shopper = cast.shopper
     step(`${shopper.user.email} logs in and picks one product from each demo seller`)

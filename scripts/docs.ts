@@ -13,6 +13,8 @@
  * - docs/environment.md: every variable of both services, from their config schemas
  *   (scripts/docs-environment.ts).
  * - README.md: the walkthrough's code blocks, copied from scripts/walkthrough.sh (the script CI runs).
+ * - docs/testing.md and README.md: the test suite's facts (last measured duration, PostgreSQL-only tests)
+ *   in their generated regions: scripts/test-facts.ts.
  *
  * `bun run docs --check` exits 1 when a file is out of date (test/docs.test.ts does the same).
  */
@@ -32,6 +34,7 @@ import * as ecommerceSchema from '../ecommerce/src/db/schema'
 import { ECOMMERCE_PROBLEMS } from '../ecommerce/src/problems'
 import { renderEnvironment } from './docs-environment'
 import { root } from './services'
+import { syncTestFacts } from './test-facts'
 
 // --- OpenAPI documents --------------------------------------------------------------------------
 
@@ -595,7 +598,8 @@ export async function renderDocs(docs?: { delivery: OpenApi; ecommerce: OpenApi 
     'docs/openapi/ecommerce.json': json(docs.ecommerce),
     'docs/openapi/delivery.d.ts': await clientTypes(docs.delivery, 'delivery'),
     'docs/openapi/ecommerce.d.ts': await clientTypes(docs.ecommerce, 'ecommerce'),
-    'README.md': syncWalkthrough(read('README.md'), read('scripts/walkthrough.sh')),
+    'docs/testing.md': syncTestFacts(read('docs/testing.md'), ['test-facts', 'postgres-only']),
+    'README.md': syncTestFacts(syncWalkthrough(read('README.md'), read('scripts/walkthrough.sh')), ['test-facts']),
   }
 }
 

@@ -57,6 +57,8 @@ export async function startService(
     onLine?: (line: string) => void
     cwd?: string
     timeoutMs?: number
+    /** Called with the process as soon as it is spawned (to stop it even if it never gets healthy). */
+    onSpawn?: (child: ReturnType<typeof Bun.spawn>) => void
   } = {},
 ): Promise<ServiceProcess> {
   const port = options.port ?? (await freePort())
@@ -67,6 +69,7 @@ export async function startService(
     stdout: options.onLine ? 'pipe' : 'ignore',
     stderr: options.onLine ? 'pipe' : 'inherit',
   })
+  options.onSpawn?.(child)
   if (options.onLine) {
     void pipeLines(child.stdout as ReadableStream<Uint8Array>, options.onLine)
     void pipeLines(child.stderr as ReadableStream<Uint8Array>, options.onLine)

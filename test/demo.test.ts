@@ -72,10 +72,20 @@ describe('bun run demo', () => {
     } finally {
       delivery.stop(true)
     }
-    expect(waitEstimate(30)).toContain('every 30 s: about 3 min')
-    expect(waitEstimate(30)).toContain('STATUS_TICK_SECONDS=3 bun run dev')
-    expect(waitEstimate(2)).toContain('about 12 s')
-    expect(waitEstimate(2)).not.toContain('STATUS_TICK_SECONDS=3')
-    expect(waitEstimate(undefined)).toContain('STATUS_TICK_SECONDS=3 bun run dev')
+    const defaults = { ecommerce: 'http://localhost:3000', delivery: 'http://localhost:3001' }
+    expect(waitEstimate(30, defaults)).toContain('every 30 s: about 3 min')
+    expect(waitEstimate(30, defaults)).toContain('for a quicker run: STATUS_TICK_SECONDS=3 bun run dev, then bun run demo')
+    expect(waitEstimate(2, defaults)).toContain('about 12 s')
+    // A quick tick already (the tester's STATUS_TICK_SECONDS=3): no hint to use the tick it has.
+    expect(waitEstimate(3, defaults)).not.toContain('STATUS_TICK_SECONDS')
+    expect(waitEstimate(5, defaults)).not.toContain('STATUS_TICK_SECONDS')
+    // Unknown (the delivery service did not answer): no guess, but how to let the demo read it.
+    expect(waitEstimate(undefined, defaults)).not.toContain('STATUS_TICK_SECONDS=3')
+    expect(waitEstimate(undefined, defaults)).toContain('DELIVERY_URL')
+    // Moved ports: the commands carry them, so they work as printed.
+    const moved = { ecommerce: 'http://localhost:3300', delivery: 'http://localhost:3301' }
+    expect(waitEstimate(30, moved)).toContain(
+      'DELIVERY_PORT=3301 ECOMMERCE_PORT=3300 STATUS_TICK_SECONDS=3 bun run dev, then ECOMMERCE_URL=http://localhost:3300 DELIVERY_URL=http://localhost:3301 bun run demo',
+    )
   })
 })

@@ -118,13 +118,27 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 }
 
 describe('the whole story over real HTTP', () => {
-  test('the demo data loads through the public API once; a second seed creates nothing', async () => {
+  test('the demo data loads through the public API once, with no failed request; a second seed creates nothing and logs nobody in', async () => {
     const catalogue = await api(ecommerce.url)
       .get('products', { searchParams: { limit: 100 } })
       .json<{ total: number }>()
     expect(catalogue.total).toBe(12)
+    const requests = () =>
+      logs.ecommerce.flatMap((l) => {
+        const line = (l.startsWith('{') ? JSON.parse(l) : {}) as { msg?: string; path?: string; status?: number }
+        return line.msg === 'request' ? [line] : []
+      })
+    // The seed asks nothing whose expected answer is an error (a 401 or 409 reads as a failure in the log).
+    expect(requests().filter((r) => r.status! >= 400)).toEqual([])
+    const before = requests().length
     const again = await seed({ ecommerceUrl: ecommerce.url, log: () => {} })
     expect(again.created).toEqual([])
+    await Bun.sleep(100) // the log lines of its requests
+    expect(
+      requests()
+        .slice(before)
+        .map((r) => r.path),
+    ).toEqual(['/products']) // the complete catalogue says it all
     expect(
       (
         await api(ecommerce.url)

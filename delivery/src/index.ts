@@ -1,4 +1,4 @@
-import { configOrExit, createLogger, databaseOrExit, isProduction, onShutdown } from '@logistics/shared'
+import { configOrExit, createLogger, databaseOrExit, isProduction, logStartStep, onShutdown } from '@logistics/shared'
 import { serveApp } from '@logistics/shared/http/serve'
 import { createApp } from './app'
 import { loadConfig, parseApiKeys } from './config'
@@ -13,6 +13,7 @@ const database = await databaseOrExit('delivery', () =>
   openDeliveryDatabase(config.DATABASE_URL, {
     connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
     onConnectRetry: (info) => logger.warn('database not reachable yet; retrying', info),
+    onStep: logStartStep(logger),
   }),
 )
 const disabledClients = await provisionApiClients(database.db, parseApiKeys(config.DELIVERY_API_KEYS))

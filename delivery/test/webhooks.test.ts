@@ -441,7 +441,8 @@ describe('the queue statistics', () => {
     await t.call('POST', '/deliveries', { body: deliveryBody() })
     expect(await soon.runOnce()).toEqual({ sent: 1 })
     await soon.stop()
-    expect(analyzed(again.lines)).toBe(2)
+    // At least once more (each runOnce ends with an empty claim, which analyzes too when a slow machine took 100 ms).
+    expect(analyzed(again.lines)).toBeGreaterThanOrEqual(2)
     expect(r.received).toHaveLength(5)
   })
 

@@ -1,4 +1,4 @@
-import { configOrExit, createLogger, databaseOrExit, isProduction, onShutdown } from '@logistics/shared'
+import { configOrExit, createLogger, databaseOrExit, isProduction, logStartStep, onShutdown } from '@logistics/shared'
 import { serveApp } from '@logistics/shared/http/serve'
 import { createApp, defaultDeliveryClient } from './app'
 import { DEV_ADMIN_PASSWORD, loadConfig } from './config'
@@ -15,13 +15,16 @@ const database = await databaseOrExit('ecommerce', () =>
   openEcommerceDatabase(config.DATABASE_URL, {
     connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
     onConnectRetry: (info) => logger.warn('database not reachable yet; retrying', info),
+    onStep: logStartStep(logger),
   }),
 )
 
+const adminStarted = performance.now()
 const admin = await ensureAdmin(database.db, config.ADMIN_EMAIL, config.ADMIN_PASSWORD)
-if (admin.created) logger.info('administrator created', { email: config.ADMIN_EMAIL })
-else if (admin.role !== 'admin')
-  logger.warn('ADMIN_EMAIL belongs to a non-admin user; no administrator bootstrapped', { email: config.ADMIN_EMAIL })
+const adminMs = Math.round(performance.now() - adminStarted)
+if (admin.created) logger.info('administrator created', { email: config.ADMIN_EMAIL, ms: adminMs })
+else if (admin.role === 'admin') logger.info('administrator exists', { email: config.ADMIN_EMAIL })
+else logger.warn('ADMIN_EMAIL belongs to a non-admin user; no administrator bootstrapped', { email: config.ADMIN_EMAIL })
 if (isProduction(config)) {
   for (const change of await retireDevelopmentPasswords(database.db, config.ADMIN_EMAIL, config.ADMIN_PASSWORD, [DEV_ADMIN_PASSWORD]))
     if (change.action === 'admin-password-set')

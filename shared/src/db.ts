@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import type { PGlite } from '@electric-sql/pglite'
 import { type SQL, sql } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
@@ -7,6 +7,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
 import { lockDirectory } from './dir-lock'
+import { dropTemplateDatabases, extractTar, PGLITE_INITDB, PGLITE_SETTINGS, type PgliteTemplate, pgliteTemplate } from './pglite'
 
 /**
  * One database layer for both services. `DATABASE_URL`:
@@ -42,8 +43,8 @@ export type OpenDatabaseOptions<TSchema extends Record<string, unknown>> = {
   migrationsFolder: string
   /** Where the on-disk PGlite lives when `url` is unset (default `./.data`). */
   dataRoot?: string
-  /** A migrated PGlite snapshot to start from instead of migrating (tests). */
-  pgliteSnapshot?: Blob | File
+  /** The migrated template a new PGlite database starts from (default: the shared cache; see `pglite.ts`). */
+  pgliteTemplate?: PgliteTemplate
   poolSize?: number
   /**
    * How long to keep trying a PostgreSQL server that does not answer yet before giving up with a
@@ -52,6 +53,25 @@ export type OpenDatabaseOptions<TSchema extends Record<string, unknown>> = {
   connectTimeoutSeconds?: number
   /** Told about each failed try (one line each; the host, never the password). */
   onConnectRetry?: (info: { host: string; attempt: number; error: string; retry_in_ms: number }) => void
+  /** Told when each start-up step is done (the services log one line each: see `logStartStep`). */
+  onStep?: (step: StartStep) => void
+}
+
+/**
+ * A step of opening the database, as the start-up log shows it: the database answering (a PGlite
+ * database says whether it was `existing`, loaded from the migrated `template`, or made `new` by
+ * initdb), then the migrations (how many were applied now, of how many).
+ */
+export type StartStep =
+  | { step: 'database'; database: DatabaseKind; source?: 'existing' | 'template' | 'new'; ms: number }
+  | { step: 'migrations'; applied: number; total: number; ms: number }
+
+/** The migrations drizzle has recorded in a database (0 before the first). */
+async function appliedMigrations(query: (text: string) => Promise<{ n: number }[]>): Promise<number> {
+  const [table] = await query("select (to_regclass('drizzle.__drizzle_migrations') is not null)::int as n")
+  if (!table?.n) return 0
+  const [count] = await query('select count(*)::int as n from drizzle.__drizzle_migrations')
+  return count?.n ?? 0
 }
 
 /** The server a URL points at, without its credentials: `host:port/database`. */
@@ -121,8 +141,12 @@ export async function openDatabase<TSchema extends Record<string, unknown>>(
 ): Promise<Database<TSchema>> {
   const { url, schema, migrationsFolder } = options
   if (url && /^postgres(ql)?:\/\//.test(url)) {
+    let started = performance.now()
     await waitForServer(url, options.connectTimeoutSeconds, options.onConnectRetry)
-    await migrateServer(url, migrationsFolder)
+    options.onStep?.({ step: 'database', database: 'postgres', ms: Math.round(performance.now() - started) })
+    started = performance.now()
+    const { applied, total } = await migrateServer(url, migrationsFolder)
+    options.onStep?.({ step: 'migrations', applied, total, ms: Math.round(performance.now() - started) })
     const client = postgres(url, {
       max: options.poolSize ?? POOL_SIZE,
       onnotice: () => {},
@@ -138,38 +162,105 @@ export async function openDatabase<TSchema extends Record<string, unknown>>(
     import('drizzle-orm/pglite'),
     import('drizzle-orm/pglite/migrator'),
   ])
-  let pglite: PGlite
+  const startParams = [...PGlite.defaultStartParams, ...PGLITE_SETTINGS]
+  let dir: string | undefined
   let unlock = () => {}
-  if (options.pgliteSnapshot) {
-    pglite = new PGlite({ loadDataDir: options.pgliteSnapshot })
-  } else if (url === 'memory://') {
-    pglite = new PGlite()
-  } else if (url === undefined || url === '') {
-    const dir = resolve(options.dataRoot ?? '.data', options.service)
+  if (url === undefined || url === '') {
+    dir = resolve(options.dataRoot ?? '.data', options.service)
     mkdirSync(dirname(dir), { recursive: true })
     // One process per folder: a second one would corrupt it (refused with one line; a stale lock is taken over).
     unlock = lockDirectory(dir)
     mkdirSync(dir, { recursive: true })
-    pglite = new PGlite(dir)
-  } else {
+  } else if (url !== 'memory://') {
     throw new Error(`DATABASE_URL must be unset, memory:// or postgres://…; got "${url.replace(/\/\/[^@]*@/, '//***@')}"`)
   }
+  // A new database (in memory, or a folder without a cluster) starts from the migrated template when there is one.
+  const fresh = dir === undefined || !existsSync(join(dir, 'PG_VERSION'))
+  const template = fresh ? (options.pgliteTemplate ?? pgliteTemplate(options.service, migrationsFolder)) : undefined
+  const start = async (loadDataDir: Blob | undefined) => {
+    const settings = { startParams, initDbStartParams: PGLITE_INITDB, loadDataDir }
+    const pglite = dir ? new PGlite(dir, settings) : new PGlite(settings)
+    try {
+      await pglite.waitReady
+      return pglite
+    } catch (error) {
+      await pglite.close().catch(() => {})
+      throw error
+    }
+  }
+  let pglite: PGlite | undefined
+  let started = performance.now()
+  // A new database starts from its migrated template; without one (or one that does not load:
+  // truncated, or replaced meanwhile by a newer one), from the shared base cluster (one initdb for
+  // both services); without a cache, initdb runs here.
+  const sources: (() => Blob | undefined | Promise<Blob | undefined>)[] = template
+    ? [
+        () => template.file,
+        () => {
+          template.file = undefined // made anew: saved as the template once migrated
+          return template.base(() => makeBaseCluster(PGlite, startParams))
+        },
+      ]
+    : []
   try {
-    await pglite.waitReady
-    const db = drizzlePglite(pglite, { schema })
-    if (!options.pgliteSnapshot) await migratePglite(db, { migrationsFolder })
+    for (const source of sources) {
+      const from = await source()
+      if (!from) continue
+      try {
+        // A folder gets the files written straight to disk (then opens as an existing database):
+        // PGlite's own loader writes them through its WebAssembly file system, ~0.6 s slower.
+        if (dir) await extractTar(from, dir)
+        pglite = await start(dir ? undefined : from)
+        break
+      } catch {
+        if (dir) for (const entry of readdirSync(dir)) rmSync(join(dir, entry), { recursive: true, force: true })
+      }
+    }
+    pglite ??= await start(undefined)
+  } catch (error) {
+    unlock()
+    throw error
+  }
+  const opened = pglite
+  try {
+    options.onStep?.({
+      step: 'database',
+      database: 'pglite',
+      source: template ? (template.file ? 'template' : 'new') : 'existing',
+      ms: Math.round(performance.now() - started),
+    })
+    started = performance.now()
+    const count = () => appliedMigrations(async (text) => (await opened.query<{ n: number }>(text)).rows)
+    const before = await count()
+    const db = drizzlePglite(opened, { schema })
+    await migratePglite(db, { migrationsFolder })
+    const total = await count()
+    options.onStep?.({ step: 'migrations', applied: total - before, total, ms: Math.round(performance.now() - started) })
+    if (template && !template.file) await template.save(opened)
     const close = async () => {
       try {
-        await pglite.close()
+        await opened.close()
       } finally {
         unlock()
       }
     }
-    return { db: db as unknown as Db<TSchema>, kind: 'pglite', close, pglite }
+    return { db: db as unknown as Db<TSchema>, kind: 'pglite', close, pglite: opened }
   } catch (error) {
-    await pglite.close().catch(() => {})
+    await opened.close().catch(() => {})
     unlock()
     throw error
+  }
+}
+
+/** initdb in memory, without template0/template1, dumped: the base cluster (see `pglite.ts`). */
+async function makeBaseCluster(PGliteClass: typeof PGlite, startParams: string[]): Promise<Blob> {
+  const pglite = new PGliteClass({ startParams, initDbStartParams: PGLITE_INITDB })
+  try {
+    await pglite.waitReady
+    await dropTemplateDatabases(pglite)
+    return await pglite.dumpDataDir('none')
+  } finally {
+    await pglite.close()
   }
 }
 
@@ -200,12 +291,16 @@ function preparedStatements<C extends Client>(client: C): C {
   return client
 }
 
-async function migrateServer(url: string, migrationsFolder: string) {
+async function migrateServer(url: string, migrationsFolder: string): Promise<{ applied: number; total: number }> {
   const client = postgres(url, { max: 1, onnotice: () => {} })
+  const count = () => appliedMigrations((text) => client.unsafe(text) as unknown as Promise<{ n: number }[]>)
   try {
     await client`select pg_advisory_lock(${MIGRATION_LOCK_ID})`
+    const before = await count()
     await migratePostgres(drizzlePostgres(client), { migrationsFolder })
+    const total = await count()
     await client`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`
+    return { applied: total - before, total }
   } finally {
     await client.end({ timeout: 5 })
   }

@@ -1,5 +1,22 @@
+import type { StartStep } from './db'
 import { errorFields } from './db-errors'
 import type { Logger } from './log'
+
+const SOURCES = { existing: 'existing data', template: 'new, from the migrated template', new: 'new, from a new cluster' } as const
+
+/**
+ * One info line per start-up step of the database (what `bun run dev` shows as its progress):
+ * `database ready` (PGlite: its data existing, new from the template, or new by initdb) and the
+ * migrations (applied now, or already up to date), each with its duration.
+ */
+export const logStartStep =
+  (logger: Logger) =>
+  (s: StartStep): void => {
+    if (s.step === 'database')
+      logger.info('database ready', { database: s.database, ...(s.source && { data: SOURCES[s.source] }), ms: s.ms })
+    else if (s.applied > 0) logger.info('migrations applied', { applied: s.applied, total: s.total, ms: s.ms })
+    else logger.info('migrations: the schema is up to date', { total: s.total, ms: s.ms })
+  }
 
 /** Reads the configuration, or stops the process with the reason (no stack trace) and exit code 1. */
 export function configOrExit<T>(service: string, load: () => T): T {

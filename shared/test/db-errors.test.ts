@@ -1,9 +1,12 @@
 import { describe, expect, test } from 'bun:test'
+import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
 import { DrizzleQueryError } from 'drizzle-orm/errors'
+import { openDatabase } from '../src/db'
 import { errorFields, isDatabaseUnavailable, outageTracker } from '../src/db-errors'
 import type { Logger } from '../src/log'
 
+const DELIVERY_MIGRATIONS = join(import.meta.dir, '../../delivery/drizzle')
 const pgError = (code: string, extra: Record<string, unknown> = {}) =>
   Object.assign(new Error(`server says something about "ada@example.com"`), { name: 'PostgresError', code, ...extra })
 const wrapped = (cause: unknown) => new DrizzleQueryError('insert into users (email) values ($1)', ['ada@example.com'], cause as Error)
@@ -67,13 +70,13 @@ describe('errorFields', () => {
     expect(errorFields(new TypeError('x is undefined'))).toMatchObject({ class: 'TypeError', message: 'x is undefined' })
   })
   test('a real drizzle query error', async () => {
-    const { PGlite } = await import('@electric-sql/pglite')
-    const { drizzle } = await import('drizzle-orm/pglite')
-    const pg = new PGlite()
-    const error = await drizzle(pg)
-      .execute(sql`select ${'ada@example.com'}::uuid`)
-      .catch((e) => e)
-    await pg.close()
+    // An in-memory PGlite (loaded from the delivery service's migrated template: no initdb).
+    const database = await openDatabase({ url: 'memory://', service: 'delivery', schema: {}, migrationsFolder: DELIVERY_MIGRATIONS })
+    const error: Error = await database.db.execute(sql`select ${'ada@example.com'}::uuid`).then(
+      () => new Error('no error'),
+      (e: Error) => e,
+    )
+    await database.close()
     expect(String(error.message)).toContain('ada@example.com') // what drizzle would have leaked
     const line = JSON.stringify(errorFields(error))
     expect(line).toContain('22P02')

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openDatabase } from '../src/db'
@@ -66,10 +66,9 @@ describe('the PGlite data folder lock', () => {
   })
 
   test('openDatabase locks the folder: a second open is refused with one line, a close frees it', async () => {
-    const migrationsFolder = join(root, 'migrations')
-    mkdirSync(join(migrationsFolder, 'meta'), { recursive: true })
-    writeFileSync(join(migrationsFolder, 'meta/_journal.json'), JSON.stringify({ version: '7', dialect: 'postgresql', entries: [] }))
-    const options = { url: undefined, service: 'svc', schema: {}, migrationsFolder, dataRoot: join(root, 'db') }
+    // The delivery service's migrations: its new database loads from the shared migrated template.
+    const migrationsFolder = join(import.meta.dir, '../../delivery/drizzle')
+    const options = { url: undefined, service: 'delivery', schema: {}, migrationsFolder, dataRoot: join(root, 'db') }
     const first = await openDatabase(options)
     try {
       const error = await openDatabase(options).then(
@@ -78,7 +77,7 @@ describe('the PGlite data folder lock', () => {
       )
       expect(error).toBeInstanceOf(DirectoryLockedError)
       expect(error!.message).not.toContain('\n')
-      expect(error!.message).toContain(join(root, 'db', 'svc'))
+      expect(error!.message).toContain(join(root, 'db', 'delivery'))
     } finally {
       await first.close()
     }

@@ -8,5 +8,5 @@ export { schema }
 
 export const openDeliveryDatabase = (
   url: string | undefined,
-  options: Pick<OpenDatabaseOptions<typeof schema>, 'connectTimeoutSeconds' | 'onConnectRetry'> = {},
+  options: Pick<OpenDatabaseOptions<typeof schema>, 'connectTimeoutSeconds' | 'onConnectRetry' | 'onStep'> = {},
 ) => openDatabase({ url, service: 'delivery', schema, migrationsFolder, ...options })

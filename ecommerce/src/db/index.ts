@@ -9,5 +9,5 @@ export { schema }
 
 export const openEcommerceDatabase = (
   url: string | undefined,
-  options: Pick<OpenDatabaseOptions<typeof schema>, 'connectTimeoutSeconds' | 'onConnectRetry'> = {},
+  options: Pick<OpenDatabaseOptions<typeof schema>, 'connectTimeoutSeconds' | 'onConnectRetry' | 'onStep'> = {},
 ) => openDatabase({ url, service: 'ecommerce', schema, migrationsFolder, ...options })

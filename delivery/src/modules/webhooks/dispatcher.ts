@@ -161,7 +161,7 @@ export function createDispatcher(db: DeliveryDb, logger: Logger, options: Dispat
       analyzedAt = performance.now()
       analyzing = db
         .execute(sql`analyze webhook_events`)
-        .then(() => logger.info('webhook queue analyzed after a slow claim', { claim_ms: Math.round(ms), events: batch.length }))
+        .then(() => logger.debug('webhook queue analyzed after a slow claim', { claim_ms: Math.round(ms), events: batch.length }))
         .catch((err) => logger.warn('webhook queue analyze failed', { error: errorFields(err) }))
     }
     return batch

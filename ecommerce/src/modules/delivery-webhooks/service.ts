@@ -230,6 +230,7 @@ function refusal(error: unknown): { status: number; detail: string } | null {
 /**
  * Registers `url` with `secret` on the delivery service in the background, retrying with
  * exponential backoff (capped) while it is not reachable or fails (5xx); never blocks start-up.
+ * A first failed try is logged at info (the delivery service may still be starting), the next ones at warn.
  * A refusal (4xx: a bad secret or url, a wrong API key) is a configuration error: logged at error
  * level with the delivery service's detail, not retried, and reported as `failed` in `status`.
  */
@@ -281,7 +282,9 @@ export function startWebhookRegistration(options: {
         }
         const message = error instanceof Error ? error.message : String(error)
         status = { state: 'pending', detail: message }
-        logger.warn('webhook registration failed; retrying', { url, attempt, retry_in_ms: delay, error: message })
+        // The first try often comes before the delivery service is up (both start together): news, not a warning.
+        if (attempt === 1) logger.info('webhook registration waits for the delivery service', { url, retry_in_ms: delay, error: message })
+        else logger.warn('webhook registration failed; retrying', { url, attempt, retry_in_ms: delay, error: message })
       }
       await sleep(delay)
       delay = Math.min(max, delay * 2)
