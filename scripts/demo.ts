@@ -9,23 +9,18 @@
  * and DELIVERY_URL (default http://localhost:3001, read for the tick interval) say where the
  * services are. When nothing answers at ECOMMERCE_URL, it starts its own pair on in-memory
  * databases with a 2-second tick, loads the demo data into them, and stops them at the end.
+ *
+ * It talks to the services through clients generated from their OpenAPI documents (clients.ts):
+ * the example of a client developer's program, type-checked against the documents.
  * Bold step titles only at a terminal (not in a pipe or file, nor with NO_COLOR).
  */
-import { api, describeError, login } from './api'
+import type { Product } from '../docs/openapi/ecommerce'
+import { describeError } from './api'
+import { deliveryClient, ecommerceClient, logIn, must, type Session } from './clients'
 import { painter, wantsColour } from './colour'
 import { quickTickHint } from './dev-banner'
 import { DEMO_CUSTOMERS, DEMO_PASSWORD, DEMO_SELLERS, seed } from './seed'
 import { freePort, type ServiceProcess, startService } from './services'
-
-type Order = {
-  id: string
-  seller_id: string
-  status: string
-  items: { sku: string; name: string; quantity: number }[]
-  delivery: { tracking_number: string | null; tracking_url: string | null; status: string | null }
-}
-type Product = { id: string; seller_id: string; sku: string; name: string; quantity: number }
-type Session = Awaited<ReturnType<typeof login>>
 
 const paint = painter(wantsColour())
 const step = (text: string) => console.log(`\n${paint.bold(`▶ ${text}`)}`)
@@ -45,7 +40,7 @@ export type DemoCast = {
 }
 
 async function loginOrNull(baseUrl: string, email: string) {
-  return login(baseUrl, email, DEMO_PASSWORD).catch(() => null)
+  return logIn(baseUrl, email, DEMO_PASSWORD).catch(() => null)
 }
 
 /**
@@ -65,9 +60,10 @@ export async function findDemoCast(ecommerceUrl: string): Promise<DemoCast> {
       continue
     }
     const skus = new Set<string>(s.products.map(([sku]) => sku))
-    const listed = await api(ecommerceUrl)
-      .get('products', { searchParams: { seller_id: session.user.seller_id, limit: 100 } })
-      .json<{ data: Product[] }>()
+    const listed = must(
+      'list products',
+      await ecommerceClient(ecommerceUrl).GET('/products', { params: { query: { seller_id: session.user.seller_id, limit: 100 } } }),
+    )
     const demoProducts = listed.data.filter((p) => skus.has(p.sku))
     const product = demoProducts.filter((p) => p.quantity > 0).sort((a, b) => b.quantity - a.quantity)[0]
     if (product) sellers.push({ name: s.name, session, product })
@@ -81,10 +77,11 @@ export async function findDemoCast(ecommerceUrl: string): Promise<DemoCast> {
 /** The delivery service's tick interval from its /health, or STATUS_TICK_SECONDS, or undefined. */
 export async function tickSeconds(deliveryUrl: string | undefined): Promise<number | undefined> {
   if (deliveryUrl) {
-    const body = await fetch(`${deliveryUrl}/health`, { signal: AbortSignal.timeout(3_000) })
-      .then((r) => (r.ok ? (r.json() as Promise<{ tick_seconds?: unknown }>) : null))
-      .catch(() => null)
-    if (typeof body?.tick_seconds === 'number') return body.tick_seconds
+    const health = await deliveryClient(deliveryUrl)
+      .GET('/health', { signal: AbortSignal.timeout(3_000) })
+      .then((r) => r.data)
+      .catch(() => undefined)
+    if (typeof health?.tick_seconds === 'number') return health.tick_seconds
   }
   const env = Number(process.env.STATUS_TICK_SECONDS)
   return Number.isFinite(env) && env > 0 ? env : undefined
@@ -157,21 +154,23 @@ async function main() {
     for (const s of cast.sellers) info(`${s.name}: "${s.product.name}" (${s.product.sku}, ${s.product.quantity} in stock)`)
 
     step('One purchase from two sellers')
-    const purchase = await shopper.client
-      .post('purchases', {
-        json: { items: cast.sellers.map((s) => ({ product_id: s.product.id, quantity: 1 })) },
-        headers: { 'idempotency-key': crypto.randomUUID() },
-      })
-      .json<{ id: string; orders: Order[] }>()
+    const purchase = must(
+      'purchase',
+      await shopper.client.POST('/purchases', {
+        body: { items: cast.sellers.map((s) => ({ product_id: s.product.id, quantity: 1 })) },
+        params: { header: { 'Idempotency-Key': crypto.randomUUID() } },
+      }),
+    )
     info(`purchase ${purchase.id} split into ${purchase.orders.length} orders:`)
     for (const o of purchase.orders) info(`  order ${o.id}: ${o.items.map((i) => `${i.quantity} × ${i.name}`).join(', ')} — ${o.status}`)
 
     for (const order of purchase.orders) {
       const seller = cast.sellers.find((s) => s.session.user.seller_id === order.seller_id)!
       step(`Seller ${seller.session.user.email} confirms and dispatches order ${order.id.slice(0, 8)}…`)
-      const confirmed = await seller.session.client.post(`orders/${order.id}/confirm`).json<Order>()
+      const byId = { params: { path: { id: order.id } } }
+      const confirmed = must('confirm', await seller.session.client.POST('/orders/{id}/confirm', byId))
       info(`status: ${confirmed.status}`)
-      const dispatched = await seller.session.client.post(`orders/${order.id}/dispatch`).json<Order>()
+      const dispatched = must('dispatch', await seller.session.client.POST('/orders/{id}/dispatch', byId))
       info(`status: ${dispatched.status}, tracking number ${dispatched.delivery.tracking_number}, delivery ${dispatched.delivery.status}`)
       if (dispatched.delivery.tracking_url)
         info(`the parcel's public tracking page (open it, it updates live): ${dispatched.delivery.tracking_url}`)
@@ -183,7 +182,9 @@ async function main() {
     const patienceMs = Math.max(10 * 60_000, 40 * tick * 1000)
     const deadline = Date.now() + patienceMs
     for (;;) {
-      const orders = await Promise.all(purchase.orders.map((o) => shopper.client.get(`orders/${o.id}`).json<Order>()))
+      const orders = await Promise.all(
+        purchase.orders.map(async (o) => must('order', await shopper.client.GET('/orders/{id}', { params: { path: { id: o.id } } }))),
+      )
       for (const o of orders) {
         const now = `${o.status}/${o.delivery.status}`
         if (seen.get(o.id) !== now) {
@@ -199,13 +200,14 @@ async function main() {
     }
 
     step('Delivered. The tracking history of the first order:')
-    const history = await shopper.client
-      .get(`orders/${purchase.orders[0]!.id}/tracking`)
-      .json<{ tracking: { status: string; date: string }[] }>()
+    const history = must(
+      'tracking',
+      await shopper.client.GET('/orders/{id}/tracking', { params: { path: { id: purchase.orders[0]!.id } } }),
+    )
     for (const e of history.tracking) info(`${e.date}  ${e.status}`)
     step('The tracking pages (status and dates only, for the person waiting for the parcel):')
     for (const o of purchase.orders) {
-      const order = await shopper.client.get(`orders/${o.id}`).json<Order>()
+      const order = must('order', await shopper.client.GET('/orders/{id}', { params: { path: { id: o.id } } }))
       info(`order ${o.id.slice(0, 8)}…  ${order.delivery.tracking_url ?? '(none: the delivery service answered no tracking_url)'}`)
     }
     console.log('\nDone.')

@@ -1,9 +1,13 @@
 /**
  * `bun run docs`: writes the repository's reference documentation from the code itself.
  *
- * - docs/api.md: every route of both services, from their OpenAPI documents (`GET /swagger/json` of
- *   each app, built in-process on an in-memory PGlite database): method, path, auth, summary,
- *   description, parameters, request fields, responses; plus the conventions, written by hand below.
+ * - docs/openapi/delivery.json, docs/openapi/ecommerce.json: both services' OpenAPI documents
+ *   (`GET /swagger/json` of each app, built in-process on an in-memory PGlite database), which
+ *   `bun run lint` checks with Redocly; and docs/openapi/*.d.ts, the types openapi-typescript
+ *   generates from them (what a client developer gets; scripts/demo.ts is written against them).
+ * - docs/api.md: every route of both services, from those documents: method, path, auth, summary,
+ *   description, parameters, request fields, responses and their error codes; plus the conventions
+ *   (written by hand below) and each service's table of error codes.
  * - docs/data-model.md: an ER diagram (mermaid) of both databases from the drizzle schemas, with the
  *   tables' doc comments.
  * - docs/environment.md: every variable of both services, from their config schemas
@@ -15,16 +19,19 @@
  * `bun run docs --check` exits 1 when a file is out of date (test/docs.test.ts does the same).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { silentLogger } from '@logistics/shared'
+import { dirname, join } from 'node:path'
+import { COMMON_PROBLEMS, type ProblemCatalog, silentLogger } from '@logistics/shared'
 import { openDatabase } from '@logistics/shared/db'
 import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core'
+import openapiTS, { astToString } from 'openapi-typescript'
 import { createApp as createDeliveryApp } from '../delivery/src/app'
 import { loadConfig as loadDeliveryConfig } from '../delivery/src/config'
 import { schema as deliverySchema, openDeliveryDatabase } from '../delivery/src/db'
+import { DELIVERY_PROBLEMS } from '../delivery/src/problems'
 import { createApp as createEcommerceApp } from '../ecommerce/src/app'
 import { loadConfig as loadEcommerceConfig } from '../ecommerce/src/config'
 import * as ecommerceSchema from '../ecommerce/src/db/schema'
+import { ECOMMERCE_PROBLEMS } from '../ecommerce/src/problems'
 import { renderEnvironment } from './docs-environment'
 import { root } from './services'
 import { syncTestFacts } from './test-facts'
@@ -32,6 +39,7 @@ import { syncTestFacts } from './test-facts'
 // --- OpenAPI documents --------------------------------------------------------------------------
 
 type Schema = {
+  $ref?: string
   type?: string | string[]
   properties?: Record<string, Schema>
   required?: string[]
@@ -59,12 +67,34 @@ type Operation = {
   security?: Record<string, string[]>[]
   parameters?: { name: string; in: string; required?: boolean; schema?: Schema; description?: string }[]
   requestBody?: { required?: boolean; content?: Record<string, { schema?: Schema }> }
-  responses?: Record<string, { description?: string; content?: Record<string, { schema?: Schema }> }>
+  responses?: Record<string, OpenApiResponse>
+}
+type OpenApiResponse = {
+  $ref?: string
+  description?: string
+  headers?: Record<string, unknown>
+  content?: Record<string, { schema?: Schema; examples?: Record<string, unknown> }>
 }
 type OpenApi = {
   info: { title: string; version: string; description?: string }
   tags?: { name: string; description?: string }[]
   paths: Record<string, Record<string, Operation>>
+  components?: { schemas?: Record<string, Schema>; responses?: Record<string, OpenApiResponse> }
+}
+
+/** `node` with its `$ref`s into the document replaced by what they point at (api.md shows every field inline). */
+function inline<T>(doc: OpenApi, node: T, depth = 0): T {
+  if (Array.isArray(node)) return node.map((n) => inline(doc, n, depth)) as T
+  if (!node || typeof node !== 'object' || depth > 30) return node
+  const { $ref, ...rest } = node as { $ref?: string }
+  const target = $ref?.startsWith('#/')
+    ? $ref
+        .slice(2)
+        .split('/')
+        .reduce<unknown>((n, key) => (n as Record<string, unknown> | undefined)?.[key], doc)
+    : undefined
+  const merged = target ? { ...(target as object), ...rest } : rest
+  return Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, inline(doc, v, depth + 1)])) as T
 }
 
 /** Both services' OpenAPI documents, from apps built in-process on in-memory databases. */
@@ -222,40 +252,46 @@ function renderOperation(method: string, path: string, op: Operation, auth: stri
   out.push('- **Responses:**')
   for (const [status, response] of Object.entries(op.responses ?? {})) {
     const json = response.content?.['application/json']?.schema
-    const text = /^Response for status \d+$/.test(response.description ?? '') ? (STATUS_TEXT[status] ?? '') : (response.description ?? '')
-    const ok = status.startsWith('2')
+    const text = (response.description ?? STATUS_TEXT[status] ?? '').split('\n')[0]
+    const headers = Object.keys(response.headers ?? {}).filter((h) => h !== 'X-Request-Id')
+    const withHeaders = headers.length ? ` (${headers.map((h) => `\`${h}\``).join(', ')})` : ''
+    const codes = Object.keys(response.content?.['application/problem+json']?.examples ?? {})
     const body = json ? shape(json) : ''
     const page = response.content?.['text/html'] !== undefined
-    const detail = page
-      ? ' — HTML page'
-      : ok
-        ? body && body !== 'any'
+    const detail = codes.length
+      ? ` — ${codes.map((c) => `\`${c}\``).join(', ')}`
+      : page
+        ? ' — HTML page'
+        : body && body !== 'any'
           ? ` — \`${body}\``
           : ''
-        : status.startsWith('3')
-          ? ''
-          : ' — problem+json'
-    out.push(`  - \`${status}\` ${text}${detail}`)
+    out.push(`  - \`${status}\` ${text}${withHeaders}${detail}`)
   }
   out.push('')
   return out.join('\n')
 }
 
-function renderService(doc: OpenApi, title: string, auth: string): string {
+function renderService(document: OpenApi, title: string, auth: string, problems: ProblemCatalog): string {
+  const doc = inline(document, { ...document, components: undefined })
   const out: string[] = [`## ${title}`, '', `${doc.info.title} ${doc.info.version}. ${doc.info.description ?? ''}`.trim(), '']
   const tags = doc.tags?.map((t) => t.name) ?? []
   const operations: { tag: string; method: string; path: string; op: Operation }[] = []
   for (const [path, item] of Object.entries(doc.paths)) {
     if (path.startsWith('/swagger')) continue
     for (const method of METHODS)
-      if (item[method]) operations.push({ tag: item[method]!.tags?.[0] ?? 'other', method, path, op: item[method]! })
+      if (item[method] && !item[method]!.tags?.includes('docs'))
+        operations.push({ tag: item[method]!.tags?.[0] ?? 'other', method, path, op: item[method]! })
   }
   for (const tag of new Set(operations.map((o) => o.tag))) if (!tags.includes(tag)) tags.push(tag)
   out.push('| method | path | auth | summary |', '| --- | --- | --- | --- |')
   for (const tag of tags)
     for (const o of operations.filter((x) => x.tag === tag))
       out.push(`| ${o.method.toUpperCase()} | \`${o.path}\` | ${o.op.security?.length ? 'yes' : ''} | ${cell(o.op.summary ?? '')} |`)
-  out.push('| GET | `/swagger`, `/swagger/json` | | Swagger UI, OpenAPI 3.1 document |', '')
+  out.push(
+    '| GET | `/swagger`, `/swagger/json` | | Swagger UI, OpenAPI 3.1 document |',
+    "| GET | `/problems`, `/problems/{code}` | | what each error code means (where a problem's `type` points) |",
+    '',
+  )
   for (const tag of tags) {
     const list = operations.filter((o) => o.tag === tag)
     if (!list.length) continue
@@ -263,6 +299,18 @@ function renderService(doc: OpenApi, title: string, auth: string): string {
     out.push(`### ${title.split(' ')[0]}: ${tag}`, '', ...(description ? [`${description}.`, ''] : []))
     for (const o of list) out.push(renderOperation(o.method, o.path, o.op, auth))
   }
+  out.push(
+    `### ${title.split(' ')[0]}: error codes`,
+    '',
+    `Every \`code\` the service answers (\`GET /problems/{code}\` on the service describes each; each operation above lists its own).`,
+    '',
+    '| code | status | meaning |',
+    '| --- | --- | --- |',
+  )
+  const catalog: ProblemCatalog = { ...COMMON_PROBLEMS, ...problems }
+  for (const [code, d] of Object.entries(catalog).sort(([a], [b]) => a.localeCompare(b)))
+    out.push(`| \`${code}\` | ${d.status}${d.retryAfter ? ' (`Retry-After`)' : ''} | ${cell(d.description)} |`)
+  out.push('')
   return out.join('\n')
 }
 
@@ -273,9 +321,11 @@ const API_INTRO = `# API reference
 <!-- Generated by \`bun run docs\` (scripts/docs.ts) from both services' OpenAPI documents. Do not edit:
      change the route definitions or the prose in scripts/docs.ts, then run \`bun run docs\`. -->
 
-Both services describe themselves at runtime: \`/swagger\` (Swagger UI) and \`/swagger/json\` (OpenAPI 3.1). This
-page is the same information in one file, generated from those documents, plus the conventions every route
-follows. \`/swagger/json\` imports as is into Postman (Import → Link or File), Insomnia (Import → From URL) or
+Both services describe themselves at runtime: \`/swagger\` (Swagger UI) and \`/swagger/json\` (OpenAPI 3.1),
+also committed as [openapi/delivery.json](openapi/delivery.json) and [openapi/ecommerce.json](openapi/ecommerce.json)
+with the types a generated client gets ([openapi.md](openapi.md): how they are built and checked, how to generate a
+client). This page is the same information in one file, generated from those documents, plus the conventions every
+route follows. \`/swagger/json\` imports as is into Postman (Import → Link or File), Insomnia (Import → From URL) or
 Bruno (Import Collection → OpenAPI V3), which gives a ready collection of every request.
 
 - [Conventions](#conventions): JSON, authentication, errors, status codes, lists, statuses, webhooks
@@ -305,7 +355,9 @@ whatever its body, and not one byte of that body is read ([http.md](http.md)).
 
 **Errors.** Every error is \`application/problem+json\` (RFC 9457): \`type\`, \`title\`, \`status\`, \`detail\`, a
 machine-readable \`code\` (e.g. \`insufficient-stock\`, \`warehouse-address-required\`, \`invalid-transition\`), and
-for 422 an \`errors\` list of \`{ path, message }\`, one per invalid field. A 500 says only the request id (the
+for 422 an \`errors\` list of \`{ path, message }\`, one per invalid field. Each operation below lists the codes it
+can answer, and each service's error codes are tabled at the end of its section; a problem's \`type\`
+(\`/problems/{code}\`) resolves against the service to a page describing its code. A 500 says only the request id (the
 stack goes to the log). Every response carries \`x-request-id\` (yours, or a generated one); ecommerce forwards
 it to the delivery service, so one id follows a dispatch through both logs.
 
@@ -375,8 +427,8 @@ async function renderApi(docs?: { delivery: OpenApi; ecommerce: OpenApi }): Prom
   docs ??= await openApiDocuments()
   return [
     API_INTRO,
-    renderService(docs.delivery, 'Delivery service (port 3001)', 'API key: `Authorization: Bearer <api key>`'),
-    renderService(docs.ecommerce, 'Ecommerce service (port 3000)', 'JWT: `Authorization: Bearer <access_token>`'),
+    renderService(docs.delivery, 'Delivery service (port 3001)', 'API key: `Authorization: Bearer <api key>`', DELIVERY_PROBLEMS),
+    renderService(docs.ecommerce, 'Ecommerce service (port 3000)', 'JWT: `Authorization: Bearer <access_token>`', ECOMMERCE_PROBLEMS),
   ]
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')
@@ -528,12 +580,24 @@ export function syncWalkthrough(readme: string, script: string): string {
   return text
 }
 
+/** The types of a generated client (openapi-typescript, its defaults plus a type per named schema). */
+async function clientTypes(doc: OpenApi, name: string): Promise<string> {
+  const ast = await openapiTS(doc as never, { rootTypes: true, rootTypesNoSchemaPrefix: true, silent: true })
+  return `// Generated by \`bun run docs\` (scripts/docs.ts) with openapi-typescript from ${name}.json. Do not edit.\n\n${astToString(ast)}`
+}
+
 export async function renderDocs(docs?: { delivery: OpenApi; ecommerce: OpenApi }): Promise<Record<string, string>> {
+  docs ??= await openApiDocuments()
+  const json = (doc: OpenApi) => `${JSON.stringify(doc, null, 2)}\n`
   const read = (path: string) => readFileSync(join(root, path), 'utf8')
   return {
     'docs/api.md': await renderApi(docs),
     'docs/data-model.md': renderDataModel(),
     'docs/environment.md': renderEnvironment(),
+    'docs/openapi/delivery.json': json(docs.delivery),
+    'docs/openapi/ecommerce.json': json(docs.ecommerce),
+    'docs/openapi/delivery.d.ts': await clientTypes(docs.delivery, 'delivery'),
+    'docs/openapi/ecommerce.d.ts': await clientTypes(docs.ecommerce, 'ecommerce'),
     'docs/testing.md': syncTestFacts(read('docs/testing.md'), ['test-facts', 'postgres-only']),
     'README.md': syncTestFacts(syncWalkthrough(read('README.md'), read('scripts/walkthrough.sh')), ['test-facts']),
   }
@@ -554,7 +618,7 @@ if (import.meta.main) {
       console.error(`${path} is out of date: run \`bun run docs\``)
       stale++
     } else {
-      mkdirSync(join(root, 'docs'), { recursive: true })
+      mkdirSync(dirname(file), { recursive: true })
       writeFileSync(file, text)
       console.log(`wrote ${path}`)
       written++

@@ -4,8 +4,9 @@
  * that delivers the delivery service's outbox to ecommerce's receiver.
  */
 
-import { silentLogger, type WebhookEvent, webhookHeaders } from '@logistics/shared'
-import { callApp } from '@logistics/testkit/http'
+import { silentLogger, WEBHOOK_EVENT_TYPE, type WebhookEvent, webhookHeaders } from '@logistics/shared'
+import { callApp, handleChecked } from '@logistics/testkit/http'
+import { assertWebhookDocumented } from '@logistics/testkit/openapi-check'
 import { and, asc, eq } from 'drizzle-orm'
 import { deliveries, webhookEvents, webhookSubscriptions } from '../delivery/src/db/schema'
 import { advanceDeliveries } from '../delivery/src/modules/transitions/tick'
@@ -56,8 +57,10 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
     const url = new URL(request.url)
     const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.text()
     calls++
+    // Every answer of the delivery service is checked against its document, as callApp's are.
     const forward = () =>
-      delivery.app.handle(
+      handleChecked(
+        delivery.app,
         new Request(`http://delivery.local${url.pathname}${url.search}`, { method: request.method, headers: request.headers, body }),
       )
     const fault = plan(request.method, url.pathname)
@@ -123,7 +126,9 @@ export async function createSystem(options: { latencyMs?: number } = {}) {
 
   const sent: { id: string; payload: string; secret: string }[] = []
   const send = async (event: { id: string; payload: string; secret: string }) => {
-    const response = await shop.app.handle(
+    await assertWebhookDocumented(delivery.app, WEBHOOK_EVENT_TYPE, event.payload)
+    const response = await handleChecked(
+      shop.app,
       new Request('http://shop.local/webhooks/delivery', {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...webhookHeaders(event.secret, event.id, event.payload) },

@@ -51,7 +51,8 @@ describe('the delivery service, idle', () => {
     const app = createApp({ db: database.db as DeliveryDb, config: testConfig(), logger })
     for (const path of ['/health', '/health/live']) expect((await callApp(app, 'GET', path)).status).toBe(200)
     expect(lines.length).toBeGreaterThan(0)
-    expect(loud(lines)).toEqual([])
+    // (callApp's contract check fetches the app's OpenAPI document once: a request of its own, not a probe)
+    expect(loud(lines).filter((l) => (l as { path?: string }).path !== '/swagger/json')).toEqual([])
   })
 })
 

@@ -1,3 +1,5 @@
+import { assertDocumented } from './openapi-check'
+
 /** Anything with Elysia's `handle`: a request in, a response out, no port. */
 export type HandlesRequests = { handle(request: Request): Response | Promise<Response> }
 
@@ -6,6 +8,8 @@ export type Answer = { status: number; headers: Headers; text: string; json: any
 /**
  * Sends one request to an app without a port (`app.handle`): `body` as JSON (with its content
  * type), or `rawBody` as is; answers status, headers, text and the parsed JSON (undefined when not JSON).
+ * The answer is checked against the app's own OpenAPI document (openapi-check.ts): an answer the
+ * document does not describe fails the test that received it.
  */
 export async function callApp(
   app: HandlesRequests,
@@ -21,6 +25,7 @@ export async function callApp(
   }
   const response = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
   const text = await response.text()
+  await assertDocumented(app, method, path, { status: response.status, headers: response.headers, text })
   let json: any
   try {
     json = text ? JSON.parse(text) : undefined
@@ -35,3 +40,18 @@ export const send = (
   path: string,
   init: { headers?: Record<string, string>; body?: string } = {},
 ): Promise<Answer> => callApp(app, method, path, { headers: init.headers, rawBody: init.body })
+
+/**
+ * `app.handle(request)` with the answer checked against the app's document like `callApp`'s (for
+ * requests a test forwards as they are: one service's client calling the other in-process).
+ */
+export async function handleChecked(app: HandlesRequests, request: Request): Promise<Response> {
+  const response = await app.handle(request)
+  const text = await response.text()
+  await assertDocumented(app, request.method, request.url, { status: response.status, headers: response.headers, text })
+  return new Response(response.status === 204 || response.status === 304 ? null : text, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  })
+}

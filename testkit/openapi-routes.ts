@@ -23,7 +23,25 @@ export type OpenApiRoute = {
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const
 
-/** Every operation the app's `GET /swagger/json` lists, except the docs themselves. */
+/** `schema` with its `$ref`s to the document's components replaced by what they point at. */
+export function dereference(doc: any, schema: any, depth = 0): any {
+  if (Array.isArray(schema)) return schema.map((s) => dereference(doc, s, depth))
+  if (!schema || typeof schema !== 'object' || depth > 20) return schema
+  if (typeof schema.$ref === 'string' && schema.$ref.startsWith('#/')) {
+    const { $ref, ...siblings } = schema
+    const target = $ref
+      .slice(2)
+      .split('/')
+      .reduce((node: any, token: string) => node?.[token.replaceAll('~1', '/').replaceAll('~0', '~')], doc)
+    return { ...dereference(doc, target, depth + 1), ...siblings }
+  }
+  return Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, dereference(doc, value, depth + 1)]))
+}
+
+/**
+ * Every operation the app's `GET /swagger/json` lists, except the docs' own (Swagger UI, the
+ * document, the problem pages: tag `docs`); parameter schemas come dereferenced.
+ */
 export async function openApiRoutes(app: HandlesRequests): Promise<{ doc: any; routes: OpenApiRoute[] }> {
   const response = await app.handle(new Request('http://localhost/swagger/json'))
   if (response.status !== 200) throw new Error(`GET /swagger/json answered ${response.status}`)
@@ -33,8 +51,11 @@ export async function openApiRoutes(app: HandlesRequests): Promise<{ doc: any; r
     if (path.startsWith('/swagger')) continue
     for (const m of METHODS) {
       const operation = item[m]
-      if (!operation) continue
-      const parameters: OpenApiParameter[] = [...(item.parameters ?? []), ...(operation.parameters ?? [])]
+      if (!operation || operation.tags?.includes('docs')) continue
+      const parameters: OpenApiParameter[] = [...(item.parameters ?? []), ...(operation.parameters ?? [])].map((p) => ({
+        ...p,
+        schema: dereference(doc, p.schema),
+      }))
       const pathParams = [...path.matchAll(/\{([^}]+)\}/g)].map((x) => x[1]!)
       routes.push({
         method: m.toUpperCase(),

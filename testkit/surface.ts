@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import Ajv2020 from 'ajv/dist/2020'
 import { type Answer, type HandlesRequests, send } from './http'
-import { fillPath, type OpenApiRoute, servesHtml } from './openapi-routes'
+import { dereference, fillPath, type OpenApiRoute, servesHtml } from './openapi-routes'
 import { problemViolation } from './problem'
 
 /**
@@ -40,6 +40,8 @@ export type SurfaceOptions = {
   context: () => {
     app: HandlesRequests
     routes: OpenApiRoute[]
+    /** The app's OpenAPI document (`openApiRoutes`). */
+    doc: any
     /** Existing path values, so a request fails for the part under test only. */
     pathValues: Record<string, string>
     /**
@@ -233,9 +235,39 @@ export function surfaceTests(options: SurfaceOptions) {
       expect((await send(app, 'GET', '/swagger/json')).status).toBe(200)
     })
 
+    test('the document: no contract issues, every body a named schema, every problem type a page that answers', async () => {
+      const { app, routes, doc } = options.context()
+      expect(doc['x-contract-issues']).toBeUndefined()
+      const failures: string[] = []
+      for (const route of routes) {
+        const body = route.operation.requestBody?.content?.['application/json']?.schema
+        if (body && !body.$ref) failures.push(`${route.key}: request body schema is not a named one`)
+        for (const [status, response] of Object.entries<any>(route.operation.responses ?? {})) {
+          const schema = response.content?.['application/json']?.schema
+          if (schema && !schema.$ref) failures.push(`${route.key} ${status}: response schema is not a named one`)
+        }
+      }
+      const codes: string[] = doc.paths['/problems/{code}'].get.parameters[0].schema.enum
+      expect(codes.length).toBeGreaterThan(10)
+      for (const code of codes) {
+        const page = await send(app, 'GET', `/problems/${code}`)
+        if (page.status !== 200 || !page.text.includes(code)) failures.push(`GET /problems/${code}: ${page.status}`)
+      }
+      // every type URI the document's examples show is one of them
+      for (const [, type] of JSON.stringify(doc).matchAll(/"type":"(\/problems\/[^"]+)"/g))
+        if (!codes.includes(type!.slice('/problems/'.length))) failures.push(`example type ${type} has no page`)
+      expect((await send(app, 'GET', '/problems')).status).toBe(200)
+      expect((await send(app, 'GET', '/problems/no-such-code')).status).toBe(404)
+      expect(failures).toEqual([])
+    })
+
     test('the document: JSON-only request bodies with valid examples, real response descriptions, problem+json errors (HTML pages: HTML errors)', async () => {
-      const { routes } = options.context()
-      const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false })
+      const { routes, doc } = options.context()
+      const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false, validateSchema: false })
+      ajv.addSchema(doc, 'doc')
+      // the document's own references, resolved in the document
+      const valid = (schema: any, value: unknown) =>
+        ajv.validate(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"doc#/components/')), value)
       const failures: string[] = []
       for (const route of routes) {
         const { requestBody, responses } = route.operation
@@ -243,17 +275,25 @@ export function surfaceTests(options: SurfaceOptions) {
           const types = Object.keys(requestBody.content ?? {})
           if (JSON.stringify(types) !== '["application/json"]') failures.push(`${route.key}: request body types ${types}`)
           const media = requestBody.content?.['application/json']
+          const examples = media?.examples ? Object.values<any>(media.examples).map((e) => e.value) : [media?.example]
           if (!media?.schema) failures.push(`${route.key}: request body without a schema`)
-          else if (media.example === undefined) failures.push(`${route.key}: request body without an example`)
-          else if (!ajv.validate(media.schema, media.example)) failures.push(`${route.key}: example invalid: ${ajv.errorsText()}`)
+          else if (examples[0] === undefined) failures.push(`${route.key}: request body without an example`)
+          else
+            for (const example of examples)
+              if (!valid(media.schema, example)) failures.push(`${route.key}: example invalid: ${ajv.errorsText()}`)
         }
-        for (const [status, response] of Object.entries<any>(responses ?? {})) {
+        for (const [status, given] of Object.entries<any>(responses ?? {})) {
+          const response = dereference(doc, given)
+          for (const [type, media] of Object.entries<any>(response.content ?? {}))
+            for (const [name, example] of Object.entries<any>(media.examples ?? {}))
+              if (!valid(media.schema, example.value)) failures.push(`${route.key} ${status} ${type} example ${name}: ${ajv.errorsText()}`)
           if (!response.description || /^Response for status/.test(response.description))
             failures.push(`${route.key} ${status}: description "${response.description}"`)
           const types = Object.keys(response.content ?? {})
           if ((status === '204' || status === '304') && types.length > 0) failures.push(`${route.key} ${status} has content ${types}`)
-          // a page for people answers its errors as pages too; everything else as problem+json
-          const errorType = servesHtml(route) ? 'text/html' : 'application/problem+json'
+          // a page for people answers its own errors as pages too; everything else, and the failures every
+          // route shares (a shared response: 500, the database's 503), as problem+json
+          const errorType = servesHtml(route) && !given.$ref ? 'text/html' : 'application/problem+json'
           if (Number(status) >= 400 && JSON.stringify(types) !== JSON.stringify([errorType]))
             failures.push(`${route.key} ${status}: ${types}`)
           if (Number(status) < 300 && status !== '204' && !Object.values<any>(response.content ?? {}).some((media) => media?.schema))

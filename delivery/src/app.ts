@@ -1,4 +1,4 @@
-import { isProduction, type Logger } from '@logistics/shared'
+import { isProduction, type Logger, WEBHOOK_EVENT_TYPE, WebhookEventSchema } from '@logistics/shared'
 import { httpBasics } from '@logistics/shared/http/basics'
 import { jsonBody } from '@logistics/shared/http/body'
 import { securityHeaders } from '@logistics/shared/http/headers'
@@ -17,7 +17,8 @@ import { trackingRoutes } from './modules/tracking/routes'
 import { trackingPageRoutes } from './modules/tracking-page/routes'
 import { type DestinationPolicy, webhookDestinations } from './modules/webhooks/destination'
 import { webhookRoutes } from './modules/webhooks/routes'
-import { developmentApiKey, requestExamples } from './openapi-examples'
+import { developmentApiKey, requestExamples, statusChangedExample } from './openapi-examples'
+import { DELIVERY_PROBLEMS } from './problems'
 
 export type CreateAppDeps = {
   db: DeliveryDb
@@ -58,14 +59,36 @@ export function createApp(options: CreateAppDeps) {
       .use(
         apiDocs({
           title: 'Delivery service',
-          description:
-            'Shipping & tracking: deliveries with tracking numbers, a status that moves one step every tick, tracking history and signed webhooks. Authenticate with `Authorization: Bearer <api key>`.' +
-            (docsApiKey ? ` In this development setup the API key \`${docsApiKey}\` works (Authorize).` : ''),
-          version: '1.0.0',
+          description: [
+            'Shipping & tracking: deliveries with tracking numbers, a status that moves one step every tick, tracking history and signed webhooks ' +
+              '(the `delivery.status_changed` event below). Authenticate with `Authorization: Bearer <api key>`.',
+            '',
+            'Errors are `application/problem+json` (RFC 9457) with a machine-readable `code`: each operation lists the codes it can answer, ' +
+              "and a problem's `type` (`/problems/{code}`) is a page describing its code. Every answer carries `X-Request-Id`.",
+            ...(docsApiKey
+              ? [
+                  '',
+                  `**Try it (development setup):** Authorize with the API key \`${docsApiKey}\`, then \`POST /deliveries\` with its example.`,
+                ]
+              : []),
+          ].join('\n'),
           bearerDescription: docsApiKey
-            ? `Your API key. In this development setup the key \`${docsApiKey}\` works.`
-            : 'Your API key (DELIVERY_API_KEYS provisions clients).',
+            ? `Your API key, as it is (Swagger adds \`Bearer \`). In this development setup the key \`${docsApiKey}\` works.`
+            : 'Your API key, as it is (Swagger adds `Bearer `): DELIVERY_API_KEYS provisions the API clients and their keys.',
           examples: requestExamples,
+          problems: DELIVERY_PROBLEMS,
+          webhooks: {
+            [WEBHOOK_EVENT_TYPE]: {
+              operationId: 'deliveryStatusChanged',
+              summary: 'A delivery changed status: POSTed to every webhook of its API client',
+              description:
+                "Signed per Standard Webhooks with the webhook's `secret`: verify `webhook-signature` over `webhook-id.webhook-timestamp.body` before trusting the body. " +
+                'Sent once per status change, in order per delivery; retried with backoff until a 2xx, for 24 hours (then given up: `POST /webhooks/{id}/recover` sends it again). ' +
+                'A retry carries the same `webhook-id`: drop repeats by it. ecommerce receives it at `POST /webhooks/delivery`.',
+              payload: WebhookEventSchema,
+              example: statusChangedExample,
+            },
+          },
           tags: [
             { name: 'deliveries', description: 'Create and manage deliveries' },
             { name: 'tracking', description: 'Tracking history, and the public tracking page of a parcel' },

@@ -25,3 +25,16 @@ export const requestExamples: Record<string, unknown> = {
   'POST /webhooks': { url: 'https://shop.example.com/webhooks/delivery' },
   'POST /webhooks/{id}/recover': { since: '2025-06-01T00:00:00Z' },
 }
+
+/** A `delivery.status_changed` event, as the document shows it. */
+export const statusChangedExample = {
+  type: 'delivery.status_changed',
+  timestamp: '2025-03-01T10:15:30.412Z',
+  data: {
+    tracking_number: 'TRK-7Q2M-9XKD-4HBT',
+    foreign_order_id: 'ORD-2025-000123',
+    status: 'IN_ORIGIN',
+    previous_status: 'READY_FOR_PICK_UP',
+    date: '2025-03-01T10:15:30.000Z',
+  },
+}

@@ -60,7 +60,10 @@ let seeded = 0
 export async function seedDeliveries(db: DeliveryDb, clientId: string, n: number, status: DeliveryStatus) {
   const rows = Array.from({ length: n }, () => ({
     clientId,
-    trackingNumber: `TRK-TEST-${String(++seeded).padStart(8, '0')}`,
+    // the real format (TRK- and three groups of four): what the document says every tracking number is
+    trackingNumber: `TRK-TEST-${String(++seeded)
+      .padStart(8, '0')
+      .replace(/(\d{4})(\d{4})/, '$1-$2')}`,
     foreignOrderId: `seed-${status}-${seeded}`,
     status,
     products: [{ sku: 'S', name: 'N', qty: 1 }],

@@ -19,6 +19,7 @@ surfaceTests({
   context: () => ({
     app: ctx.app,
     routes,
+    doc,
     pathValues: { tracking_number: 'TRK-0000-0000-0000', id: crypto.randomUUID() },
     bodyRouteHeaders: () => ({ authorization: `Bearer ${KEY_A}` }),
   }),

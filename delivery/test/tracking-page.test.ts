@@ -449,22 +449,33 @@ describe('tracking_url', () => {
 })
 
 describe('the OpenAPI document', () => {
-  test('lists the page (HTML: 200, 404, 429) and its JSON (200, 304, 404, 429) as public routes', async () => {
+  test('lists the page (HTML: 200, 404, 429) and its JSON (200, 304 with ETag, 404, 429) as public routes', async () => {
     const { routes } = await openApiRoutes(app)
     const page = routes.find((r) => r.key === 'GET /track/{tracking_number}')!
     const json = routes.find((r) => r.key === 'GET /track/{tracking_number}/status')!
-    for (const route of [page, json]) expect(route.operation.security ?? []).toEqual([])
-    expect(Object.fromEntries(Object.entries<any>(page.operation.responses).map(([s, r]) => [s, Object.keys(r.content)]))).toEqual({
-      200: ['text/html'],
-      404: ['text/html'],
-      429: ['text/html'],
-    })
-    expect(Object.fromEntries(Object.entries<any>(json.operation.responses).map(([s, r]) => [s, Object.keys(r.content ?? {})]))).toEqual({
+    expect([page.operation.operationId, json.operation.operationId]).toEqual(['getTrackingPage', 'getTrackingStatus'])
+    for (const route of [page, json]) expect(route.operation.security).toEqual([])
+    const types = (route: typeof page) =>
+      Object.fromEntries(Object.entries<any>(route.operation.responses).map(([s, r]) => [s, r.$ref ?? Object.keys(r.content ?? {})]))
+    // the failures every route shares (500, the database's 503) are the service's problem+json
+    const shared = { 500: '#/components/responses/InternalError', 503: '#/components/responses/DatabaseUnavailable' }
+    expect(types(page)).toEqual({ 200: ['text/html'], 404: ['text/html'], 429: ['text/html'], ...shared })
+    expect(types(json)).toEqual({
       200: ['application/json'],
       304: [],
-      404: ['application/problem+json'],
+      404: '#/components/responses/NotFound',
       429: ['application/problem+json'],
+      ...shared,
     })
+    const headers = (route: typeof page, status: number) => Object.keys(route.operation.responses[status].headers ?? {}).sort()
+    expect(headers(page, 429)).toEqual(['Retry-After', 'X-Request-Id'])
+    expect(headers(json, 429)).toEqual(['Retry-After', 'X-Request-Id'])
+    expect(headers(json, 200)).toEqual(['ETag', 'X-Request-Id'])
+    expect(headers(json, 304)).toEqual(['ETag', 'X-Request-Id'])
+    expect(json.operation.parameters.map((p: { name: string; in: string }) => `${p.in} ${p.name}`)).toEqual([
+      'path tracking_number',
+      'header If-None-Match',
+    ])
   })
 })
 

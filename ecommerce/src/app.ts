@@ -19,7 +19,8 @@ import { productsRoutes } from './modules/products/routes'
 import { purchasesRoutes } from './modules/purchases/routes'
 import { sellersRoutes } from './modules/sellers/routes'
 import { usersRoutes } from './modules/users/routes'
-import { demoLogin, requestExamples } from './openapi-examples'
+import { demoGuide, liveExamples, requestExamples } from './openapi-examples'
+import { ECOMMERCE_PROBLEMS } from './problems'
 
 export type CreateAppDeps = {
   db: EcommerceDb
@@ -56,7 +57,6 @@ export function createApp(options: CreateAppDeps) {
     webhookRegistration: options.webhookRegistration,
     metrics,
   }
-  const demo = demoLogin(deps.config)
   return (
     new Elysia()
       .use(securityHeaders())
@@ -67,14 +67,19 @@ export function createApp(options: CreateAppDeps) {
       .use(
         apiDocs({
           title: 'Ecommerce marketplace',
-          version: '0.1.0',
           examples: requestExamples(deps.config),
-          description:
+          liveExamples: liveExamples(deps.config, deps.db),
+          problems: ECOMMERCE_PROBLEMS,
+          bearerDescription:
+            'The `access_token` of `POST /auth/login`: paste the token itself (Swagger adds `Bearer `). It lasts `expires_in` seconds.',
+          description: [
             'Sellers sell products; customers buy from several sellers in one purchase (one order per seller); orders are shipped through the delivery service. ' +
-            'Errors are application/problem+json (RFC 9457). Log in with POST /auth/login and send `Authorization: Bearer <access_token>`.' +
-            (demo
-              ? ` In this development setup the demo admin logs in as \`${demo.email}\` / \`${demo.password}\` (the login example).`
-              : ''),
+              'Log in with `POST /auth/login` and send `Authorization: Bearer <access_token>`.',
+            '',
+            'Errors are `application/problem+json` (RFC 9457) with a machine-readable `code`: each operation lists the codes it can answer, ' +
+              "and a problem's `type` (`/problems/{code}`) is a page describing its code. Every answer carries `X-Request-Id`.",
+            demoGuide(deps.config) ?? '',
+          ].join('\n'),
           tags: [
             { name: 'auth', description: 'Log in' },
             { name: 'users', description: 'Marketplace users (customers) and the current user' },

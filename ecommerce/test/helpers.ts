@@ -144,7 +144,10 @@ export function createStubDelivery() {
       if (request.method === 'POST' && url.pathname === '/deliveries') {
         const id = body.order.foreign_order_id
         const existing = deliveries.get(id)
-        const delivery = existing ?? { tracking_number: `TRK-${deliveries.size + 1}`, foreign_order_id: id }
+        const delivery = existing ?? {
+          tracking_number: `TRK-TEST-0000-${String(deliveries.size + 1).padStart(4, '0')}`,
+          foreign_order_id: id,
+        }
         deliveries.set(id, delivery)
         await state.beforeCreateAnswer?.()
         return Response.json(

@@ -5,6 +5,7 @@ import { type OpenApiRoute, openApiRoutes } from '@logistics/testkit/openapi-rou
 import { surfaceTests } from '@logistics/testkit/surface'
 import { createApp } from '../src/app'
 import { DEV_ADMIN_PASSWORD, loadConfig } from '../src/config'
+import { DEMO_CUSTOMERS, DEMO_PASSWORD, DEMO_SELLERS } from '../src/demo-data'
 import { demoLogin, requestExamples } from '../src/openapi-examples'
 import { ADMIN, createHarness, createStubDelivery } from './helpers'
 
@@ -30,7 +31,7 @@ function bodyRouteHeaders(route: OpenApiRoute): Record<string, string> | null {
 }
 
 surfaceTests({
-  context: () => ({ app: h.app, routes, pathValues: { id: crypto.randomUUID(), user_id: crypto.randomUUID() }, bodyRouteHeaders }),
+  context: () => ({ app: h.app, routes, doc, pathValues: { id: crypto.randomUUID(), user_id: crypto.randomUUID() }, bodyRouteHeaders }),
 })
 
 describe('ecommerce surface', () => {
@@ -58,10 +59,14 @@ describe('ecommerce surface', () => {
     }
   })
 
-  test('the development docs show the demo admin login; production docs never do', async () => {
-    const login = doc.paths['/auth/login'].post.requestBody.content['application/json'].example
-    expect(login).toEqual({ email: ADMIN.email, password: DEV_ADMIN_PASSWORD })
-    expect(doc.info.description).toContain(DEV_ADMIN_PASSWORD)
+  test('the development docs walk through the demo logins, by role (the customer first); production docs never show them', async () => {
+    const examples = doc.paths['/auth/login'].post.requestBody.content['application/json'].examples
+    expect(Object.keys(examples)).toEqual(['customer', 'sellerAdmin', 'sellerUser', 'admin'])
+    expect(examples.customer.value).toEqual({ email: DEMO_CUSTOMERS[0].email, password: DEMO_PASSWORD })
+    expect(examples.admin.value).toEqual({ email: ADMIN.email, password: DEV_ADMIN_PASSWORD })
+    for (const text of [DEV_ADMIN_PASSWORD, DEMO_PASSWORD, DEMO_SELLERS[0].admin.email, DEMO_SELLERS[1].staff.email])
+      expect(doc.info.description).toContain(text)
+    expect(doc.components.securitySchemes.bearer.description).toContain('access_token')
 
     const production = loadConfig({
       NODE_ENV: 'PRODUCTION',
@@ -78,7 +83,14 @@ describe('ecommerce surface', () => {
     expect(demoLogin({ ...production, ADMIN_PASSWORD: DEV_ADMIN_PASSWORD })).toBeUndefined()
     const app = createApp({ db: h.db, config: production, logger: silentLogger, deliveryClient: stub.client() })
     const text = (await send(app, 'GET', '/swagger/json')).text
-    for (const secret of [DEV_ADMIN_PASSWORD, 'the-real-admin-password-7', 'root@shop.example', ADMIN.email])
+    for (const secret of [
+      DEV_ADMIN_PASSWORD,
+      DEMO_PASSWORD,
+      DEMO_CUSTOMERS[0].email,
+      'the-real-admin-password-7',
+      'root@shop.example',
+      ADMIN.email,
+    ])
       expect(text).not.toContain(secret)
     expect(JSON.stringify(requestExamples(production))).not.toContain('root@shop.example')
   })

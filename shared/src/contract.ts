@@ -1,4 +1,5 @@
 import * as v from 'valibot'
+import { documentedAs, Integer, named, schemaName, UriString } from './documented'
 import { DeliveryStatusSchema } from './statuses'
 
 /**
@@ -37,16 +38,19 @@ export const text = (label: string, max: number) =>
 const ForeignOrderIdSchema = text('foreign_order_id', 100)
 const AddressSchema = text('address', 500)
 
-const DeliveryProductSchema = v.object({
-  sku: text('sku', 64),
-  name: text('name', 200),
-  qty: v.pipe(
-    v.number('qty must be a number'),
-    v.integer('qty must be a whole number'),
-    v.minValue(1, 'qty must be at least 1'),
-    v.maxValue(100_000, 'qty must be at most 100000'),
-  ),
-})
+const DeliveryProductSchema = named(
+  'DeliveryProduct',
+  v.object({
+    sku: text('sku', 64),
+    name: text('name', 200),
+    qty: v.pipe(
+      v.number('qty must be a number'),
+      v.integer('qty must be a whole number'),
+      v.minValue(1, 'qty must be at least 1'),
+      v.maxValue(100_000, 'qty must be at most 100000'),
+    ),
+  }),
+)
 export type DeliveryProduct = v.InferOutput<typeof DeliveryProductSchema>
 
 const ProductsSchema = v.pipe(
@@ -55,8 +59,20 @@ const ProductsSchema = v.pipe(
   v.maxLength(500, 'products must list at most 500 products'),
 )
 
-const OriginSchema = v.object({ address: AddressSchema })
-const DestinationSchema = v.object({ name: text('name', 200), address: AddressSchema })
+const OriginSchema = named('Origin', v.object({ address: AddressSchema }))
+const DestinationSchema = named('Destination', v.object({ name: text('name', 200), address: AddressSchema }))
+
+/** Tracking numbers as the delivery service makes them (`TRK-` and three groups of four Crockford base32 characters). */
+export const TRACKING_NUMBER_PATTERN = '^TRK-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$'
+export const TrackingNumberSchema = named(
+  'TrackingNumber',
+  v.pipe(v.string(), v.metadata({ pattern: TRACKING_NUMBER_PATTERN, examples: ['TRK-7Q2M-9XKD-4HBT'] })),
+)
+
+/** A first-draft spelling of `field`, still accepted: deprecated in the document. */
+function alias<T extends v.GenericSchema>(schema: T, field: string) {
+  return v.pipe(schema, v.metadata({ deprecated: true, description: `The first-draft spelling of \`${field}\`, still accepted` }))
+}
 
 /**
  * `order` of a create-delivery request. The first draft of the contract spelled the id
@@ -65,9 +81,10 @@ const DestinationSchema = v.object({ name: text('name', 200), address: AddressSc
 const DeliveryOrderInputSchema = v.pipe(
   v.object({
     foreign_order_id: v.optional(ForeignOrderIdSchema),
-    foreing_order_id: v.optional(v.pipe(ForeignOrderIdSchema, v.metadata({ deprecated: true }))),
+    foreing_order_id: v.optional(alias(ForeignOrderIdSchema, 'foreign_order_id')),
     products: ProductsSchema,
   }),
+  v.metadata({ anyOf: [{ required: ['foreign_order_id'] }, { required: ['foreing_order_id'] }] }),
   v.forward(
     v.check((o) => o.foreign_order_id !== undefined || o.foreing_order_id !== undefined, 'foreign_order_id is required'),
     ['foreign_order_id'],
@@ -85,24 +102,31 @@ const DeliveryOrderInputSchema = v.pipe(
   })),
 )
 
-export const CreateDeliveryRequestSchema = v.object({
-  order: DeliveryOrderInputSchema,
-  origin: OriginSchema,
-  destination: DestinationSchema,
-})
+export const CreateDeliveryRequestSchema = named(
+  'CreateDeliveryRequest',
+  v.object({
+    order: DeliveryOrderInputSchema,
+    origin: OriginSchema,
+    destination: DestinationSchema,
+  }),
+)
 export type CreateDeliveryRequest = v.InferOutput<typeof CreateDeliveryRequestSchema>
 /** What a client sends (before the alias is normalised). */
 export type CreateDeliveryInput = v.InferInput<typeof CreateDeliveryRequestSchema>
 
-export const UpdateDeliveryRequestSchema = v.pipe(
-  v.object({
-    origin: v.optional(OriginSchema),
-    destination: v.optional(DestinationSchema),
-    products: v.optional(ProductsSchema),
-  }),
-  v.check(
-    (b) => b.origin !== undefined || b.destination !== undefined || b.products !== undefined,
-    'give at least one of origin, destination, products',
+export const UpdateDeliveryRequestSchema = named(
+  'UpdateDeliveryRequest',
+  v.pipe(
+    v.object({
+      origin: v.optional(OriginSchema),
+      destination: v.optional(DestinationSchema),
+      products: v.optional(ProductsSchema),
+    }),
+    v.metadata({ minProperties: 1 }),
+    v.check(
+      (b) => b.origin !== undefined || b.destination !== undefined || b.products !== undefined,
+      'give at least one of origin, destination, products',
+    ),
   ),
 )
 export type UpdateDeliveryRequest = v.InferOutput<typeof UpdateDeliveryRequestSchema>
@@ -111,82 +135,94 @@ const IsoDate = v.pipe(v.string(), v.isoTimestamp())
 
 /** `tracking_url` of a delivery's answers: its public tracking page. */
 const TrackingUrlSchema = v.pipe(
-  v.string(),
-  v.url(),
+  UriString,
   v.description(
     "`PUBLIC_URL/track/{tracking_number}`: the parcel's public tracking page (status and dates only), for the person waiting for it",
   ),
 )
 
-export const DeliverySchema = v.object({
-  tracking_number: v.string(),
-  status: DeliveryStatusSchema,
-  tracking_url: TrackingUrlSchema,
-  order: v.object({ foreign_order_id: v.string(), products: v.array(DeliveryProductSchema) }),
-  origin: OriginSchema,
-  destination: DestinationSchema,
-  created_at: IsoDate,
-  updated_at: IsoDate,
-})
+export const DeliverySchema = named(
+  'Delivery',
+  v.object({
+    tracking_number: TrackingNumberSchema,
+    status: DeliveryStatusSchema,
+    tracking_url: TrackingUrlSchema,
+    order: named('DeliveryOrder', v.object({ foreign_order_id: v.string(), products: v.array(DeliveryProductSchema) })),
+    origin: OriginSchema,
+    destination: DestinationSchema,
+    created_at: IsoDate,
+    updated_at: IsoDate,
+  }),
+)
 export type Delivery = v.InferOutput<typeof DeliverySchema>
 
-const TrackingEventSchema = v.object({ status: DeliveryStatusSchema, date: IsoDate })
+const TrackingEventSchema = named('TrackingEvent', v.object({ status: DeliveryStatusSchema, date: IsoDate }))
 
-export const TrackingResponseSchema = v.object({
-  tracking_number: v.string(),
-  foreign_order_id: v.string(),
-  status: DeliveryStatusSchema,
-  tracking_url: TrackingUrlSchema,
-  tracking: v.array(TrackingEventSchema),
-})
+export const TrackingResponseSchema = named(
+  'Tracking',
+  v.object({
+    tracking_number: TrackingNumberSchema,
+    foreign_order_id: v.string(),
+    status: DeliveryStatusSchema,
+    tracking_url: TrackingUrlSchema,
+    tracking: v.array(TrackingEventSchema),
+  }),
+)
 export type TrackingResponse = v.InferOutput<typeof TrackingResponseSchema>
 
 /** POST /tracking: look a history up by one of the two ids (first-draft spellings accepted). */
-export const TrackingLookupSchema = v.pipe(
-  v.object({
-    foreign_order_id: v.optional(ForeignOrderIdSchema),
-    foreing_order_id: v.optional(ForeignOrderIdSchema),
-    tracking_number: v.optional(text('tracking_number', 64)),
-    trackig_number: v.optional(text('trackig_number', 64)),
-  }),
-  v.check(
-    (b) => [b.foreign_order_id ?? b.foreing_order_id, b.tracking_number ?? b.trackig_number].filter((x) => x !== undefined).length === 1,
-    'give exactly one of foreign_order_id or tracking_number',
-  ),
-  v.transform((b) =>
-    (b.tracking_number ?? b.trackig_number)
-      ? { tracking_number: (b.tracking_number ?? b.trackig_number) as string }
-      : { foreign_order_id: (b.foreign_order_id ?? b.foreing_order_id) as string },
+export const TrackingLookupSchema = named(
+  'TrackingLookup',
+  v.pipe(
+    v.object({
+      foreign_order_id: v.optional(ForeignOrderIdSchema),
+      foreing_order_id: v.optional(alias(ForeignOrderIdSchema, 'foreign_order_id')),
+      tracking_number: v.optional(text('tracking_number', 64)),
+      trackig_number: v.optional(alias(text('trackig_number', 64), 'tracking_number')),
+    }),
+    // Exactly one of the two ids (each in either spelling).
+    v.metadata({
+      oneOf: [
+        { anyOf: [{ required: ['foreign_order_id'] }, { required: ['foreing_order_id'] }] },
+        { anyOf: [{ required: ['tracking_number'] }, { required: ['trackig_number'] }] },
+      ],
+    }),
+    v.check(
+      (b) => [b.foreign_order_id ?? b.foreing_order_id, b.tracking_number ?? b.trackig_number].filter((x) => x !== undefined).length === 1,
+      'give exactly one of foreign_order_id or tracking_number',
+    ),
+    v.transform((b) =>
+      (b.tracking_number ?? b.trackig_number)
+        ? { tracking_number: (b.tracking_number ?? b.trackig_number) as string }
+        : { foreign_order_id: (b.foreign_order_id ?? b.foreing_order_id) as string },
+    ),
   ),
 )
 
 export const WEBHOOK_EVENT_TYPE = 'delivery.status_changed'
 
-export const WebhookEventSchema = v.object({
-  type: v.literal(WEBHOOK_EVENT_TYPE),
-  timestamp: IsoDate,
-  data: v.object({
-    tracking_number: v.string(),
-    foreign_order_id: v.string(),
-    status: DeliveryStatusSchema,
-    previous_status: v.nullable(DeliveryStatusSchema),
-    date: IsoDate,
+/** The event the delivery service POSTs to a webhook on every status change (and ecommerce receives). */
+export const WebhookEventSchema = named(
+  'DeliveryStatusChangedEvent',
+  v.object({
+    type: v.literal(WEBHOOK_EVENT_TYPE),
+    timestamp: v.pipe(IsoDate, v.description('When the event was written')),
+    data: v.object({
+      tracking_number: TrackingNumberSchema,
+      foreign_order_id: v.string(),
+      status: DeliveryStatusSchema,
+      previous_status: v.pipe(v.nullable(DeliveryStatusSchema), v.description('null for the first status of a delivery')),
+      date: v.pipe(IsoDate, v.description('When the delivery took this status')),
+    }),
   }),
-})
+)
 export type WebhookEvent = v.InferOutput<typeof WebhookEventSchema>
+
+/** GET /health/live of both services: the process serves. */
+export const LivenessSchema = named('Liveness', v.object({ status: v.literal('ok') }))
 
 /** The empty body of a 204 answer, for documenting it. */
 export const NoContentSchema = v.pipe(v.undefined(), v.description('No content'))
-
-/** The problem+json body, for documenting error responses. */
-export const ProblemSchema = v.object({
-  type: v.string(),
-  title: v.string(),
-  status: v.number(),
-  detail: v.optional(v.string()),
-  code: v.optional(v.string()),
-  errors: v.optional(v.array(v.object({ path: v.string(), message: v.string() }))),
-})
 
 /**
  * `?limit=&offset=&cursor=` of every list: limit 1..100 (default 20), offset 0..MAX_OFFSET
@@ -194,16 +230,19 @@ export const ProblemSchema = v.object({
  * as `next_cursor` (keyset paging: constant time at any depth; the offset then counts from the
  * cursor). A cursor that is not one of ours answers 422.
  */
-const wholeNumber = (name: string, min: number, max: number, fallback: number) =>
-  v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d+$/, `${name} must be a whole number`),
-      v.transform(Number),
-      v.minValue(min, `${name} must be at least ${min}`),
-      v.maxValue(max, `${name} must be at most ${max}`),
+const wholeNumber = (name: string, min: number, max: number, fallback: number, description?: string) =>
+  documentedAs(
+    v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^\d+$/, `${name} must be a whole number`),
+        v.transform(Number),
+        v.minValue(min, `${name} must be at least ${min}`),
+        v.maxValue(max, `${name} must be at most ${max}`),
+      ),
+      String(fallback),
     ),
-    String(fallback),
+    { type: 'integer', minimum: min, maximum: max, default: fallback, ...(description ? { description } : {}) },
   )
 
 /**
@@ -214,9 +253,12 @@ export const MAX_OFFSET = Number.MAX_SAFE_INTEGER
 
 export const PaginationQuerySchema = v.object({
   limit: wholeNumber('limit', 1, 100, 20),
-  offset: v.pipe(
-    wholeNumber('offset', 0, MAX_OFFSET, 0),
-    v.description(`Rows to skip (from the cursor when one is given), 0 to ${MAX_OFFSET}; past the end the page is empty.`),
+  offset: wholeNumber(
+    'offset',
+    0,
+    MAX_OFFSET,
+    0,
+    `Rows to skip (from the cursor when one is given), 0 to ${MAX_OFFSET}; past the end the page is empty.`,
   ),
   cursor: v.optional(
     v.pipe(
@@ -231,20 +273,34 @@ export type Pagination = v.InferOutput<typeof PaginationQuerySchema>
 /** Above this many matching rows a list's `total` is the planner's estimate (see `listOf`). */
 export const TOTAL_EXACT_UP_TO = 10_000
 
-/** The list envelope `{ data, total, limit, offset, next_cursor }`. */
-export const listOf = <T extends v.GenericSchema>(item: T) =>
+const pages = new WeakMap<object, v.GenericSchema>()
+
+/**
+ * The list envelope `{ data, total, limit, offset, next_cursor }`: one schema per item schema, named
+ * `<Item>Page` in the document when the item has a name (`OrderPage`).
+ */
+export const listOf = <T extends v.GenericSchema>(item: T) => {
+  const known = pages.get(item) as ReturnType<typeof envelope<T>> | undefined
+  if (known) return known
+  const page = envelope(item)
+  const name = schemaName(item)
+  pages.set(item, name ? named(`${name}Page`, page) : page)
+  return page
+}
+
+const envelope = <T extends v.GenericSchema>(item: T) =>
   v.object({
     data: v.array(item),
     total: v.pipe(
-      v.number(),
+      Integer,
       v.description(
         `How many rows match, kept cheap at millions of rows: exact up to ${TOTAL_EXACT_UP_TO}; above that (or when PostgreSQL's planner ` +
           `expects more than ${10 * TOTAL_EXACT_UP_TO}), the planner's estimate, never below ${TOTAL_EXACT_UP_TO + 1}. ` +
           'Page with `next_cursor` rather than by `total` at volume.',
       ),
     ),
-    limit: v.number(),
-    offset: v.number(),
+    limit: Integer,
+    offset: Integer,
     next_cursor: v.pipe(
       v.nullable(v.string()),
       v.description('Pass as `?cursor=` for the next page (same filters); null on the last page.'),

@@ -1,5 +1,6 @@
 export * from './config'
 export * from './contract'
+export * from './documented'
 export * from './lifecycle'
 export * from './log'
 export * from './problem'

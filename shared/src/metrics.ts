@@ -1,10 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { Elysia } from 'elysia'
 import { Histogram, Registry } from 'prom-client'
-import { ProblemSchema } from './contract'
 import type { ObserveRequest } from './http/access-log'
-import { valibotToJsonSchema } from './http/openapi'
-import { HttpProblem, unauthorized } from './problem'
+import { bearerAuth, withoutDatabase } from './http/openapi'
+import { COMMON_PROBLEMS, HttpProblem, problemResponses, unauthorized } from './problem'
 
 /**
  * Prometheus metrics through prom-client, one `Registry` per app instance (tests build many apps
@@ -54,8 +53,6 @@ export type MetricsAccess = {
   production?: boolean
 }
 
-const problemJsonSchema = valibotToJsonSchema(ProblemSchema) as Record<string, unknown>
-
 const digest = (s: string) => createHash('sha256').update(s).digest()
 
 /**
@@ -78,21 +75,17 @@ export function metricsRoutes(registry: Registry, access: MetricsAccess) {
       return new Response(await registry.metrics(), { headers: { 'content-type': registry.contentType } })
     },
     {
+      // Not served in production without a token (with one, a wrong token is the 401 of any bearer route).
+      response: access.production && !expected ? problemResponses(COMMON_PROBLEMS)('not-found') : {},
       detail: {
         tags: ['health'],
+        operationId: 'getMetrics',
         summary: 'Prometheus metrics',
         description:
           'Prometheus text format. With METRICS_TOKEN set, send `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise); without it, open in development and not served (404) in production.',
-        // Bearer auth only where a token is configured (open in development without one).
-        ...(expected ? { security: [{ bearerAuth: [] }] } : {}),
-        responses: {
-          200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
-          401: { description: 'Missing or wrong token', content: { 'application/problem+json': { schema: problemJsonSchema } } },
-          404: {
-            description: 'Not served (production without METRICS_TOKEN)',
-            content: { 'application/problem+json': { schema: problemJsonSchema } },
-          },
-        },
+        ...(expected ? { security: bearerAuth() } : {}),
+        responses: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        ...withoutDatabase,
       },
     },
   )

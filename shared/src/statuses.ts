@@ -1,9 +1,10 @@
 import * as v from 'valibot'
+import { named } from './documented'
 
 /** Delivery statuses, in the order a parcel normally goes through them. */
 export const DELIVERY_STATUSES = ['READY_FOR_PICK_UP', 'IN_ORIGIN', 'IN_ROUTE_OF_DELIVERY', 'NOT_DELIVERED', 'DELIVERED'] as const
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number]
-export const DeliveryStatusSchema = v.picklist(DELIVERY_STATUSES)
+export const DeliveryStatusSchema = named('DeliveryStatus', v.picklist(DELIVERY_STATUSES))
 
 /**
  * The transition table. A status with two successors draws one of them with equal
@@ -30,4 +31,4 @@ export function nextDeliveryStatus(from: DeliveryStatus, draw: number): Delivery
 /** Order statuses of the marketplace. */
 const ORDER_STATUSES = ['created', 'confirmed', 'dispatched', 'delivered', 'cancelled'] as const
 export type OrderStatus = (typeof ORDER_STATUSES)[number]
-export const OrderStatusSchema = v.picklist(ORDER_STATUSES)
+export const OrderStatusSchema = named('OrderStatus', v.picklist(ORDER_STATUSES))

@@ -36,7 +36,15 @@ export function isValidWebhookSecret(secret: string): boolean {
 const WEBHOOK_SECRET_RULE = `must be whsec_ followed by the base64 of ${WEBHOOK_SECRET_MIN_BYTES} to ${WEBHOOK_SECRET_MAX_BYTES} random bytes (e.g. "whsec_$(openssl rand -base64 32)")`
 
 /** The valibot schema of a webhook secret; the message names no field (the path does). */
-export const WebhookSecretSchema = v.pipe(v.string(`must be a string`), v.check(isValidWebhookSecret, WEBHOOK_SECRET_RULE))
+export const WebhookSecretSchema = v.pipe(
+  v.string(`must be a string`),
+  v.metadata({
+    // The document's form of the rule (the length in groups of four base64 characters: 24 to ~64 bytes).
+    pattern: '^whsec_(?:[A-Za-z0-9+/]{4}){8,21}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})?$',
+    description: `A secret of your own: ${WEBHOOK_SECRET_RULE}`,
+  }),
+  v.check(isValidWebhookSecret, WEBHOOK_SECRET_RULE),
+)
 
 /** The `v1,…` signature of a message (the secret with or without its `whsec_` prefix). */
 function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): string {

@@ -1,4 +1,4 @@
-import { ProblemSchema, UuidSchema } from '@logistics/shared'
+import { UuidSchema } from '@logistics/shared'
 import { pgErrorCode } from '@logistics/shared/db'
 import * as v from 'valibot'
 
@@ -9,6 +9,4 @@ export const iso = (d: Date) => d.toISOString()
 
 export const isUniqueViolation = (error: unknown) => pgErrorCode(error) === '23505'
 
-/** The problem responses documented on most routes. */
-export const problems = (...codes: (400 | 401 | 403 | 404 | 409 | 422 | 429 | 502 | 503 | 504)[]) =>
-  Object.fromEntries(codes.map((c) => [c, ProblemSchema])) as Record<number, typeof ProblemSchema>
+export { problems } from '../problems'

@@ -55,7 +55,7 @@ function createAuth(db: DeliveryDb) {
 
   const plugin = new Elysia({ name: 'auth-plugin' }).macro({
     apiKey: {
-      detail: { security: bearerAuth },
+      detail: { security: bearerAuth() },
       async transform({ request }) {
         await clientOf(request)
       },

@@ -1,19 +1,13 @@
-import {
-  CreateDeliveryRequestSchema,
-  DeliverySchema,
-  listOf,
-  NoContentSchema,
-  ProblemSchema,
-  UpdateDeliveryRequestSchema,
-} from '@logistics/shared'
+import { CreateDeliveryRequestSchema, DeliverySchema, listOf, NoContentSchema, UpdateDeliveryRequestSchema } from '@logistics/shared'
+import { locationHeader } from '@logistics/shared/http/openapi'
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../../context'
+import { problems } from '../../problems'
 import { authPlugin } from '../auth/plugin'
 import { ListDeliveriesQuery, TrackingNumberParams } from './model'
 import { createDelivery, deleteDelivery, findDelivery, listDeliveries, toDelivery, updateDelivery } from './service'
 
-const detail = (summary: string) => ({ tags: ['deliveries'], summary })
-const errors = { 401: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema }
+const detail = (operationId: string, summary: string) => ({ tags: ['deliveries'], operationId, summary })
 
 export function deliveryRoutes(deps: AppDeps) {
   const { db } = deps
@@ -32,9 +26,10 @@ export function deliveryRoutes(deps: AppDeps) {
       {
         apiKey: true,
         body: CreateDeliveryRequestSchema,
-        response: { 200: DeliverySchema, 201: DeliverySchema, 409: ProblemSchema, ...errors },
+        response: { 200: DeliverySchema, 201: DeliverySchema, ...problems('delivery-exists') },
         detail: {
-          ...detail('Create a delivery'),
+          ...detail('createDelivery', 'Create a delivery'),
+          responses: { 200: { description: 'The existing delivery of this order (the same body again)', headers: locationHeader } },
           description:
             'Idempotent per API client on `order.foreign_order_id`: the same order again answers 200 with the existing delivery, another body for it 409. The first-draft spelling `foreing_order_id` is accepted.',
         },
@@ -43,13 +38,13 @@ export function deliveryRoutes(deps: AppDeps) {
     .get('/deliveries', ({ query, client }) => listDeliveries(db, client.id, query, publicUrl), {
       apiKey: true,
       query: ListDeliveriesQuery,
-      response: { 200: listOf(DeliverySchema), ...errors },
-      detail: detail('List your deliveries, newest first'),
+      response: { 200: listOf(DeliverySchema) },
+      detail: detail('listDeliveries', 'List your deliveries, newest first'),
     })
     .get(
       '/deliveries/:tracking_number',
       async ({ params, client }) => toDelivery(await findDelivery(db, client.id, params.tracking_number), publicUrl),
-      { apiKey: true, params: TrackingNumberParams, response: { 200: DeliverySchema, ...errors }, detail: detail('View a delivery') },
+      { apiKey: true, params: TrackingNumberParams, response: { 200: DeliverySchema }, detail: detail('getDelivery', 'View a delivery') },
     )
     .patch(
       '/deliveries/:tracking_number',
@@ -58,8 +53,8 @@ export function deliveryRoutes(deps: AppDeps) {
         apiKey: true,
         params: TrackingNumberParams,
         body: UpdateDeliveryRequestSchema,
-        response: { 200: DeliverySchema, 409: ProblemSchema, ...errors },
-        detail: detail('Edit origin, destination or products (409 once DELIVERED)'),
+        response: { 200: DeliverySchema, ...problems('delivery-final') },
+        detail: detail('updateDelivery', 'Edit origin, destination or products (409 once DELIVERED)'),
       },
     )
     .delete(
@@ -71,9 +66,9 @@ export function deliveryRoutes(deps: AppDeps) {
       {
         apiKey: true,
         params: TrackingNumberParams,
-        response: { 204: NoContentSchema, 409: ProblemSchema, ...errors },
+        response: { 204: NoContentSchema, ...problems('already-picked-up') },
         detail: {
-          ...detail('Withdraw a delivery that is still READY_FOR_PICK_UP'),
+          ...detail('deleteDelivery', 'Withdraw a delivery that is still READY_FOR_PICK_UP'),
           description:
             'Deletes the delivery and its tracking history; its webhook events not sent yet are dropped. 409 `already-picked-up` once the parcel moved on (any later status), decided atomically with the status tick.',
         },

@@ -1,8 +1,9 @@
-import { ProblemSchema } from '@logistics/shared'
+import { LivenessSchema } from '@logistics/shared'
 import { databaseUnavailable } from '@logistics/shared/http/errors'
+import { withoutDatabase } from '@logistics/shared/http/openapi'
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../../context'
-import { HealthSchema, LiveSchema } from './model'
+import { HealthSchema } from './model'
 import { readiness } from './service'
 
 /**
@@ -21,15 +22,21 @@ export function healthRoutes(deps: AppDeps) {
       {
         detail: {
           tags: ['health'],
+          operationId: 'getHealth',
           summary: 'Readiness: the database answers',
           description:
             '200 with the age in seconds of the oldest webhook event waiting for delivery (null when none), the number of webhook endpoints disabled after a run of failures, and the tick interval when the database answers; 503 `database-unavailable` otherwise.',
         },
-        response: { 200: HealthSchema, 503: ProblemSchema },
+        response: { 200: HealthSchema },
       },
     )
     .get('/health/live', () => ({ status: 'ok' as const }), {
-      detail: { tags: ['health'], summary: 'Liveness: 200 while the process serves (no database access)' },
-      response: { 200: LiveSchema },
+      detail: {
+        tags: ['health'],
+        operationId: 'getLiveness',
+        summary: 'Liveness: 200 while the process serves (no database access)',
+        ...withoutDatabase,
+      },
+      response: { 200: LivenessSchema },
     })
 }

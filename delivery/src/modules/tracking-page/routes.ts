@@ -1,10 +1,11 @@
-import { HttpProblem, ProblemSchema } from '@logistics/shared'
+import { HttpProblem } from '@logistics/shared'
 import { clientAddress } from '@logistics/shared/http/client-address'
 import { checksOwnPathParams } from '@logistics/shared/http/nul-refusal'
+import { etagHeader, retryAfterHeader } from '@logistics/shared/http/openapi'
 import { requestMeta } from '@logistics/shared/http/request-id'
 import { Elysia } from 'elysia'
-import * as v from 'valibot'
 import type { AppDeps } from '../../context'
+import { problems } from '../../problems'
 import { NotModifiedSchema, type PublicTracking, PublicTrackingSchema } from './model'
 import { NOT_FOUND_PAGE, newNonce, pageHeaders, tooManyRequestsPage, trackingPage } from './page'
 import { createRateLimiter, TRACKING_RATE_LIMIT } from './rate-limit'
@@ -19,6 +20,25 @@ export const pollSeconds = (tickSeconds: number) => Math.min(30, Math.max(2, Mat
 type Lookup = { outcome: 'found'; tracking: PublicTracking } | { outcome: 'none' } | { outcome: 'refused'; retryAfterSeconds: number }
 
 const htmlContent = { 'text/html': { schema: { type: 'string' as const } } }
+
+/** The tracking number as a person types or pastes it (the routes read it themselves: `normalizeTrackingNumber`). */
+const TRACKING_NUMBER = {
+  name: 'tracking_number',
+  in: 'path',
+  description:
+    'The tracking number (`TRK-7Q2M-9XKD-4HBT`): letter case and blanks around it do not matter, and I, L and O read as 1, 1 and 0. ' +
+    'Anything that is no tracking number answers the same 404 as an unknown one.',
+  schema: { type: 'string' as const },
+}
+
+/** `If-None-Match` of a poll: the ETag of the answer the page already shows. */
+const IF_NONE_MATCH = {
+  name: 'If-None-Match',
+  in: 'header',
+  required: false,
+  description: 'The `ETag` of an earlier answer: while it is current the answer is 304 without a body',
+  schema: { type: 'string' as const },
+}
 
 /** Headers of the JSON answers (and their problems): not indexed, no referrer, not embeddable. */
 const JSON_HEADERS = {
@@ -92,6 +112,8 @@ export function trackingPageRoutes(deps: AppDeps) {
       {
         detail: {
           tags: ['tracking'],
+          operationId: 'getTrackingPage',
+          parameters: [TRACKING_NUMBER],
           summary: "The parcel's public tracking page (HTML, live), no credentials",
           description:
             'Status in words, the progress line and the dated history (newest first, shown in the reader’s locale and time zone), ' +
@@ -103,7 +125,11 @@ export function trackingPageRoutes(deps: AppDeps) {
           responses: {
             200: { description: 'The tracking page', content: htmlContent },
             404: { description: 'No parcel to show: unknown, malformed or withdrawn number (one page for all)', content: htmlContent },
-            429: { description: 'Too many lookups from this address (with `Retry-After`)', content: htmlContent },
+            429: {
+              description: 'Too many lookups from this address: wait `Retry-After` seconds',
+              headers: retryAfterHeader,
+              content: htmlContent,
+            },
           },
         },
       },
@@ -128,17 +154,15 @@ export function trackingPageRoutes(deps: AppDeps) {
         return new Response(body, { status: 200, headers: { ...headers, 'content-type': 'application/json' } })
       },
       {
-        response: {
-          200: PublicTrackingSchema,
-          304: NotModifiedSchema,
-          404: v.pipe(
-            ProblemSchema,
-            v.description('`not-found`: no parcel to show (unknown, malformed or withdrawn number: one answer for all)'),
-          ),
-          429: v.pipe(ProblemSchema, v.description('`too-many-requests`: too many lookups from this address (with `Retry-After`)')),
-        },
+        response: { 200: PublicTrackingSchema, 304: NotModifiedSchema, ...problems('not-found', 'too-many-requests') },
         detail: {
           tags: ['tracking'],
+          operationId: 'getTrackingStatus',
+          parameters: [TRACKING_NUMBER, IF_NONE_MATCH],
+          responses: {
+            200: { description: 'The status and the dated history', headers: etagHeader },
+            304: { description: 'Not modified: the `If-None-Match` ETag is current (no body)', headers: etagHeader },
+          },
           summary: "The parcel's public status and history (what its tracking page shows), no credentials",
           description:
             'Status and dates only. Answers an `ETag`; send it back in `If-None-Match` and an unchanged parcel answers 304 without a body ' +

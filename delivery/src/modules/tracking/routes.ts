@@ -1,11 +1,10 @@
-import { ProblemSchema, TrackingLookupSchema, TrackingResponseSchema } from '@logistics/shared'
+import { TrackingLookupSchema, TrackingResponseSchema } from '@logistics/shared'
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../../context'
+import { problems } from '../../problems'
 import { authPlugin } from '../auth/plugin'
 import { TrackingNumberParams } from '../deliveries/model'
 import { trackingHistory } from './service'
-
-const errors = { 401: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema }
 
 export function trackingRoutes(deps: AppDeps) {
   const { db } = deps
@@ -15,8 +14,8 @@ export function trackingRoutes(deps: AppDeps) {
     .get('/deliveries/:tracking_number/tracking', ({ params, client }) => trackingHistory(db, client.id, params, publicUrl), {
       apiKey: true,
       params: TrackingNumberParams,
-      response: { 200: TrackingResponseSchema, ...errors },
-      detail: { tags: ['tracking'], summary: 'Tracking history of a delivery, oldest first' },
+      response: { 200: TrackingResponseSchema },
+      detail: { tags: ['tracking'], operationId: 'getDeliveryTracking', summary: 'Tracking history of a delivery, oldest first' },
     })
     .post(
       '/tracking',
@@ -27,9 +26,10 @@ export function trackingRoutes(deps: AppDeps) {
       {
         apiKey: true,
         body: TrackingLookupSchema,
-        response: { 200: TrackingResponseSchema, ...errors },
+        response: { 200: TrackingResponseSchema, ...problems('not-found') },
         detail: {
           tags: ['tracking'],
+          operationId: 'findTracking',
           summary: 'Tracking history looked up by foreign_order_id or tracking_number',
         },
       },

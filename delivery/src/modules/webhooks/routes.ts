@@ -1,6 +1,8 @@
-import { listOf, NoContentSchema, PaginationQuerySchema, ProblemSchema } from '@logistics/shared'
+import { listOf, NoContentSchema, PaginationQuerySchema } from '@logistics/shared'
+import { locationHeader } from '@logistics/shared/http/openapi'
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../../context'
+import { problems } from '../../problems'
 import { authPlugin } from '../auth/plugin'
 import { assertAllowedDestination } from './destination'
 import {
@@ -15,8 +17,7 @@ import {
 import { recoverWebhookEvents } from './recover'
 import { deleteWebhook, enableWebhook, findWebhook, listAttempts, listWebhooks, registerWebhook } from './service'
 
-const detail = (summary: string, description?: string) => ({ tags: ['webhooks'], summary, description })
-const errors = { 401: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema }
+const detail = (operationId: string, summary: string, description?: string) => ({ tags: ['webhooks'], operationId, summary, description })
 const SHARING =
   'Sending is shared fairly: each webhook has a bounded share of the sends in flight, and one that is slow or down never delays the others (docs/webhooks.md).'
 
@@ -36,24 +37,35 @@ export function webhookRoutes(deps: AppDeps) {
       {
         apiKey: true,
         body: RegisterWebhookSchema,
-        response: { 200: WebhookSchema, 201: WebhookSchema, 409: ProblemSchema, ...errors },
-        detail: detail(
-          'Register a webhook',
-          'Every status change of your deliveries is POSTed to `url`, signed per Standard Webhooks with `secret` (generated `whsec_…` when not given; a given one is `whsec_` + base64 of 24–64 random bytes), retried with backoff until a 2xx. ' +
-            'The same url and secret again (or no secret) answers 200 with the existing webhook. ' +
-            'The same url with another secret rotates its secret in place (200): pending events are kept and sent with the new secret; ' +
-            'for 24 hours after a rotation every event carries two signatures (`webhook-signature: v1,<new> v1,<old>`), so a receiver still on the old secret verifies too. ' +
-            'Registering the url of a disabled webhook enables it again (200); that of a failing one has it tried at once. ' +
-            'A client has at most `WEBHOOK_SUBSCRIPTIONS_PER_CLIENT` webhooks (default 10): a new url beyond that answers 409 `too-many-subscriptions` (re-registering an existing url never counts). ' +
-            SHARING,
-        ),
+        response: { 200: WebhookSchema, 201: WebhookSchema, ...problems('too-many-subscriptions') },
+        detail: {
+          responses: {
+            200: {
+              description:
+                'The existing webhook of this url (its secret rotated when another was given; enabled again when it was disabled)',
+              headers: locationHeader,
+            },
+          },
+          ...detail(
+            'registerWebhook',
+            'Register a webhook',
+            'Every status change of your deliveries is POSTed to `url`, signed per Standard Webhooks with `secret` (generated `whsec_…` when not given; a given one is `whsec_` + base64 of 24–64 random bytes), retried with backoff until a 2xx. ' +
+              'The same url and secret again (or no secret) answers 200 with the existing webhook. ' +
+              'The same url with another secret rotates its secret in place (200): pending events are kept and sent with the new secret; ' +
+              'for 24 hours after a rotation every event carries two signatures (`webhook-signature: v1,<new> v1,<old>`), so a receiver still on the old secret verifies too. ' +
+              'Registering the url of a disabled webhook enables it again (200); that of a failing one has it tried at once. ' +
+              'A client has at most `WEBHOOK_SUBSCRIPTIONS_PER_CLIENT` webhooks (default 10): a new url beyond that answers 409 `too-many-subscriptions` (re-registering an existing url never counts). ' +
+              SHARING,
+          ),
+        },
       },
     )
     .get('/webhooks', ({ query, client }) => listWebhooks(db, client.id, query), {
       apiKey: true,
       query: PaginationQuerySchema,
-      response: { 200: listOf(WebhookSummarySchema), ...errors },
+      response: { 200: listOf(WebhookSummarySchema) },
       detail: detail(
+        'listWebhooks',
         'List your webhooks, with each endpoint’s state',
         '`state` is `active`, `failing` (one probe at a time until it answers) or `disabled` (after a long run of failures), with `consecutive_failures`, `last_error` and `disabled_at`.',
       ),
@@ -61,8 +73,8 @@ export function webhookRoutes(deps: AppDeps) {
     .get('/webhooks/:id', ({ params, client }) => findWebhook(db, client.id, params.id), {
       apiKey: true,
       params: WebhookIdParams,
-      response: { 200: WebhookSchema, ...errors },
-      detail: detail('View a webhook (with its secret and its endpoint’s state)'),
+      response: { 200: WebhookSchema },
+      detail: detail('getWebhook', 'View a webhook (with its secret and its endpoint’s state)'),
     })
     .delete(
       '/webhooks/:id',
@@ -73,8 +85,9 @@ export function webhookRoutes(deps: AppDeps) {
       {
         apiKey: true,
         params: WebhookIdParams,
-        response: { 204: NoContentSchema, ...errors },
+        response: { 204: NoContentSchema },
         detail: detail(
+          'deleteWebhook',
           'Remove a webhook and its history',
           'Answers 204 at once, whatever the history: the webhook is gone from lists, lookups and sending immediately, no longer counts toward the limit, and its url can be registered again. ' +
             'Its events and attempt log are removed in the background.',
@@ -91,8 +104,9 @@ export function webhookRoutes(deps: AppDeps) {
       {
         apiKey: true,
         params: WebhookIdParams,
-        response: { 200: WebhookSchema, ...errors },
+        response: { 200: WebhookSchema },
         detail: detail(
+          'enableWebhook',
           'Enable a disabled (or failing) webhook again',
           'Sets `state` to `active` and tries the endpoint at once at full rate; idempotent (200). Events written while it was disabled were given up: ' +
             're-send them with POST /webhooks/{id}/recover.',
@@ -103,8 +117,9 @@ export function webhookRoutes(deps: AppDeps) {
       apiKey: true,
       params: WebhookIdParams,
       query: PaginationQuerySchema,
-      response: { 200: listOf(AttemptSchema), ...errors },
+      response: { 200: listOf(AttemptSchema) },
       detail: detail(
+        'listWebhookAttempts',
         'The delivery log of a webhook, newest attempt first',
         'Attempts are kept `WEBHOOK_RETENTION_DAYS` (default 30) days.',
       ),
@@ -121,8 +136,9 @@ export function webhookRoutes(deps: AppDeps) {
         apiKey: true,
         params: WebhookIdParams,
         body: RecoverWebhookSchema,
-        response: { 202: RecoveredSchema, 409: ProblemSchema, ...errors },
+        response: { 202: RecoveredSchema, ...problems('webhook-disabled') },
         detail: detail(
+          'recoverWebhookEvents',
           'Re-send the events given up since a date',
           'An event not acknowledged with a 2xx within 24 hours of its creation is given up (marked failed) and no longer retried; so is every event of a webhook while it is disabled. ' +
             'This puts every given-up event of the webhook created at or after `since` back in the queue, oldest first, each once ' +

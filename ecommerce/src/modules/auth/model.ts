@@ -1,8 +1,9 @@
+import { EmailString, Integer, named, UuidString } from '@logistics/shared'
 import * as v from 'valibot'
 
 const ROLES = ['admin', 'seller', 'customer'] as const
 export type Role = (typeof ROLES)[number]
-export const RoleSchema = v.picklist(ROLES)
+export const RoleSchema = named('Role', v.picklist(ROLES))
 
 export const EmailSchema = v.pipe(
   v.string('email must be a string'),
@@ -18,22 +19,37 @@ export const PasswordSchema = v.pipe(
   v.maxLength(200, 'password must be at most 200 characters'),
 )
 
-export const LoginRequestSchema = v.object({
-  email: v.pipe(v.string('email must be a string'), v.trim(), v.toLowerCase(), v.minLength(1, 'email must not be empty'), v.maxLength(254)),
-  password: v.pipe(v.string('password must be a string'), v.minLength(1, 'password must not be empty'), v.maxLength(200)),
-})
-
-export const LoginResponseSchema = v.object({
-  access_token: v.string(),
-  token_type: v.literal('Bearer'),
-  expires_in: v.number(),
-  user: v.object({
-    id: v.string(),
-    email: v.string(),
-    role: RoleSchema,
-    seller_id: v.nullable(v.string()),
+export const LoginRequestSchema = named(
+  'LoginRequest',
+  v.object({
+    email: v.pipe(
+      v.string('email must be a string'),
+      v.trim(),
+      v.toLowerCase(),
+      v.minLength(1, 'email must not be empty'),
+      v.maxLength(254),
+    ),
+    password: v.pipe(v.string('password must be a string'), v.minLength(1, 'password must not be empty'), v.maxLength(200)),
   }),
-})
+)
+
+export const LoginResponseSchema = named(
+  'LoginResponse',
+  v.object({
+    access_token: v.pipe(v.string(), v.description('Send it as `Authorization: Bearer <access_token>`')),
+    token_type: v.literal('Bearer'),
+    expires_in: v.pipe(Integer, v.description('Seconds the token is valid for')),
+    user: named(
+      'LoginUser',
+      v.object({
+        id: UuidString,
+        email: EmailString,
+        role: RoleSchema,
+        seller_id: v.nullable(UuidString),
+      }),
+    ),
+  }),
+)
 
 /** The authenticated user of a request, re-read from the database on each request. */
 export type CurrentUser = {

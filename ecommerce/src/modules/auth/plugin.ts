@@ -72,14 +72,15 @@ export const authPlugin = (deps: AppDeps) => {
 
   return new Elysia({ name: 'auth-plugin' }).macro({
     auth: {
-      detail: { security: bearerAuth },
+      detail: { security: bearerAuth() },
       async transform({ request }) {
         await currentUser(request)
       },
       resolve: async ({ request }) => ({ user: await currentUser(request) }),
     },
     role: (roles: readonly Role[]) => ({
-      detail: { security: bearerAuth },
+      // the roles in the security requirement: the document derives the 403 from them
+      detail: { security: bearerAuth(roles) },
       async transform({ request }) {
         await requireRole(request, roles)
       },

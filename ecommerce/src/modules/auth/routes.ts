@@ -1,7 +1,7 @@
-import { ProblemSchema } from '@logistics/shared'
 import { clientAddress } from '@logistics/shared/http/client-address'
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../../context'
+import { problems } from '../common'
 import { login } from './login-throttle'
 import { LoginRequestSchema, LoginResponseSchema } from './model'
 import { jwtPlugin } from './plugin'
@@ -21,7 +21,7 @@ export const authRoutes = (deps: AppDeps) =>
     },
     {
       body: LoginRequestSchema,
-      response: { 200: LoginResponseSchema, 401: ProblemSchema, 422: ProblemSchema, 429: ProblemSchema },
-      detail: { tags: ['auth'], summary: 'Log in with email and password; answers a bearer token' },
+      response: { 200: LoginResponseSchema, ...problems('unauthorized', 'too-many-login-attempts') },
+      detail: { tags: ['auth'], operationId: 'login', summary: 'Log in with email and password; answers a bearer token' },
     },
   )

@@ -1,7 +1,7 @@
 import { badRequest, HttpProblem, unauthorized, verifyWebhook, WebhookEventSchema } from '@logistics/shared'
 import { bodyRefusalOf, rawBodyOf } from '@logistics/shared/http/body'
 import { fieldErrors } from '@logistics/shared/http/errors'
-import { valibotToJsonSchema } from '@logistics/shared/http/openapi'
+import { WEBHOOK_HEADER_PARAMETERS } from '@logistics/shared/http/openapi'
 import { Elysia } from 'elysia'
 import * as v from 'valibot'
 import type { AppDeps } from '../../context'
@@ -40,16 +40,24 @@ export const deliveryWebhooksRoutes = (deps: AppDeps) =>
       return status(204, undefined)
     },
     {
-      response: { 204: v.undefined(), ...problems(400, 401, 422, 503) },
+      response: {
+        204: v.undefined(),
+        ...problems(
+          'invalid-webhook-signature',
+          'body-too-large',
+          'request-bodies-busy',
+          'malformed-body',
+          'validation-failed',
+          'event-date-in-future',
+          'order-not-ready',
+        ),
+      },
       detail: {
         tags: ['webhooks'],
-        requestBody: { required: true, content: { 'application/json': { schema: valibotToJsonSchema(WebhookEventSchema) as never } } },
-        parameters: ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => ({
-          name,
-          in: 'header',
-          required: true,
-          schema: { type: 'string' },
-        })),
+        operationId: 'receiveDeliveryEvent',
+        // The body is read raw (its signature covers the exact bytes): documented, not a route schema.
+        requestBody: { required: true, content: { 'application/json': { schema: WebhookEventSchema as never } } },
+        parameters: WEBHOOK_HEADER_PARAMETERS as never,
         summary: 'Receive a delivery status change from the delivery service (Standard Webhooks signed)',
         description:
           'Verifies `webhook-signature` over `webhook-id.webhook-timestamp.body` with WEBHOOK_SECRET (401 otherwise, also for a timestamp over 5 minutes off). ' +

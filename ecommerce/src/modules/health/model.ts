@@ -1,3 +1,4 @@
+import { named } from '@logistics/shared'
 import * as v from 'valibot'
 
 const WebhookRegistrationSchema = v.object({
@@ -5,11 +6,12 @@ const WebhookRegistrationSchema = v.object({
   detail: v.optional(v.string()),
 })
 
-export const HealthSchema = v.object({
-  status: v.literal('ok'),
-  /** Whether this service's webhook is registered on the delivery service (`failed`: a configuration error, see `detail`). */
-  webhook_registration: v.optional(WebhookRegistrationSchema),
-})
+export const HealthSchema = named(
+  'EcommerceHealth',
+  v.object({
+    status: v.literal('ok'),
+    /** Whether this service's webhook is registered on the delivery service (`failed`: a configuration error, see `detail`). */
+    webhook_registration: v.optional(WebhookRegistrationSchema),
+  }),
+)
 export type Health = v.InferOutput<typeof HealthSchema>
-
-export const LiveSchema = v.object({ status: v.literal('ok') })

@@ -1,8 +1,9 @@
-import { ProblemSchema } from '@logistics/shared'
+import { LivenessSchema } from '@logistics/shared'
 import { databaseUnavailable } from '@logistics/shared/http/errors'
+import { withoutDatabase } from '@logistics/shared/http/openapi'
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../../context'
-import { HealthSchema, LiveSchema } from './model'
+import { HealthSchema } from './model'
 import { readiness } from './service'
 
 /** GET /health (readiness: the database answers, else 503 problem+json) and GET /health/live (liveness, no database). */
@@ -16,9 +17,10 @@ export const healthRoutes = (deps: AppDeps) =>
         return health
       },
       {
-        response: { 200: HealthSchema, 503: ProblemSchema },
+        response: { 200: HealthSchema },
         detail: {
           tags: ['health'],
+          operationId: 'getHealth',
           summary: 'Readiness: 200 when the database answers, else 503 `database-unavailable`',
           description:
             '`webhook_registration` tells whether the webhook for delivery status updates is registered on the delivery service: ' +
@@ -27,6 +29,11 @@ export const healthRoutes = (deps: AppDeps) =>
       },
     )
     .get('/health/live', () => ({ status: 'ok' as const }), {
-      response: { 200: LiveSchema },
-      detail: { tags: ['health'], summary: 'Liveness: 200 while the process serves (no database access)' },
+      response: { 200: LivenessSchema },
+      detail: {
+        tags: ['health'],
+        operationId: 'getLiveness',
+        summary: 'Liveness: 200 while the process serves (no database access)',
+        ...withoutDatabase,
+      },
     })

@@ -1,34 +1,54 @@
-import { DeliveryStatusSchema, OrderStatusSchema, PaginationQuerySchema } from '@logistics/shared'
+import {
+  DateTimeString,
+  DeliveryStatusSchema,
+  Integer,
+  named,
+  OrderStatusSchema,
+  PaginationQuerySchema,
+  UriString,
+  UuidString,
+} from '@logistics/shared'
 import * as v from 'valibot'
 
-const OrderItemSchema = v.object({
-  product_id: v.string(),
-  sku: v.string(),
-  name: v.string(),
-  quantity: v.number(),
-})
-
-export const OrderSchema = v.object({
-  id: v.string(),
-  purchase_id: v.string(),
-  seller_id: v.string(),
-  customer_id: v.string(),
-  status: OrderStatusSchema,
-  items: v.array(OrderItemSchema),
-  delivery: v.object({
+const OrderItemSchema = named(
+  'OrderItem',
+  v.object({
+    product_id: UuidString,
+    sku: v.string(),
     name: v.string(),
-    address: v.string(),
-    origin_address: v.string(),
-    tracking_number: v.nullable(v.string()),
-    tracking_url: v.pipe(
-      v.nullable(v.string()),
-      v.description("The parcel's public tracking page (status and dates only) from the delivery service; null until dispatched"),
-    ),
-    status: v.nullable(DeliveryStatusSchema),
+    quantity: Integer,
   }),
-  created_at: v.string(),
-  updated_at: v.string(),
-})
+)
+
+export const OrderSchema = named(
+  'Order',
+  v.object({
+    id: UuidString,
+    purchase_id: UuidString,
+    seller_id: UuidString,
+    customer_id: UuidString,
+    status: OrderStatusSchema,
+    items: v.array(OrderItemSchema),
+    delivery: named(
+      'OrderDelivery',
+      v.object({
+        name: v.string(),
+        address: v.string(),
+        origin_address: v.string(),
+        tracking_number: v.pipe(v.nullable(v.string()), v.description('null until the order is dispatched')),
+        tracking_url: v.pipe(
+          v.nullable(UriString),
+          v.description(
+            "The parcel's public tracking page (status and dates only), as the delivery service gave it; null until dispatched (and when it gave none)",
+          ),
+        ),
+        status: v.pipe(v.nullable(DeliveryStatusSchema), v.description('null until the order is dispatched')),
+      }),
+    ),
+    created_at: DateTimeString,
+    updated_at: DateTimeString,
+  }),
+)
 export type OrderJson = v.InferOutput<typeof OrderSchema>
 
 export const OrderListQuerySchema = v.object({
@@ -36,6 +56,9 @@ export const OrderListQuerySchema = v.object({
   status: v.optional(OrderStatusSchema),
 })
 
-export const OrderHistorySchema = v.object({
-  data: v.array(v.object({ status: OrderStatusSchema, created_at: v.string() })),
-})
+export const OrderHistorySchema = named(
+  'OrderHistory',
+  v.object({
+    data: v.array(named('OrderHistoryEntry', v.object({ status: OrderStatusSchema, created_at: DateTimeString }))),
+  }),
+)

@@ -17,29 +17,30 @@ export const ordersRoutes = (deps: AppDeps) =>
     .get('/orders', ({ query, user }) => listOrders(deps.db, user, query), {
       auth: true,
       query: OrderListQuerySchema,
-      response: { 200: listOf(OrderSchema), ...problems(401, 422) },
+      response: { 200: listOf(OrderSchema) },
       detail: {
         tags,
+        operationId: 'listOrders',
         summary: "List orders (admin: all; seller user: its seller's; customer: its own); filter by `status`",
       },
     })
     .get('/orders/:id', ({ params, user }) => getOrder(deps.db, user, params.id), {
       auth: true,
       params: IdParamsSchema,
-      response: { 200: OrderSchema, ...problems(401, 404) },
-      detail: { tags, summary: 'View an order' },
+      response: { 200: OrderSchema },
+      detail: { tags, operationId: 'getOrder', summary: 'View an order' },
     })
     .get('/orders/:id/history', ({ params, user }) => getOrderHistory(deps.db, user, params.id), {
       auth: true,
       params: IdParamsSchema,
-      response: { 200: OrderHistorySchema, ...problems(401, 404) },
-      detail: { tags, summary: 'The status history of an order, oldest first' },
+      response: { 200: OrderHistorySchema },
+      detail: { tags, operationId: 'getOrderHistory', summary: 'The status history of an order, oldest first' },
     })
     .post('/orders/:id/confirm', ({ params, user }) => confirmOrder(deps.db, user, params.id), {
       role: ['seller'],
       params: IdParamsSchema,
-      response: { 200: OrderSchema, ...problems(401, 403, 404, 409) },
-      detail: { tags, summary: 'Confirm an order: created → confirmed (seller user)' },
+      response: { 200: OrderSchema, ...problems('invalid-transition') },
+      detail: { tags, operationId: 'confirmOrder', summary: 'Confirm an order: created → confirmed (seller user)' },
     })
     .post(
       '/orders/:id/dispatch',
@@ -53,9 +54,22 @@ export const ordersRoutes = (deps: AppDeps) =>
       {
         role: ['seller'],
         params: IdParamsSchema,
-        response: { 200: OrderSchema, ...problems(401, 403, 404, 409, 502, 503, 504) },
+        response: {
+          200: OrderSchema,
+          ...problems(
+            'invalid-transition',
+            'dispatch-in-progress',
+            'cancel-in-progress',
+            'delivery-conflict',
+            'delivery-failed',
+            'delivery-timeout',
+            'delivery-unavailable',
+            'delivery-bad-response',
+          ),
+        },
         detail: {
           tags,
+          operationId: 'dispatchOrder',
           summary: 'Dispatch an order: confirmed → dispatched (seller user)',
           description:
             'Creates the delivery on the delivery service first; when that fails (502, 503, 504) the order stays confirmed and a retry is safe: ' +
@@ -79,9 +93,22 @@ export const ordersRoutes = (deps: AppDeps) =>
       {
         role: ['admin', 'customer'],
         params: IdParamsSchema,
-        response: { 200: OrderSchema, ...problems(401, 403, 404, 409, 502, 503, 504) },
+        response: {
+          200: OrderSchema,
+          ...problems(
+            'already-picked-up',
+            'invalid-transition',
+            'dispatch-in-progress',
+            'cancel-in-progress',
+            'delivery-failed',
+            'delivery-timeout',
+            'delivery-unavailable',
+            'delivery-bad-response',
+          ),
+        },
         detail: {
           tags,
+          operationId: 'cancelOrder',
           summary:
             'Cancel an order and restore its stock (customer: own, while created or dispatched before pick-up; admin: created, confirmed, or dispatched before pick-up)',
           description:
@@ -101,9 +128,13 @@ export const ordersRoutes = (deps: AppDeps) =>
       {
         auth: true,
         params: IdParamsSchema,
-        response: { 200: TrackingResponseSchema, ...problems(401, 404, 409, 502, 503, 504) },
+        response: {
+          200: TrackingResponseSchema,
+          ...problems('not-dispatched', 'delivery-failed', 'delivery-timeout', 'delivery-unavailable', 'delivery-bad-response'),
+        },
         detail: {
           tags,
+          operationId: 'getOrderTracking',
           summary: "The order's tracking history from the delivery service; 409 `not-dispatched` before dispatch",
         },
       },

@@ -1,4 +1,4 @@
-import { PaginationQuerySchema, text } from '@logistics/shared'
+import { DateTimeString, Integer, named, PaginationQuerySchema, text, UuidString } from '@logistics/shared'
 import * as v from 'valibot'
 
 /** The most stock a seller sets (POST and PATCH /products). */
@@ -21,23 +21,30 @@ const Quantity = v.pipe(
   ),
 )
 
-export const CreateProductRequestSchema = v.object({
-  sku: text('sku', 64),
-  name: text('name', 200),
-  description: text('description', 1000),
-  quantity: Quantity,
-})
-
-export const UpdateProductRequestSchema = v.pipe(
+export const CreateProductRequestSchema = named(
+  'CreateProductRequest',
   v.object({
-    sku: v.optional(text('sku', 64)),
-    name: v.optional(text('name', 200)),
-    description: v.optional(text('description', 1000)),
-    quantity: v.optional(Quantity),
+    sku: text('sku', 64),
+    name: text('name', 200),
+    description: text('description', 1000),
+    quantity: Quantity,
   }),
-  v.check(
-    (b) => b.sku !== undefined || b.name !== undefined || b.description !== undefined || b.quantity !== undefined,
-    'give at least one of sku, name, description, quantity',
+)
+
+export const UpdateProductRequestSchema = named(
+  'UpdateProductRequest',
+  v.pipe(
+    v.object({
+      sku: v.optional(text('sku', 64)),
+      name: v.optional(text('name', 200)),
+      description: v.optional(text('description', 1000)),
+      quantity: v.optional(Quantity),
+    }),
+    v.metadata({ minProperties: 1 }),
+    v.check(
+      (b) => b.sku !== undefined || b.name !== undefined || b.description !== undefined || b.quantity !== undefined,
+      'give at least one of sku, name, description, quantity',
+    ),
   ),
 )
 
@@ -46,19 +53,24 @@ export const ProductListQuerySchema = v.object({
   seller_id: v.optional(v.pipe(v.string(), v.uuid('seller_id must be a UUID'))),
 })
 
-export const ProductSchema = v.object({
-  id: v.string(),
-  seller_id: v.string(),
-  sku: v.string(),
-  name: v.string(),
-  description: v.string(),
-  quantity: v.pipe(
-    v.number(),
-    v.description(
-      `Units in stock: what the seller set (at most ${MAX_SET_QUANTITY}), less purchases, plus cancelled orders' units (at most ${MAX_STOCK})`,
+export const ProductSchema = named(
+  'Product',
+  v.object({
+    id: UuidString,
+    seller_id: UuidString,
+    sku: v.string(),
+    name: v.string(),
+    description: v.string(),
+    quantity: v.pipe(
+      Integer,
+      v.minValue(0),
+      v.maxValue(MAX_STOCK),
+      v.description(
+        `Units in stock: what the seller set (at most ${MAX_SET_QUANTITY}), less purchases, plus cancelled orders' units (at most ${MAX_STOCK})`,
+      ),
     ),
-  ),
-  created_at: v.string(),
-  updated_at: v.string(),
-})
+    created_at: DateTimeString,
+    updated_at: DateTimeString,
+  }),
+)
 export type ProductJson = v.InferOutput<typeof ProductSchema>

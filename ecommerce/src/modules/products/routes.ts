@@ -13,13 +13,13 @@ export const productsRoutes = (deps: AppDeps) =>
     .use(authPlugin(deps))
     .get('/products', ({ query }) => listProducts(deps.db, query), {
       query: ProductListQuerySchema,
-      response: { 200: listOf(ProductSchema), ...problems(422) },
-      detail: { tags, summary: 'The public catalogue; filter by `seller_id`' },
+      response: { 200: listOf(ProductSchema) },
+      detail: { tags, operationId: 'listProducts', summary: 'The public catalogue; filter by `seller_id`' },
     })
     .get('/products/:id', ({ params }) => getProduct(deps.db, params.id), {
       params: IdParamsSchema,
-      response: { 200: ProductSchema, ...problems(404) },
-      detail: { tags, summary: 'View a product of the catalogue' },
+      response: { 200: ProductSchema },
+      detail: { tags, operationId: 'getProduct', summary: 'View a product of the catalogue' },
     })
     .post(
       '/products',
@@ -31,9 +31,10 @@ export const productsRoutes = (deps: AppDeps) =>
       {
         role: ['seller'],
         body: CreateProductRequestSchema,
-        response: { 201: ProductSchema, ...problems(401, 403, 409, 422) },
+        response: { 201: ProductSchema, ...problems('warehouse-address-required', 'sku-taken', 'not-found') },
         detail: {
           tags,
+          operationId: 'createProduct',
           summary: "Create a product of the seller user's seller",
           description: '409 `warehouse-address-required` until the seller has a warehouse address; 409 `sku-taken` when the sku exists.',
         },
@@ -43,8 +44,8 @@ export const productsRoutes = (deps: AppDeps) =>
       role: ['seller'],
       params: IdParamsSchema,
       body: UpdateProductRequestSchema,
-      response: { 200: ProductSchema, ...problems(401, 403, 404, 409, 422) },
-      detail: { tags, summary: 'Edit an own product (seller user)' },
+      response: { 200: ProductSchema, ...problems('sku-taken') },
+      detail: { tags, operationId: 'updateProduct', summary: 'Edit an own product (seller user)' },
     })
     .delete(
       '/products/:id',
@@ -55,7 +56,7 @@ export const productsRoutes = (deps: AppDeps) =>
       {
         role: ['seller'],
         params: IdParamsSchema,
-        response: { 204: NoContentSchema, ...problems(401, 403, 404) },
-        detail: { tags, summary: 'Delete an own product (seller user); it leaves the catalogue' },
+        response: { 204: NoContentSchema },
+        detail: { tags, operationId: 'deleteProduct', summary: 'Delete an own product (seller user); it leaves the catalogue' },
       },
     )

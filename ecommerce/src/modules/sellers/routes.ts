@@ -39,9 +39,10 @@ export const sellersRoutes = (deps: AppDeps) =>
       {
         role: ['admin'],
         body: CreateSellerRequestSchema,
-        response: { 201: CreatedSellerSchema, ...problems(401, 403, 409, 422) },
+        response: { 201: CreatedSellerSchema, ...problems('email-taken') },
         detail: {
           tags,
+          operationId: 'createSeller',
           summary: 'Create a seller with its Seller Administrator Users (admin)',
           description: 'The seller and its users are created in one transaction: a taken email answers 409 and creates nothing.',
         },
@@ -50,21 +51,21 @@ export const sellersRoutes = (deps: AppDeps) =>
     .get('/sellers', ({ query, user }) => listSellers(deps.db, user, query), {
       role: ['admin', 'seller'],
       query: PaginationQuerySchema,
-      response: { 200: listOf(SellerSchema), ...problems(401, 403, 422) },
-      detail: { tags, summary: 'List sellers (admin: all; seller user: its own)' },
+      response: { 200: listOf(SellerSchema) },
+      detail: { tags, operationId: 'listSellers', summary: 'List sellers (admin: all; seller user: its own)' },
     })
     .get('/sellers/:id', async ({ params, user }) => toSellerJson(await getVisibleSeller(deps.db, user, params.id)), {
       role: ['admin', 'seller'],
       params: IdParamsSchema,
-      response: { 200: SellerSchema, ...problems(401, 403, 404) },
-      detail: { tags, summary: 'View a seller (admin; seller user: its own)' },
+      response: { 200: SellerSchema },
+      detail: { tags, operationId: 'getSeller', summary: 'View a seller (admin; seller user: its own)' },
     })
     .patch('/sellers/:id', ({ params, body, user }) => updateSeller(deps.db, user, params.id, body), {
       role: ['admin', 'seller'],
       params: IdParamsSchema,
       body: UpdateSellerRequestSchema,
-      response: { 200: SellerSchema, ...problems(401, 403, 404, 422) },
-      detail: { tags, summary: 'Edit name, description or warehouse address (admin; seller user: its own)' },
+      response: { 200: SellerSchema },
+      detail: { tags, operationId: 'updateSeller', summary: 'Edit name, description or warehouse address (admin; seller user: its own)' },
     })
     .delete(
       '/sellers/:id',
@@ -75,9 +76,10 @@ export const sellersRoutes = (deps: AppDeps) =>
       {
         role: ['admin'],
         params: IdParamsSchema,
-        response: { 204: NoContentSchema, ...problems(401, 403, 404) },
+        response: { 204: NoContentSchema },
         detail: {
           tags,
+          operationId: 'deleteSeller',
           summary: 'Delete a seller (admin)',
           description: 'A soft delete: its orders keep their history, its products leave the catalogue and its users can no longer log in.',
         },
@@ -94,23 +96,24 @@ export const sellersRoutes = (deps: AppDeps) =>
         role: ['admin', 'seller'],
         params: IdParamsSchema,
         body: AddSellerUserRequestSchema,
-        response: { 201: UserSchema, ...problems(401, 403, 404, 409, 422) },
-        detail: { tags, summary: "Add a seller user (admin; the seller's Seller Administrator Users)" },
+        response: { 201: UserSchema, ...problems('email-taken') },
+        detail: { tags, operationId: 'createSellerUser', summary: "Add a seller user (admin; the seller's Seller Administrator Users)" },
       },
     )
     .get('/sellers/:id/users', ({ params, query, user }) => listSellerUsers(deps.db, user, params.id, query), {
       role: ['admin', 'seller'],
       params: IdParamsSchema,
       query: PaginationQuerySchema,
-      response: { 200: listOf(UserSchema), ...problems(401, 403, 404, 422) },
-      detail: { tags, summary: "List a seller's users (admin; the seller's Seller Administrator Users)" },
+      response: { 200: listOf(UserSchema) },
+      detail: { tags, operationId: 'listSellerUsers', summary: "List a seller's users (admin; the seller's Seller Administrator Users)" },
     })
     .get('/sellers/:id/users/:user_id', ({ params, user }) => getSellerUser(deps.db, user, params.id, params.user_id), {
       role: ['admin', 'seller'],
       params: SellerUserParamsSchema,
-      response: { 200: UserSchema, ...problems(401, 403, 404) },
+      response: { 200: UserSchema },
       detail: {
         tags,
+        operationId: 'getSellerUser',
         summary: "View a seller user (admin; the seller's Seller Administrator Users)",
         description: 'Where `POST /sellers/{id}/users` points its `Location`. A user of another seller, or no user, answers 404.',
       },

@@ -20,9 +20,10 @@ export const usersRoutes = (deps: AppDeps) =>
       },
       {
         body: RegisterRequestSchema,
-        response: { 201: UserSchema, ...problems(409, 422, 429) },
+        response: { 201: UserSchema, ...problems('email-taken', 'too-many-registrations') },
         detail: {
           tags: ['users'],
+          operationId: 'registerCustomer',
           summary: 'Register as a marketplace user (customer)',
           description:
             'At most REGISTRATIONS_PER_ADDRESS registrations per client address in LOGIN_WINDOW_SECONDS (accepted or not): past it 429 `too-many-registrations` with `Retry-After`.',
@@ -31,6 +32,6 @@ export const usersRoutes = (deps: AppDeps) =>
     )
     .get('/me', ({ user }) => getUser(deps.db, user.id), {
       auth: true,
-      response: { 200: UserSchema, ...problems(401) },
-      detail: { tags: ['users'], summary: 'The profile of the logged-in user' },
+      response: { 200: UserSchema },
+      detail: { tags: ['users'], operationId: 'getCurrentUser', summary: 'The profile of the logged-in user' },
     })
