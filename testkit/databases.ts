@@ -3,11 +3,13 @@ import { randomBytes } from 'node:crypto'
 import { type Database, openDatabase } from '@logistics/shared/db'
 import { migrationsKey } from '@logistics/shared/pglite'
 import postgres from 'postgres'
+import { pooledPglite } from './pglite-pool'
 
 /**
  * Databases for tests. With `TEST_DATABASE_URL=postgres://…/<db>` each call creates a fresh
- * database on that server from the service's migrated template database (dropped on close); without it, each call loads an in-memory
- * PGlite from the service's migrated template (shared by every test process: see shared/src/pglite.ts).
+ * database on that server from the service's migrated template database (dropped on close); without it, each call gets an
+ * empty in-memory PGlite: one a test of this process closed, emptied (see pglite-pool.ts), or else one loaded from the
+ * service's migrated template (shared by every test process: see shared/src/pglite.ts).
  */
 export const testDatabaseUrl = process.env.TEST_DATABASE_URL || undefined
 export const onRealPostgres = testDatabaseUrl !== undefined
@@ -78,9 +80,7 @@ export async function createTestDatabase<TSchema extends Record<string, unknown>
   schema: TSchema
   migrationsFolder: string
 }): Promise<TestDatabase<TSchema>> {
-  if (!testDatabaseUrl) {
-    return openDatabase({ ...options, url: 'memory://' })
-  }
+  if (!testDatabaseUrl) return pooledPglite(options)
   const name = `test_${options.service}_${randomBytes(6).toString('hex')}`
   const admin = postgres(testDatabaseUrl, { max: 1, onnotice: () => {} })
   try {
