@@ -89,11 +89,11 @@ describe('deleting a webhook', () => {
   })
 
   testOnPostgres(
-    'at 200 000 events and attempts the answer touches neither table (it is served while both are locked), and the purge then empties them',
+    'at 20 000 events and attempts (20 batches) the answer touches neither table (it is served while both are locked), and the purge then empties them',
     async () => {
       const doomed = (await t.call('POST', '/webhooks', { body: { url: 'https://hooks.example.test/big' } })).json
       const kept = (await t.call('POST', '/webhooks', { key: KEY_B, body: { url: 'https://hooks.example.test/other' } })).json
-      await history(doomed.id, 200_000)
+      await history(doomed.id, 20_000)
       await history(kept.id, 1_000)
       await t.db.execute(sql`analyze webhook_events`)
       // Another session holds both history tables: a DELETE that touched them would wait for it.
@@ -126,7 +126,7 @@ describe('deleting a webhook', () => {
       }
       const spy = spied(t.db)
       const purged = await purgeSubscription(spy.db, doomed.id)
-      expect(purged).toEqual({ events: 200_000, attempts: 200_000 })
+      expect(purged).toEqual({ events: 20_000, attempts: 20_000 })
       expect(Math.max(...spy.rows)).toBeLessThanOrEqual(1_000)
       expect(await counts(doomed.id)).toEqual({ events: 0, attempts: 0 })
       expect(await counts(kept.id)).toEqual({ events: 1_000, attempts: 1_000 })
