@@ -1,6 +1,7 @@
 /**
  * Start-up when the database is not there: both services retry for DATABASE_CONNECT_TIMEOUT_SECONDS,
- * logging one line a try, then exit 1 with one line naming the host (never the password).
+ * logging one line a try, then exit 1 with one line naming the host (never the password). The tests
+ * run at once (separate processes; most of their time is waiting for the timeout).
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -24,7 +25,7 @@ async function run(service: 'delivery' | 'ecommerce', env: Record<string, string
 
 for (const service of ['delivery', 'ecommerce'] as const) {
   describe(`${service} start-up without its database`, () => {
-    test('retries for DATABASE_CONNECT_TIMEOUT_SECONDS, one line a try, then exits 1 with one line naming the host', async () => {
+    test.concurrent('retries for DATABASE_CONNECT_TIMEOUT_SECONDS, one line a try, then exits 1 with one line naming the host', async () => {
       const port = await freePort() // nothing listens there
       const r = await run(service, {
         DATABASE_URL: `postgres://someone:s3cret-pw@127.0.0.1:${port}/shop`,
@@ -41,7 +42,7 @@ for (const service of ['delivery', 'ecommerce'] as const) {
       expect(r.output).not.toMatch(/^\s+at /m) // no stack trace
     }, 60_000)
 
-    test('a bad DATABASE_CONNECT_TIMEOUT_SECONDS is refused by name', async () => {
+    test.concurrent('a bad DATABASE_CONNECT_TIMEOUT_SECONDS is refused by name', async () => {
       const r = await run(service, { DATABASE_URL: 'memory://', DATABASE_CONNECT_TIMEOUT_SECONDS: 'soon' })
       expect(r.code).toBe(1)
       expect(r.stderr).toContain('DATABASE_CONNECT_TIMEOUT_SECONDS: must be a whole number of seconds')
@@ -49,7 +50,7 @@ for (const service of ['delivery', 'ecommerce'] as const) {
   })
 }
 
-test('a second service on the same PGlite folder exits 1 at once with one line naming the holder', async () => {
+test.concurrent('a second service on the same PGlite folder exits 1 at once with one line naming the holder', async () => {
   const first = await startService('delivery', {
     cwd: dataDir,
     env: { DATABASE_URL: '', LOG_LEVEL: 'warn', NODE_ENV: 'test' },
