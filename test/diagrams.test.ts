@@ -32,7 +32,15 @@ beforeAll(async () => {
   if (!HAVE_CHROMIUM) return
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-sync',
+      '--renderer-process-limit=1',
+    ],
   })
   page = await browser.newPage()
   await page.setContent('<!doctype html><html><body></body></html>')
