@@ -1,8 +1,8 @@
-import { afterAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { webhookHeaders } from '@logistics/shared'
 import { type AuthzCase, authorizationMatrix, statuses } from '@logistics/testkit/authz-matrix'
 import { openApiRoutes } from '@logistics/testkit/openapi-routes'
-import { createHarness, createStubDelivery } from './helpers'
+import { harnessOnStub } from './helpers'
 
 /**
  * The authorization matrix of the ecommerce service, derived from its OpenAPI document: every
@@ -15,12 +15,7 @@ import { createHarness, createStubDelivery } from './helpers'
 const ROLES = ['none', 'customer', 'otherCustomer', 'seller', 'sellerAdmin', 'otherSeller', 'admin'] as const
 type Role = (typeof ROLES)[number]
 
-const stub = createStubDelivery()
-const h = await createHarness({ deliveryClient: stub.client() })
-afterAll(async () => {
-  stub.stop()
-  await h.close()
-})
+const { h } = await harnessOnStub()
 const { routes } = await openApiRoutes(h.app)
 
 const admin = await h.adminToken()

@@ -1,24 +1,14 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { type DeliveryStatus, WebhookEventSchema, webhookHeaders } from '@logistics/shared'
 import { capturingLogger } from '@logistics/testkit/logging'
 import { eq } from 'drizzle-orm'
 import * as v from 'valibot'
 import { orderEvents, orders, processedWebhooks } from '../src/db/schema'
 import { applyDeliveryEvent, supersedes } from '../src/modules/delivery-webhooks/service'
-import { createHarness, createStubDelivery, type Harness } from './helpers'
+import { harnessOnStub } from './helpers'
 
-let h: Harness
-let admin: string
-let stub: ReturnType<typeof createStubDelivery>
-beforeAll(async () => {
-  stub = createStubDelivery()
-  h = await createHarness({ deliveryClient: stub.client() })
-  admin = await h.adminToken()
-})
-afterAll(async () => {
-  stub.stop()
-  await h.close()
-})
+const { h, stub } = await harnessOnStub()
+const admin = await h.adminToken()
 
 /** A dispatched order (tracking number from the stub). */
 async function dispatched(name: string) {

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { createHmac } from 'node:crypto'
 import { webhookHeaders } from '@logistics/shared'
 import { databaseFingerprint, fingerprintDiff } from '@logistics/testkit/fingerprint'
@@ -8,7 +8,7 @@ import { type FuzzRequest, invalidRequest, junkInputProperty } from '@logistics/
 import { openApiRoutes } from '@logistics/testkit/openapi-routes'
 import { refusalViolation } from '@logistics/testkit/problem'
 import fc from 'fast-check'
-import { ADMIN, createHarness, createStubDelivery } from './helpers'
+import { ADMIN, harnessOnStub } from './helpers'
 
 /**
  * Junk input against every route the ecommerce service's own OpenAPI document lists, with each
@@ -16,12 +16,7 @@ import { ADMIN, createHarness, createStubDelivery } from './helpers'
  * any table changes.
  */
 
-const stub = createStubDelivery()
-const h = await createHarness({ deliveryClient: stub.client() })
-afterAll(async () => {
-  stub.stop()
-  await h.close()
-})
+const { h } = await harnessOnStub()
 
 const admin = await h.adminToken()
 const seller = await h.seller('Fuzz Seller', admin)

@@ -1,3 +1,4 @@
+import { afterAll } from 'bun:test'
 import { join } from 'node:path'
 import { silentLogger } from '@logistics/shared'
 import { createTestDatabase, type TestDatabase } from '@logistics/testkit/databases'
@@ -110,6 +111,20 @@ export async function createHarness(options: { deliveryClient?: DeliveryClient; 
     },
   }
   return h
+}
+
+/**
+ * A harness on a stub delivery service for the whole test file, closed after its last test
+ * (`const { h, stub } = await harnessOnStub()` at the top of the file).
+ */
+export async function harnessOnStub() {
+  const stub = createStubDelivery()
+  const h = await createHarness({ deliveryClient: stub.client() })
+  afterAll(async () => {
+    stub.stop()
+    await h.close()
+  })
+  return { h, stub }
 }
 
 /** A stand-in delivery service on a random port whose behaviour a test switches. */

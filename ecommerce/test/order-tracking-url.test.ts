@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { createHarness, createStubDelivery, type Harness } from './helpers'
+import { describe, expect, test } from 'bun:test'
+import { harnessOnStub } from './helpers'
 
 /**
  * `delivery.tracking_url` of an order: the parcel's public tracking page, as the delivery service
@@ -7,18 +7,8 @@ import { createHarness, createStubDelivery, type Harness } from './helpers'
  * is cancelled (its delivery withdrawn), like the tracking number.
  */
 
-let h: Harness
-let admin: string
-let stub: ReturnType<typeof createStubDelivery>
-beforeAll(async () => {
-  stub = createStubDelivery()
-  h = await createHarness({ deliveryClient: stub.client() })
-  admin = await h.adminToken()
-})
-afterAll(async () => {
-  stub.stop()
-  await h.close()
-})
+const { h, stub } = await harnessOnStub()
+const admin = await h.adminToken()
 
 /** A seller with a product and a customer with one created order of it. */
 async function scenario(name: string) {

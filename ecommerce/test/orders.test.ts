@@ -1,21 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { asc, eq } from 'drizzle-orm'
 import { orderEvents } from '../src/db/schema'
 import { createDeliveryClient } from '../src/modules/delivery-client/service'
-import { createHarness, createStubDelivery, deadDeliveryUrl, type Harness, testOnPostgres } from './helpers'
+import { deadDeliveryUrl, harnessOnStub, testOnPostgres } from './helpers'
 
-let h: Harness
-let admin: string
-let stub: ReturnType<typeof createStubDelivery>
-beforeAll(async () => {
-  stub = createStubDelivery()
-  h = await createHarness({ deliveryClient: stub.client() })
-  admin = await h.adminToken()
-})
-afterAll(async () => {
-  stub.stop()
-  await h.close()
-})
+const { h, stub } = await harnessOnStub()
+const admin = await h.adminToken()
 
 /** A seller with a product, a customer, and one created order of 2 units (stock left: 8). */
 async function scenario(name: string) {

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { silentLogger } from '@logistics/shared'
 import { send } from '@logistics/testkit/http'
 import { type OpenApiRoute, openApiRoutes } from '@logistics/testkit/openapi-routes'
@@ -7,16 +7,11 @@ import { createApp } from '../src/app'
 import { DEV_ADMIN_PASSWORD, loadConfig } from '../src/config'
 import { DEMO_CUSTOMERS, DEMO_PASSWORD, DEMO_SELLERS } from '../src/demo-data'
 import { demoLogin, requestExamples } from '../src/openapi-examples'
-import { ADMIN, createHarness, createStubDelivery } from './helpers'
+import { ADMIN, harnessOnStub } from './helpers'
 
 /** The public HTTP surface of the ecommerce service (see surfaceTests), and its docs page. */
 
-const stub = createStubDelivery()
-const h = await createHarness({ deliveryClient: stub.client() })
-afterAll(async () => {
-  stub.stop()
-  await h.close()
-})
+const { h, stub } = await harnessOnStub()
 const { routes, doc } = await openApiRoutes(h.app)
 const admin = await h.adminToken()
 const seller = await h.seller('Surface Seller', admin)

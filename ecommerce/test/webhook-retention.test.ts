@@ -3,26 +3,16 @@
  * batches through the received_at index, and an event replayed after its id was forgotten changes
  * nothing (the status progression refuses it).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { webhookHeaders } from '@logistics/shared'
 import { queryRows } from '@logistics/shared/db'
 import { eq, sql } from 'drizzle-orm'
 import { orderEvents, processedWebhooks } from '../src/db/schema'
 import { deleteExpiredProcessedWebhooks } from '../src/modules/delivery-webhooks/retention'
-import { createHarness, createStubDelivery, type Harness } from './helpers'
+import { harnessOnStub } from './helpers'
 
-let h: Harness
-let admin: string
-let stub: ReturnType<typeof createStubDelivery>
-beforeAll(async () => {
-  stub = createStubDelivery()
-  h = await createHarness({ deliveryClient: stub.client() })
-  admin = await h.adminToken()
-})
-afterAll(async () => {
-  stub.stop()
-  await h.close()
-})
+const { h } = await harnessOnStub()
+const admin = await h.adminToken()
 
 const DAY = 24 * 60 * 60_000
 const ids = async () => (await h.db.select({ id: processedWebhooks.webhookId }).from(processedWebhooks)).map((r) => r.id).sort()
