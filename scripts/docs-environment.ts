@@ -144,13 +144,13 @@ const OUTSIDE: { names: string[]; files: string[]; default: string; text: string
   },
   {
     names: ['CI'],
-    files: ['.ci/run', 'test/diagrams.test.ts'],
+    files: ['.ci/run', 'testkit/chromium.ts'],
     default: 'unset (`.ci/run`: `true`)',
     text: 'in CI a test that needs Chromium fails instead of skipping when it is missing',
   },
   {
     names: ['CHROMIUM_PATH'],
-    files: ['test/diagrams.test.ts'],
+    files: ['testkit/chromium.ts'],
     default: '`/usr/bin/chromium`',
     text: "the Chromium the browser tests drive (Debian's package; no browser is ever downloaded)",
   },

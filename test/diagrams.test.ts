@@ -8,14 +8,11 @@
  * they fail: .ci/run installs it.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, readFileSync } from 'node:fs'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import { readFileSync } from 'node:fs'
+import { browserTest, HAVE_CHROMIUM, launchChromium } from '@logistics/testkit/chromium'
+import type { Browser, Page } from 'playwright-core'
 import { codeBlocks, markdownFiles, readMarkdown } from './markdown'
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
-const HAVE_CHROMIUM = existsSync(CHROMIUM)
-const IN_CI = !!process.env.CI && !['0', 'false'].includes(process.env.CI.toLowerCase())
-const SKIPPED = `[needs Chromium at ${CHROMIUM}: skipped outside CI; apt-get install -y chromium]`
 const MERMAID = require.resolve('mermaid/dist/mermaid.min.js')
 const MERMAID_VERSION = (JSON.parse(readFileSync(require.resolve('mermaid/package.json'), 'utf8')) as { version: string }).version
 
@@ -30,18 +27,7 @@ let page: Page | undefined
 
 beforeAll(async () => {
   if (!HAVE_CHROMIUM) return
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-sync',
-      '--renderer-process-limit=1',
-    ],
-  })
+  browser = await launchChromium(['--renderer-process-limit=1'])
   page = await browser.newPage()
   await page.setContent('<!doctype html><html><body></body></html>')
   await page.addScriptTag({ content: readFileSync(MERMAID, 'utf8') })
@@ -70,16 +56,6 @@ async function renderError(code: string, id: string): Promise<string | undefined
   )
 }
 
-/** A browser test: run with Chromium; without it skipped (named) outside CI, failed in CI. */
-function browserTest(name: string, fn: () => Promise<void>) {
-  if (HAVE_CHROMIUM) test(name, fn, 30_000)
-  else if (IN_CI)
-    test(name, () => {
-      throw new Error(`CI=true and no Chromium at ${CHROMIUM}: .ci/run installs it with apt-get install -y chromium`)
-    })
-  else test.skip(`${name} ${SKIPPED}`, fn)
-}
-
 describe(`mermaid ${MERMAID_VERSION} renders every diagram of every Markdown file`, () => {
   test('the diagrams are found: the README architecture, the order sequence, both ER diagrams', () => {
     expect(diagrams.length).toBeGreaterThanOrEqual(4)
@@ -88,14 +64,22 @@ describe(`mermaid ${MERMAID_VERSION} renders every diagram of every Markdown fil
     expect(diagrams.some((d) => d.code.startsWith('sequenceDiagram'))).toBe(true)
   })
 
-  browserTest('a broken diagram fails (a `;` inside a sequence message ends the statement)', async () => {
-    const error = await renderError('sequenceDiagram\n  A->>B: one; two\n  B-->>A: ok\n', 'broken')
-    expect(error).toContain('Parse error')
-  })
+  browserTest(
+    'a broken diagram fails (a `;` inside a sequence message ends the statement)',
+    async () => {
+      const error = await renderError('sequenceDiagram\n  A->>B: one; two\n  B-->>A: ok\n', 'broken')
+      expect(error).toContain('Parse error')
+    },
+    { timeout: 30_000 },
+  )
 
   for (const [i, d] of diagrams.entries())
-    browserTest(`${d.file}:${d.line} (${d.code.split('\n')[0]})`, async () => {
-      const error = await renderError(d.code, `diagram-${i}`)
-      expect(error, `${d.file}:${d.line} does not render`).toBeUndefined()
-    })
+    browserTest(
+      `${d.file}:${d.line} (${d.code.split('\n')[0]})`,
+      async () => {
+        const error = await renderError(d.code, `diagram-${i}`)
+        expect(error, `${d.file}:${d.line} does not render`).toBeUndefined()
+      },
+      { timeout: 30_000 },
+    )
 })

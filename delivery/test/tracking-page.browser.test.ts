@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect } from 'bun:test'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { silentLogger } from '@logistics/shared'
 import { serveApp } from '@logistics/shared/http/serve'
+import { browserTest, HAVE_CHROMIUM, launchChromium } from '@logistics/testkit/chromium'
 import { eq } from 'drizzle-orm'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { createApp } from '../src/app'
 import { deliveries, trackingEvents } from '../src/db/schema'
 import { advanceDeliveries } from '../src/modules/transitions/tick'
@@ -24,21 +25,7 @@ import { type DeliveryTestContext, deliveryBody, setupDelivery, testConfig } fro
  * fails: .ci/run installs it.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
-const HAVE_CHROMIUM = existsSync(CHROMIUM)
-const IN_CI = !!process.env.CI && !['0', 'false'].includes(process.env.CI.toLowerCase())
-const SKIPPED = `[needs Chromium at ${CHROMIUM}: skipped outside CI; apt-get install -y chromium]`
 const RESULTS = join(import.meta.dir, '..', '..', 'test-results')
-
-/** A browser test: run with Chromium (at once with the others); without it skipped (named) outside CI, failed in CI. */
-function browserTest(name: string, fn: () => Promise<void>, timeout: number) {
-  if (HAVE_CHROMIUM) test.concurrent(name, fn, timeout)
-  else if (IN_CI)
-    test(name, () => {
-      throw new Error(`CI=true and no Chromium at ${CHROMIUM}: .ci/run installs it with apt-get install -y chromium`)
-    })
-  else test.skip(`${name} ${SKIPPED}`, fn)
-}
 
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
 /** The reader of the page: not the server's locale or zone (UTC, English). */
@@ -52,20 +39,7 @@ let browser: Browser | undefined
 
 beforeAll(async () => {
   if (!HAVE_CHROMIUM) return
-  // One browser for every test; playwright gives each context a fresh, temporary profile.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  browser = await launchChromium() // one browser for every test
   mkdirSync(RESULTS, { recursive: true })
 }, 60_000)
 
@@ -249,7 +223,7 @@ describe('the tracking page in Chromium', () => {
           await context.close()
         }
       },
-      90_000,
+      { timeout: 90_000, concurrent: true },
     )
 
   browserTest(
@@ -283,6 +257,6 @@ describe('the tracking page in Chromium', () => {
         await withScript.close()
       }
     },
-    60_000,
+    { timeout: 60_000, concurrent: true },
   )
 })
