@@ -63,24 +63,18 @@ describe('test databases reused within a process', () => {
 
   test('a transaction still running when its test closes is cut off: nothing of it reaches the next test', async () => {
     const first = await open()
-    let release!: () => void
-    const held = new Promise<void>((r) => {
-      release = r
-    })
-    let started!: () => void
-    const inside = new Promise<void>((r) => {
-      started = r
-    })
+    const held = Promise.withResolvers<void>()
+    const inside = Promise.withResolvers<void>()
     const pending = first.db.transaction(async (tx) => {
       await tx.insert(apiClients).values({ name: 'mid-transaction', keyHash: 'y'.repeat(64) })
-      started()
-      await held
+      inside.resolve()
+      await held.promise
       await tx.insert(apiClients).values({ name: 'after-close', keyHash: 'z'.repeat(64) })
     })
     // the transaction holds the database: the close waits for it, and it fails once it goes on
-    await inside
+    await inside.promise
     const closed = first.close()
-    release()
+    held.resolve()
     expect(await outcome(pending)).toBe('PGlite is closed')
     await closed
     const second = await open()
