@@ -2,6 +2,11 @@
  * Sums bun's JUnit reports into the one line CI reads: `N passed, N failed, N skipped`, after one
  * line per skipped test (`skipped: <file> › <suite> › <test name>`; server-only tests carry their
  * reason in their name). Exits non-zero when a report is missing or anything failed.
+ *
+ * An error thrown outside any test (bun's `# Unhandled error between tests`, counted in its `N errors`
+ * line) fails `bun test` but is in no JUnit report: where the run's console output was saved beside
+ * the report (`pglite.log` next to `pglite.xml`), each such error counts as one failure and is
+ * printed, so the last lines of CI say what it was.
  */
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }
@@ -26,12 +31,35 @@ export function skippedTests(xml: string): string[] {
   return found
 }
 
-export function summarize(reports: { path: string; xml: string }[]) {
+const UNHANDLED = '# Unhandled error between tests'
+const RULE = /^-{10,}$/
+
+/** The errors bun reported outside any test in one run's console output, each as printed (at most 30 lines). */
+export function unhandledErrors(log: string): string[] {
+  const lines = log.split('\n')
+  const found: string[] = []
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i]!.trim() !== UNHANDLED) continue
+    let start = i + 1
+    if (RULE.test(lines[start]?.trim() ?? '')) start++
+    let end = start
+    while (end < lines.length && !RULE.test(lines[end]!.trim()) && lines[end]!.trim() !== UNHANDLED) end++
+    found.push(lines.slice(start, Math.min(end, start + 30)).join('\n'))
+    i = end - 1
+  }
+  // bun's own count (`3 errors`) is the truth when an error's block could not be told apart
+  const counted = Number(log.match(/^\s*(\d+) errors?\s*$/m)?.[1] ?? 0)
+  while (found.length < counted) found.push('(an error bun counted outside any test; see the run output above)')
+  return found
+}
+
+export function summarize(reports: { path: string; xml: string; log?: string }[]) {
   let passed = 0
   let failed = 0
   let skipped = 0
   const lines: string[] = []
-  for (const { path, xml } of reports) {
+  const errors: string[] = []
+  for (const { path, xml, log } of reports) {
     const root = xml.match(/<testsuites\b[^>]*>/)?.[0] ?? ''
     const attr = (name: string) => Number(root.match(new RegExp(`\\b${name}="(\\d+)"`))?.[1] ?? 0)
     const tests = attr('tests')
@@ -42,14 +70,19 @@ export function summarize(reports: { path: string; xml: string }[]) {
     passed += tests - failures - skips
     const label = path.split('/').pop()
     for (const name of skippedTests(xml)) lines.push(`skipped (${label}): ${name}`)
+    for (const error of unhandledErrors(log ?? '')) {
+      failed++
+      errors.push(`error outside any test (${label}):\n${error.replace(/^/gm, '    ')}`)
+    }
   }
+  lines.push(...errors)
   lines.push(`${passed} passed, ${failed} failed, ${skipped} skipped`)
   return { lines, passed, failed, skipped }
 }
 
 if (import.meta.main) {
   let missing = false
-  const reports: { path: string; xml: string }[] = []
+  const reports: { path: string; xml: string; log?: string }[] = []
   for (const path of process.argv.slice(2)) {
     const file = Bun.file(path)
     if (!(await file.exists())) {
@@ -57,7 +90,8 @@ if (import.meta.main) {
       missing = true
       continue
     }
-    reports.push({ path, xml: await file.text() })
+    const log = Bun.file(path.replace(/\.xml$/, '.log'))
+    reports.push({ path, xml: await file.text(), log: (await log.exists()) ? await log.text() : undefined })
   }
   const summary = summarize(reports)
   for (const line of summary.lines) console.log(line)

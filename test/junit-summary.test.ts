@@ -49,3 +49,32 @@ test('the summary lists each skipped test of each report before the one count li
     '1 passed, 0 failed, 2 skipped',
   ])
 })
+
+test('an error outside any test, which no JUnit report holds, counts as a failure and is printed from the console log', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'junit-'))
+  try {
+    // a timer of a passed test throws while the file's afterAll still runs
+    await Bun.write(
+      join(dir, 'late.test.ts'),
+      "import { afterAll, test } from 'bun:test'\ntest('passes', () => { setTimeout(() => { throw new Error('thrown after its test') }, 5) })\nafterAll(() => Bun.sleep(100))\n",
+    )
+    const outfile = join(dir, 'report.xml')
+    const run = Bun.spawn(['bun', 'test', '--reporter=junit', `--reporter-outfile=${outfile}`], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const [out, err, code] = await Promise.all([new Response(run.stdout).text(), new Response(run.stderr).text(), run.exited])
+    expect(code).toBe(1)
+    const xml = await Bun.file(outfile).text()
+    expect(summarize([{ path: outfile, xml }]).failed).toBe(0) // what the report alone says
+    const summary = summarize([{ path: outfile, xml, log: out + err }])
+    expect(summary.failed).toBe(1)
+    expect(summary.lines.at(-1)).toBe('1 passed, 1 failed, 0 skipped')
+    expect(summary.lines.join('\n')).toContain('error outside any test (report.xml):')
+    expect(summary.lines.join('\n')).toContain('thrown after its test')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}, 60_000)
