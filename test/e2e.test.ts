@@ -119,33 +119,40 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 
 describe('the whole story over real HTTP', () => {
   test('the demo data loads through the public API once, with no failed request; a second seed creates nothing and logs nobody in', async () => {
-    const catalogue = await api(ecommerce.url)
-      .get('products', { searchParams: { limit: 100 } })
-      .json<{ total: number }>()
-    expect(catalogue.total).toBe(12)
+    type Logged = { msg?: string; path?: string; status?: number; request_id?: string }
     const requests = () =>
       logs.ecommerce.flatMap((l) => {
-        const line = (l.startsWith('{') ? JSON.parse(l) : {}) as { msg?: string; path?: string; status?: number }
+        const line = (l.startsWith('{') ? JSON.parse(l) : {}) as Logged
         return line.msg === 'request' ? [line] : []
       })
+    /** The complete catalogue, once its request's log line has been read from the process (it comes a little later). */
+    const catalogue = async () => {
+      const response = await api(ecommerce.url).get('products', { searchParams: { limit: 100 } })
+      const id = response.headers.get('x-request-id')
+      const at = await waitFor(
+        `the log line of request ${id}`,
+        async () => {
+          const i = requests().findIndex((r) => r.request_id === id)
+          return i >= 0 ? i : undefined
+        },
+        10_000,
+      )
+      return { total: (await response.json<{ total: number }>()).total, at }
+    }
+    const first = await catalogue()
+    expect(first.total).toBe(12)
     // The seed asks nothing whose expected answer is an error (a 401 or 409 reads as a failure in the log).
     expect(requests().filter((r) => r.status! >= 400)).toEqual([])
-    const before = requests().length
     const again = await seed({ ecommerceUrl: ecommerce.url, log: () => {} })
     expect(again.created).toEqual([])
-    await Bun.sleep(100) // the log lines of its requests
+    // One process logs its requests in the order it answered them: what the seed asked lies between the two reads.
+    const last = await catalogue()
+    expect(last.total).toBe(12)
     expect(
       requests()
-        .slice(before)
+        .slice(first.at + 1, last.at)
         .map((r) => r.path),
     ).toEqual(['/products']) // the complete catalogue says it all
-    expect(
-      (
-        await api(ecommerce.url)
-          .get('products', { searchParams: { limit: 100 } })
-          .json<{ total: number }>()
-      ).total,
-    ).toBe(12)
   })
 
   test('purchase → confirm → dispatch → tracking → delivered through the real webhook', async () => {
