@@ -12,9 +12,9 @@ export const HAVE_CHROMIUM = existsSync(CHROMIUM)
 const IN_CI = !!process.env.CI && !['0', 'false'].includes(process.env.CI.toLowerCase())
 const SKIPPED = `[needs Chromium at ${CHROMIUM}: skipped outside CI; apt-get install -y chromium]`
 
-/** A browser test: run with Chromium (`concurrent`: at once with the file's other concurrent tests); without it skipped (named) outside CI, failed in CI. */
-export function browserTest(name: string, fn: () => Promise<void>, options: { timeout: number; concurrent?: boolean }) {
-  if (HAVE_CHROMIUM) (options.concurrent ? test.concurrent : test)(name, fn, options.timeout)
+/** A browser test: run with Chromium; without it skipped (named) outside CI, failed in CI. */
+export function browserTest(name: string, fn: () => Promise<void>, options: { timeout: number }) {
+  if (HAVE_CHROMIUM) test(name, fn, options.timeout)
   else if (IN_CI)
     test(name, () => {
       throw new Error(`CI=true and no Chromium at ${CHROMIUM}: .ci/run installs it with apt-get install -y chromium`)

@@ -18,8 +18,9 @@ import { type DeliveryTestContext, deliveryBody, setupDelivery, testConfig } fro
  * dates in the reader's locale and time zone), that nothing personal is anywhere in the DOM, that
  * the page follows a tick without a reload and stops asking once delivered, that it works without
  * JavaScript, that no console error or CSP violation occurs, and that axe-core finds no serious or
- * critical accessibility violation. Screenshots go to test-results/. The tests run at once, each on
- * a delivery service of its own (most of their time is the page's polling).
+ * critical accessibility violation. Screenshots go to test-results/. The tests run one after the
+ * other (run at once in one process, playwright once reported an event for a frame it no longer
+ * knew, thrown outside any test), each on a delivery service of its own.
  *
  * Without Chromium the test is skipped (the reason in its name), except in CI (CI=true), where it
  * fails: .ci/run installs it.
@@ -47,10 +48,7 @@ afterAll(async () => {
   await browser?.close()
 })
 
-/**
- * A delivery service of the test's own, served on a random port: the tests run at once (most of
- * their time is the page's polling), and a tick of one must not move another's parcel.
- */
+/** A delivery service of the test's own, served on a random port: a tick of one never moves another's parcel. */
 async function service() {
   const ctx = await setupDelivery()
   // a 3 s tick: the page asks for news every 2 s (the tick itself is called by the test)
@@ -64,21 +62,6 @@ async function service() {
       await ctx.close()
     },
   }
-}
-
-/**
- * Navigations one at a time: the tests run at once, but playwright, asked for several navigations
- * at once in one busy process, sometimes missed one's load event (goto timed out on a page that
- * was shown and polling) or its response (goto answered null): seen 4 times in 16 loaded runs.
- */
-let navigating = Promise.resolve()
-function navigate(page: Page, url: string) {
-  const answer = navigating.then(() => page.goto(url))
-  navigating = answer.then(
-    () => {},
-    () => {},
-  )
-  return answer
 }
 
 /** A new parcel, with the personal data that must never show. */
@@ -147,7 +130,7 @@ describe('the tracking page in Chromium', () => {
         try {
           const page = await context.newPage()
           const seen = watch(page)
-          const loaded = await navigate(page, new URL(new URL(parcel.url).pathname, base).toString())
+          const loaded = await page.goto(new URL(new URL(parcel.url).pathname, base).toString())
           expect(loaded?.status()).toBe(200)
 
           // What a person sees
@@ -198,7 +181,7 @@ describe('the tracking page in Chromium', () => {
           await expect(page.title()).resolves.toBe(`At the depot · Parcel ${parcel.trackingNumber}`)
           // the live page reads exactly like the page loaded afresh (one view, two renderers)
           const fresh = await context.newPage()
-          await navigate(fresh, page.url())
+          await fresh.goto(page.url())
           expect(await readable(page)).toEqual(await readable(fresh))
           await fresh.close()
           expect(await seriousViolations(page)).toEqual([])
@@ -223,7 +206,7 @@ describe('the tracking page in Chromium', () => {
           await context.close()
         }
       },
-      { timeout: 90_000, concurrent: true },
+      { timeout: 90_000 },
     )
 
   browserTest(
@@ -236,7 +219,7 @@ describe('the tracking page in Chromium', () => {
       try {
         const page = await context.newPage()
         const seen = watch(page)
-        await navigate(page, `${base}/track/${parcel.trackingNumber}`)
+        await page.goto(`${base}/track/${parcel.trackingNumber}`)
         await expect(page.locator('#status .status-title').textContent()).resolves.toContain('Ready for pick-up')
         await expect(page.locator('#history time').first().textContent()).resolves.toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/)
         await expect(page.locator('#freshness').textContent()).resolves.toContain('Reload the page')
@@ -248,7 +231,7 @@ describe('the tracking page in Chromium', () => {
       const withScript = await browser!.newContext(READER)
       try {
         const page = await withScript.newPage()
-        const answer = await navigate(page, `${base}/track/TRK-0000-0000-0000`)
+        const answer = await page.goto(`${base}/track/TRK-0000-0000-0000`)
         expect(answer?.status()).toBe(404)
         await expect(page.locator('h1').textContent()).resolves.toBe('No parcel to show')
         expect(await seriousViolations(page)).toEqual([])
@@ -257,6 +240,6 @@ describe('the tracking page in Chromium', () => {
         await withScript.close()
       }
     },
-    { timeout: 60_000, concurrent: true },
+    { timeout: 60_000 },
   )
 })
