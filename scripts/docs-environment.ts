@@ -158,7 +158,7 @@ const OUTSIDE: { names: string[]; files: string[]; default: string; text: string
     names: ['BENCH_ONLY', 'BENCH_SECONDS'],
     files: ['bench/run.ts'],
     default: 'every section, 10',
-    text: '`bun run bench`: the sections to run (comma list of `shop,tick,webhooks,lists,idle`), the seconds of each HTTP load run ([performance.md](performance.md))',
+    text: '`bun run bench`: the sections to run (comma list of `shop,tick,webhooks,tenants,lists,idle,dev`), the seconds of each HTTP load run ([performance.md](performance.md))',
   },
   {
     names: ['DOCKER_STANDIN_DIR', 'COMPOSE_CHECK_KEEP', 'COMPOSE_CHECK_PROJECT'],
