@@ -35,7 +35,7 @@ const UNHANDLED = '# Unhandled error between tests'
 const RULE = /^-{10,}$/
 
 /** The errors bun reported outside any test in one run's console output, each as printed (at most 30 lines). */
-export function unhandledErrors(log: string): string[] {
+function unhandledErrors(log: string): string[] {
   const lines = log.split('\n')
   const found: string[] = []
   for (let i = 0; i < lines.length; i++) {
