@@ -28,9 +28,15 @@ function recordingBody(json: unknown) {
   return { stream, seen, length: bytes.byteLength }
 }
 
-async function post(app: App, method: string, path: string, json: unknown, options: { authorization?: string; declared: boolean }) {
+async function post(
+  app: App,
+  method: string,
+  path: string,
+  json: unknown,
+  options: { authorization?: string; declared: boolean; headers?: Record<string, string> },
+) {
   const body = recordingBody(json)
-  const headers: Record<string, string> = { 'content-type': 'application/json' }
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers }
   if (options.authorization) headers.authorization = options.authorization
   if (options.declared) headers['content-length'] = String(body.length)
   const response = await app.handle(
@@ -112,5 +118,32 @@ describe('a request without valid credentials answers 401 before any byte of its
     expect(r.status).toBe(403)
     const login = await post(shop.app, 'POST', '/auth/login', { email: customer.email, password: customer.password }, { declared: false })
     expect(login).toMatchObject({ status: 200, pulled: true })
+  })
+
+  test('the signed webhook receiver reads no body without its three headers, or with a stale timestamp (401); with them it reads it', async () => {
+    const now = Math.floor(Date.now() / 1000)
+    const event = { type: 'delivery.status_changed' }
+    const unsigned: [string, Record<string, string>][] = [
+      ['no webhook headers', {}],
+      ['no signature', { 'webhook-id': 'msg_1', 'webhook-timestamp': String(now) }],
+      ['a timestamp of an hour ago', { 'webhook-id': 'msg_1', 'webhook-timestamp': String(now - 3600), 'webhook-signature': 'v1,x' }],
+      ['a timestamp that is not a number', { 'webhook-id': 'msg_1', 'webhook-timestamp': `${now}abc`, 'webhook-signature': 'v1,x' }],
+    ]
+    for (const [what, headers] of unsigned)
+      for (const declared of [true, false])
+        expect({ what, declared, ...(await post(shop.app, 'POST', '/webhooks/delivery', event, { headers, declared })) }).toEqual({
+          what,
+          declared,
+          status: 401,
+          pulled: false,
+          code: 'invalid-webhook-signature',
+        })
+    // headers that may carry a valid signature: only the body can tell (here it does not match)
+    const fresh = { 'webhook-id': 'msg_1', 'webhook-timestamp': String(now), 'webhook-signature': 'v1,bm90LWl0' }
+    expect(await post(shop.app, 'POST', '/webhooks/delivery', event, { headers: fresh, declared: false })).toEqual({
+      status: 401,
+      pulled: true,
+      code: 'invalid-webhook-signature',
+    })
   })
 })

@@ -45,20 +45,22 @@ export type SurfaceOptions = {
     /** Existing path values, so a request fails for the part under test only. */
     pathValues: Record<string, string>
     /**
-     * Headers that get a body route past authentication and authorization (a token of the role
-     * the route needs); null for a route whose body is not parsed as a JSON resource (a signed
-     * webhook receiver).
+     * Headers that get a body route past authentication and authorization with `body`: a token
+     * of the role the route needs, or a signed receiver's signature of the body.
      */
-    bodyRouteHeaders: (route: OpenApiRoute) => Record<string, string> | null
+    bodyRouteHeaders: (route: OpenApiRoute, body: string) => Record<string, string>
   }
 }
 
 const secured = (route: OpenApiRoute) => Array.isArray(route.operation.security) && route.operation.security.length > 0
+/** A receiver whose credentials are a Standard Webhooks signature (its required `webhook-signature` header). */
+const signed = (route: OpenApiRoute) =>
+  (route.operation.parameters ?? []).some((p: any) => p.in === 'header' && p.name === 'webhook-signature' && p.required)
 
 export function surfaceTests(options: SurfaceOptions) {
   describe('public surface', () => {
     test('deeply nested JSON (20 000 levels, no credentials) answers a 4xx problem+json on every body route', async () => {
-      const { app, routes, pathValues, bodyRouteHeaders } = options.context()
+      const { app, routes, pathValues } = options.context()
       const failures: string[] = []
       for (const route of routes.filter((r) => r.hasBody))
         for (const body of [DEEP_CLOSED, DEEP]) {
@@ -66,9 +68,9 @@ export function surfaceTests(options: SurfaceOptions) {
             headers: { 'content-type': 'application/json' },
             body,
           })
-          // an authenticated route refuses the missing credential first; a public one the nesting
-          // itself (400); a signed receiver its missing signature (some 4xx)
-          const expected = secured(route) ? 401 : bodyRouteHeaders(route) === null ? answer.status : 400
+          // an authenticated or signed route refuses the missing credential first; a public one the
+          // nesting itself (400)
+          const expected = secured(route) || signed(route) ? 401 : 400
           const violation = answer.status >= 400 && answer.status < 500 ? isProblem(answer, expected) : `answered ${answer.status}`
           if (violation) failures.push(`${route.key}: ${violation}`)
           else if (expected === 400 && answer.json.code !== 'body-too-deep' && answer.json.code !== 'malformed-body')
@@ -81,10 +83,8 @@ export function surfaceTests(options: SurfaceOptions) {
       const { app, routes, pathValues, bodyRouteHeaders } = options.context()
       const failures: string[] = []
       for (const route of routes.filter((r) => r.hasBody)) {
-        const headers = bodyRouteHeaders(route)
-        if (!headers) continue
         const answer = await send(app, route.method, fillPath(route.path, pathValues), {
-          headers: { ...headers, 'content-type': 'application/json' },
+          headers: { ...bodyRouteHeaders(route, DEEP_CLOSED), 'content-type': 'application/json' },
           body: DEEP_CLOSED,
         })
         const violation = isProblem(answer, 400) ?? (answer.json.code === 'body-too-deep' ? null : `code ${answer.json.code}`)
@@ -97,9 +97,12 @@ export function surfaceTests(options: SurfaceOptions) {
       const { app, routes, pathValues, bodyRouteHeaders } = options.context()
       const failures: string[] = []
       for (const route of routes.filter((r) => r.hasBody)) {
-        const headers = bodyRouteHeaders(route) ?? {} // the signed receiver cannot check a body it never reads: 413 too
         const answer = await send(app, route.method, fillPath(route.path, pathValues), {
-          headers: { ...headers, 'content-type': 'application/json', 'content-length': String(OVERSIZED.length) },
+          headers: {
+            ...bodyRouteHeaders(route, OVERSIZED),
+            'content-type': 'application/json',
+            'content-length': String(OVERSIZED.length),
+          },
           body: OVERSIZED,
         })
         const violation = isProblem(answer, 413) ?? (answer.json.code === 'body-too-large' ? null : `code ${answer.json.code}`)
@@ -169,8 +172,6 @@ export function surfaceTests(options: SurfaceOptions) {
       const failures: string[] = []
       const long = 'x'.repeat(5_000)
       for (const route of routes.filter((r) => r.hasBody)) {
-        const headers = bodyRouteHeaders(route)
-        if (!headers) continue
         const path = fillPath(route.path, pathValues)
         for (const [contentType, body] of [
           ['application/x-www-form-urlencoded', 'email=a%40b.test&password=x'],
@@ -179,7 +180,10 @@ export function surfaceTests(options: SurfaceOptions) {
           ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--'],
           ['application/json; charset=utf-16', '{}'],
         ] as const) {
-          const answer = await send(app, route.method, path, { headers: { ...headers, 'content-type': contentType }, body })
+          const answer = await send(app, route.method, path, {
+            headers: { ...bodyRouteHeaders(route, body), 'content-type': contentType },
+            body,
+          })
           const violation =
             isProblem(answer, 415) ??
             (answer.json.detail?.includes('content-type: application/json') ? null : `detail "${answer.json.detail}"`) ??
@@ -188,7 +192,7 @@ export function surfaceTests(options: SurfaceOptions) {
         }
         // a JSON string of 5 000 characters: refused as invalid, not echoed back whole
         const answer = await send(app, route.method, path, {
-          headers: { ...headers, 'content-type': 'application/json' },
+          headers: { ...bodyRouteHeaders(route, JSON.stringify(long)), 'content-type': 'application/json' },
           body: JSON.stringify(long),
         })
         const violation = isProblem(answer, 422) ?? (answer.text.includes(long.slice(0, 100)) ? 'echoes the body' : null)

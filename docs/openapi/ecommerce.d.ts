@@ -2462,22 +2462,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /**
-             * @description Bad request: malformed or too deeply nested JSON
-             *     - `malformed-body`: The body is not JSON, or it is empty. Send a JSON object with `content-type: application/json`.
-             */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @constant */
-                        code: "malformed-body";
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
             /**
              * @description Missing or invalid credentials
              *     - `invalid-webhook-signature`: The webhook is not signed with WEBHOOK_SECRET per Standard Webhooks, a header is missing, or its timestamp is more than 5 minutes off.
@@ -2496,6 +2481,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /**
              * @description Invalid fields (listed in `errors`)
              *     - `validation-failed`: Fields of the body, query string or headers are invalid: `errors` lists each one, by its dotted path, with the rule it broke.

@@ -11,7 +11,7 @@ import type { AppDeps, EcommerceDb, PasswordHashing } from './context'
 import { currentUserOf } from './modules/auth/plugin'
 import { authRoutes } from './modules/auth/routes'
 import { createDeliveryClient, type DeliveryClient } from './modules/delivery-client/service'
-import { deliveryWebhooksRoutes } from './modules/delivery-webhooks/routes'
+import { deliveryWebhookBeforeBody, deliveryWebhooksRoutes } from './modules/delivery-webhooks/routes'
 import { healthRoutes } from './modules/health/routes'
 import { createEcommerceMetrics, type EcommerceMetrics } from './modules/metrics/service'
 import { ordersRoutes } from './modules/orders/routes'
@@ -62,8 +62,15 @@ export function createApp(options: CreateAppDeps) {
       .use(securityHeaders())
       .use(methodNotAllowed)
       .use(httpBasics(deps.logger, { observe: metrics.observeRequest }))
-      // Bodies are read only once the route's credentials are checked, and within the process's bound.
-      .use(jsonBody({ authenticate: currentUserOf(deps), bytesInFlight: deps.config.REQUEST_BODY_BUFFER_MB * 1024 * 1024 }))
+      // Bodies are read only once the route's credentials are checked (a user's token, a webhook's
+      // signature headers), and within the process's bound.
+      .use(
+        jsonBody({
+          authenticate: currentUserOf(deps),
+          beforeBody: deliveryWebhookBeforeBody,
+          bytesInFlight: deps.config.REQUEST_BODY_BUFFER_MB * 1024 * 1024,
+        }),
+      )
       .use(
         apiDocs({
           title: 'Ecommerce marketplace',

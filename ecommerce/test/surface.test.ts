@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { silentLogger } from '@logistics/shared'
+import { silentLogger, webhookHeaders } from '@logistics/shared'
 import { send } from '@logistics/testkit/http'
 import { type OpenApiRoute, openApiRoutes } from '@logistics/testkit/openapi-routes'
 import { surfaceTests } from '@logistics/testkit/surface'
@@ -17,9 +17,9 @@ const admin = await h.adminToken()
 const seller = await h.seller('Surface Seller', admin)
 const customer = await h.customer('Surface')
 
-/** A token that passes the route's role check (the body is what is under test). */
-function bodyRouteHeaders(route: OpenApiRoute): Record<string, string> | null {
-  if (route.key === 'POST /webhooks/delivery') return null // signed, not bearer
+/** A token that passes the route's role check, or the receiver's signature of the body (the body is what is under test). */
+function bodyRouteHeaders(route: OpenApiRoute, body: string): Record<string, string> {
+  if (route.key === 'POST /webhooks/delivery') return webhookHeaders(h.config.WEBHOOK_SECRET, `msg_${crypto.randomUUID()}`, body) // signed, not bearer
   if (!route.operation.security) return {}
   const token = route.path.startsWith('/products') ? seller.token : route.path.startsWith('/purchases') ? customer.token : admin
   return { authorization: `Bearer ${token}` }

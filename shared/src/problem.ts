@@ -92,7 +92,6 @@ export function problemResponse(body: ProblemBody, headers: Record<string, strin
 }
 
 /** Shorthands for the problems both services raise. */
-export const badRequest = (detail: string, code = 'bad-request') => new HttpProblem(400, code, detail)
 export const unauthorized = (detail = 'Missing or invalid credentials', code = 'unauthorized') =>
   new HttpProblem(401, code, detail, {}, { 'www-authenticate': 'Bearer' })
 export const forbidden = (detail = 'You are not allowed to do this', code = 'forbidden') => new HttpProblem(403, code, detail)

@@ -82,22 +82,41 @@ const REASONS: Record<string, string> = {
   'No matching signature found': 'no matching signature',
 }
 
+type HeaderSource = { get(name: string): string | null }
+
+/**
+ * What is wrong with a received webhook's headers before its body is looked at: one of the three
+ * missing, a timestamp not all digits (the library would read `123abc` as 123) or further than
+ * DEFAULT_TOLERANCE_SECONDS from now. Undefined when they may carry a valid signature, which only
+ * the body can tell (`verifyWebhook`). A receiver checks this before reading a body.
+ */
+export function webhookHeadersRefusal(headers: HeaderSource, now = Date.now()): string | undefined {
+  const id = headers.get('webhook-id')
+  const timestamp = headers.get('webhook-timestamp')
+  const signature = headers.get('webhook-signature')
+  if (!id || !timestamp || !signature) return 'missing webhook headers'
+  if (!/^\d+$/.test(timestamp)) return 'invalid webhook-timestamp'
+  if (Math.abs(now / 1000 - Number(timestamp)) > DEFAULT_TOLERANCE_SECONDS) return 'webhook-timestamp outside the tolerance'
+  return undefined
+}
+
 /**
  * Checks the headers of a received webhook with the reference library: all three present,
  * timestamp within DEFAULT_TOLERANCE_SECONDS of now (both directions, against replays), and one of
  * the space-separated `v1,` signatures matching (constant-time compare). The timestamp must be
  * digits only (the library would read `123abc` as 123).
  */
-export function verifyWebhook(secret: string, headers: { get(name: string): string | null }, body: string): VerifyResult {
-  const id = headers.get('webhook-id')
-  const timestamp = headers.get('webhook-timestamp')
-  const signature = headers.get('webhook-signature')
-  if (!id || !timestamp || !signature) return { ok: false, reason: 'missing webhook headers' }
-  if (!/^\d+$/.test(timestamp)) return { ok: false, reason: 'invalid webhook-timestamp' }
+export function verifyWebhook(secret: string, headers: HeaderSource, body: string): VerifyResult {
+  const refused = webhookHeadersRefusal(headers)
+  if (refused) return { ok: false, reason: refused }
   try {
     new Webhook(secret).verify(
       body,
-      { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature },
+      {
+        'webhook-id': headers.get('webhook-id')!,
+        'webhook-timestamp': headers.get('webhook-timestamp')!,
+        'webhook-signature': headers.get('webhook-signature')!,
+      },
       { jsonParse: false },
     )
     return { ok: true }

@@ -111,7 +111,9 @@ async function readText(request: Request): Promise<string | undefined> {
  *  - **credentials first**: on a route that needs credentials (bearer `security` in its OpenAPI
  *    operation), `authenticate` (the service's own, memoized per request, so the route's auth
  *    macro reuses the answer) runs before any byte of the body is read; without valid
- *    credentials the body is never read and the route answers 401 (or whatever the check threw);
+ *    credentials the body is never read and the route answers 401 (or whatever the check threw).
+ *    A route whose credentials cover the body (a signed webhook) names in `beforeBody` what can
+ *    be checked without it (its headers): a problem there refuses the body unread;
  *  - **bounded**: a body over MAX_BODY_BYTES is not read past it (413);
  *  - **bounded in total**: at most `bytesInFlight` bytes of bodies are being read at once in this
  *    process (a declared body counts its length, a streamed one the 1 MB it may reach); past it a
@@ -120,9 +122,16 @@ async function readText(request: Request): Promise<string | undefined> {
  * Every refusal is deferred: the body becomes REFUSED_BODY and the route's validation answers it,
  * so the credentials check (in the auth macros' transform, before validation) still comes first,
  * and a route that takes no body ignores one. Public routes (login, registration, the signed
- * webhook receiver) read bodies within the same bounds.
+ * webhook receiver, once its headers pass `beforeBody`) read bodies within the same bounds.
  */
-export function jsonBody(options: { authenticate?: (request: Request) => Promise<unknown>; bytesInFlight?: number } = {}) {
+export function jsonBody(
+  options: {
+    authenticate?: (request: Request) => Promise<unknown>
+    /** Checks run before the body of `METHOD /route` is read (`POST /webhooks/delivery`): a problem refuses it unread. */
+    beforeBody?: Record<string, (request: Request) => HttpProblem | undefined>
+    bytesInFlight?: number
+  } = {},
+) {
   const limit = options.bytesInFlight ?? DEFAULT_BODY_BYTES_IN_FLIGHT
   let inFlight = 0
   return (app: Elysia) => {
@@ -136,6 +145,8 @@ export function jsonBody(options: { authenticate?: (request: Request) => Promise
         // The route's own check throws the same (memoized) error in its transform stage.
         if (!allowed) return refuseBody(request, new HttpProblem(401, 'unauthorized', 'Missing or invalid credentials'))
       }
+      const early = options.beforeBody?.[`${request.method} ${route}`]?.(request)
+      if (early) return refuseBody(request, early)
       if (isOversized(request)) return refuseBody(request, bodyTooLarge())
       const declared = Number(request.headers.get('content-length') ?? Number.NaN)
       const reserved = request.body ? (Number.isFinite(declared) ? declared : MAX_BODY_BYTES) : 0

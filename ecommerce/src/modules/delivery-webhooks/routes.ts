@@ -1,4 +1,4 @@
-import { badRequest, HttpProblem, unauthorized, verifyWebhook, WebhookEventSchema } from '@logistics/shared'
+import { HttpProblem, unauthorized, verifyWebhook, WebhookEventSchema, webhookHeadersRefusal } from '@logistics/shared'
 import { bodyRefusalOf, rawBodyOf } from '@logistics/shared/http/body'
 import { fieldErrors } from '@logistics/shared/http/errors'
 import { WEBHOOK_HEADER_PARAMETERS } from '@logistics/shared/http/openapi'
@@ -8,26 +8,38 @@ import type { AppDeps } from '../../context'
 import { problems } from '../common'
 import { applyDeliveryEvent } from './service'
 
-/** The raw body of a webhook: JSON holding a webhook event. */
-const WebhookEventJsonSchema = v.pipe(v.string(), v.parseJson(), WebhookEventSchema)
+const invalidWebhook = (reason: string) => unauthorized(`Invalid webhook: ${reason}`, 'invalid-webhook-signature')
+
+/**
+ * The webhook's credentials that need no body, for `jsonBody`'s `beforeBody`: without the three
+ * Standard Webhooks headers, or with a timestamp out of tolerance, the body is never read (401).
+ */
+export const deliveryWebhookBeforeBody = {
+  'POST /webhooks/delivery': (request: Request) => {
+    const reason = webhookHeadersRefusal(request.headers)
+    return reason ? invalidWebhook(reason) : undefined
+  },
+}
 
 export const deliveryWebhooksRoutes = (deps: AppDeps) =>
   new Elysia({ name: 'delivery-webhooks' }).post(
     '/webhooks/delivery',
-    async ({ request, status }) => {
-      // The signature covers the exact bytes sent: the raw text (kept by jsonBody), then JSON. A
-      // body that was not read (over the limit: 413; the process busy receiving others: 503) has
-      // no signature to check: its refusal comes first.
+    async ({ request, body, status }) => {
+      // The headers were checked before the body was read (deliveryWebhookBeforeBody). The
+      // signature covers the exact bytes sent: the raw text kept by jsonBody. A body that was not
+      // read (refused headers: 401; over the limit: 413; the process busy: 503) has no signature
+      // to check: its refusal comes first. Once signed, the body's own refusals (415 not JSON,
+      // 400 malformed or too deep, 422 text PostgreSQL cannot store), then the event's fields.
       const raw = rawBodyOf(request)
       const unread = raw === undefined ? bodyRefusalOf(request) : undefined
       if (unread) throw unread
       const verified = verifyWebhook(deps.config.WEBHOOK_SECRET, request.headers, raw ?? '')
-      if (!verified.ok) throw unauthorized(`Invalid webhook: ${verified.reason}`, 'invalid-webhook-signature')
-      const parsed = v.safeParse(WebhookEventJsonSchema, raw ?? '')
-      if (!parsed.success) {
-        if (parsed.issues[0].type === 'parse_json') throw badRequest('The body is not valid JSON', 'malformed-body')
+      if (!verified.ok) throw invalidWebhook(verified.reason)
+      const refused = bodyRefusalOf(request)
+      if (refused) throw refused
+      const parsed = v.safeParse(WebhookEventSchema, body)
+      if (!parsed.success)
         throw new HttpProblem(422, 'validation-failed', 'The webhook event has invalid fields', { errors: fieldErrors(parsed.issues) })
-      }
       const webhookId = request.headers.get('webhook-id')!
       const outcome = await applyDeliveryEvent(deps.db, webhookId, parsed.output, deps.logger, { client: deps.deliveryClient })
       deps.metrics.deliveryEvent(outcome)
@@ -46,7 +58,9 @@ export const deliveryWebhooksRoutes = (deps: AppDeps) =>
           'invalid-webhook-signature',
           'body-too-large',
           'request-bodies-busy',
+          'unsupported-media-type',
           'malformed-body',
+          'body-too-deep',
           'validation-failed',
           'event-date-in-future',
           'order-not-ready',
