@@ -81,7 +81,9 @@ const MEANINGS: Record<string, Meaning> = {
   },
   JWT_SECRET: { text: 'the token signing key (16 characters or more; 32 in production)', hidden: true },
   JWT_EXPIRES_IN: { text: 'the lifetime of an access token, in seconds' },
-  ADMIN_EMAIL: { text: 'the first administrator, created at start-up if missing (`bun run seed` logs in with the same two variables)' },
+  ADMIN_EMAIL: {
+    text: 'the first administrator, created at start-up if missing (`bun run seed` logs in with the same two variables); production refuses the default',
+  },
   ADMIN_PASSWORD: {
     text: "that administrator's password; it follows the user password rule (8 characters or more, 12 in production; not common, not the email). In production an administrator still on the development password gets `ADMIN_PASSWORD` at start-up",
   },

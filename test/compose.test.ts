@@ -223,10 +223,10 @@ describe('compose.yaml', () => {
     expect((rawCompose as Record<string, Json>).version).toBeUndefined()
   })
 
-  test('secrets are required variables, and .env.example sets every one', () => {
+  test("secrets and the administrator's email (production refuses the development one) are required variables, and .env.example sets every one", () => {
     const required = requiredVariables(composeText)
     expect([...required].sort()).toEqual(
-      ['ADMIN_PASSWORD', 'DELIVERY_API_KEY', 'JWT_SECRET', 'METRICS_TOKEN', 'POSTGRES_PASSWORD', 'WEBHOOK_SECRET'].sort(),
+      ['ADMIN_EMAIL', 'ADMIN_PASSWORD', 'DELIVERY_API_KEY', 'JWT_SECRET', 'METRICS_TOKEN', 'POSTGRES_PASSWORD', 'WEBHOOK_SECRET'].sort(),
     )
     for (const name of required) expect(envExample[name], `.env.example sets ${name}`).toBeTruthy()
     // Without a .env, `docker compose` refuses to start instead of running with empty secrets.

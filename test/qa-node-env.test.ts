@@ -42,6 +42,7 @@ describe('NODE_ENV', () => {
         JWT_SECRET: 'prod-jwt-secret-0123456789-abcdefXYZ',
         DELIVERY_API_KEY: 'prod-delivery-key-0123456789-abc',
         WEBHOOK_SECRET: `whsec_${Buffer.from('a production secret of 32 bytes!').toString('base64')}`,
+        ADMIN_EMAIL: 'ops@marketplace.example',
         ADMIN_PASSWORD: 'the real admin passphrase 42',
       },
       onLine: (l) => lines.push(l),

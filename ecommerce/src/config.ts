@@ -101,7 +101,7 @@ export type Config = v.InferOutput<typeof ConfigSchema>
 
 /**
  * Reads and checks the environment once. When NODE_ENV is production (any case) it refuses the
- * development secrets and weak ones: JWT_SECRET needs 32 characters, DELIVERY_API_KEY 24,
+ * development values (the secrets, and the development administrator's email) and weak secrets: JWT_SECRET needs 32 characters, DELIVERY_API_KEY 24,
  * ADMIN_PASSWORD 12, each with some variety (see `secretWeakness`). ADMIN_PASSWORD must always pass
  * the user password rule (not the email, not a common password); the service runs that check with
  * `passwordWeaknessInChildProcess` so its dictionaries stay out of the idle process.
@@ -115,6 +115,7 @@ export function loadConfig(
     { name: 'DELIVERY_API_KEY', value: config.DELIVERY_API_KEY, devValues: [DEV_DELIVERY_API_KEY], minLength: 24 },
     { name: 'WEBHOOK_SECRET', value: config.WEBHOOK_SECRET, devValues: [DEV_WEBHOOK_SECRET] },
     { name: 'JWT_SECRET', value: config.JWT_SECRET, devValues: [DEV_JWT_SECRET], minLength: 32 },
+    { name: 'ADMIN_EMAIL', value: config.ADMIN_EMAIL, devValues: [DEFAULT_ADMIN_EMAIL], exact: true },
     { name: 'ADMIN_PASSWORD', value: config.ADMIN_PASSWORD, devValues: [DEV_ADMIN_PASSWORD], minLength: 12 },
     { name: 'METRICS_TOKEN', value: config.METRICS_TOKEN, devValues: [], minLength: 24, optional: true },
   ])

@@ -176,27 +176,31 @@ describe('GET /me and tokens', () => {
   })
 })
 
+/** A production environment every check accepts. */
+const prodEnv = () => ({
+  NODE_ENV: 'production',
+  DELIVERY_API_KEY: 'k-real-0123456789-abcdefgh',
+  WEBHOOK_SECRET: `whsec_${Buffer.from('a real secret of 32 bytes!!!!!!!').toString('base64')}`,
+  JWT_SECRET: 'a-real-jwt-secret-0123456789-abcdef',
+  ADMIN_EMAIL: 'ops@marketplace.example',
+  ADMIN_PASSWORD: 'a real admin password',
+})
+
 describe('config', () => {
   test('NODE_ENV=production refuses the development secrets', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError)
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/)
-    const prod = loadConfig({
-      NODE_ENV: 'production',
-      DELIVERY_API_KEY: 'k-real-0123456789-abcdefgh',
-      WEBHOOK_SECRET: `whsec_${Buffer.from('a real secret of 32 bytes!!!!!!!').toString('base64')}`,
-      JWT_SECRET: 'a-real-jwt-secret-0123456789-abcdef',
-      ADMIN_PASSWORD: 'a real admin password',
-    })
-    expect(prod.PORT).toBe(3000)
+    expect(loadConfig(prodEnv()).PORT).toBe(3000)
+    // the development administrator's email too: unset (the default) or given, not one that merely contains it
+    const { ADMIN_EMAIL: _, ...noEmail } = prodEnv()
+    expect(() => loadConfig(noEmail)).toThrow(/NODE_ENV=production refuses development defaults; set ADMIN_EMAIL to real values/)
+    expect(() => loadConfig({ ...prodEnv(), ADMIN_EMAIL: 'Admin@Example.com' })).toThrow(/set ADMIN_EMAIL/)
+    expect(loadConfig({ ...prodEnv(), ADMIN_EMAIL: 'superadmin@example.com' }).ADMIN_EMAIL).toBe('superadmin@example.com')
+    expect(loadConfig({ ADMIN_EMAIL: undefined }).ADMIN_EMAIL).toBe('admin@example.com') // development keeps it
   })
 
   test('NODE_ENV is compared case-insensitively; weak secrets are refused in production, saying what is needed', () => {
-    const strong = {
-      DELIVERY_API_KEY: 'k-real-0123456789-abcdefgh',
-      WEBHOOK_SECRET: `whsec_${Buffer.from('a real secret of 32 bytes!!!!!!!').toString('base64')}`,
-      JWT_SECRET: 'a-real-jwt-secret-0123456789-abcdef',
-      ADMIN_PASSWORD: 'a real admin password',
-    }
+    const { NODE_ENV: _, ...strong } = prodEnv()
     expect(() => loadConfig({ NODE_ENV: 'Production' })).toThrow(/JWT_SECRET/)
     expect(() => loadConfig({ NODE_ENV: ' PRODUCTION ' })).toThrow(/JWT_SECRET/)
     expect(loadConfig({ NODE_ENV: 'Production', ...strong }).PORT).toBe(3000)

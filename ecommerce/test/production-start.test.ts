@@ -16,6 +16,9 @@ import { ADMIN, cheapHashing, createHarness, deadDeliveryUrl } from './helpers'
 const dataDir = mkdtempSync(join(tmpdir(), 'ecommerce-prod-start-'))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 
+/** The bootstrap administrator of both starts (production refuses the development one's email). */
+const BOOTSTRAP_EMAIL = 'ops@marketplace.example'
+
 const PRODUCTION_ENV = {
   NODE_ENV: 'Production',
   JWT_SECRET: 'prod-jwt-secret-0123456789-abcdefXYZ',
@@ -29,14 +32,14 @@ const login = async (url: string, password: string) =>
     await fetch(`${url}/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: ADMIN.email, password }),
+      body: JSON.stringify({ email: BOOTSTRAP_EMAIL, password }),
     })
   ).status
 
 describe('the development admin password does not survive production', () => {
   test('restarted with NODE_ENV=production, the bootstrap admin gets ADMIN_PASSWORD and the development one is refused', async () => {
     const port = await freePort()
-    const base = { DATABASE_URL: '', DELIVERY_API_URL: deadDeliveryUrl(), LOG_LEVEL: 'warn', ADMIN_EMAIL: ADMIN.email }
+    const base = { DATABASE_URL: '', DELIVERY_API_URL: deadDeliveryUrl(), LOG_LEVEL: 'warn', ADMIN_EMAIL: BOOTSTRAP_EMAIL }
     const lines: string[] = []
     const dev = await startService('ecommerce', {
       port,

@@ -81,7 +81,7 @@ export function secretWeakness(value: string, minLength: number): string | undef
 
 /**
  * Refuses development defaults and weak secrets in production (NODE_ENV compared case-insensitively):
- * `value` may not be empty or contain one of `devValues`, and when `minLength` is given it must pass
+ * `value` may not be empty or contain one of `devValues` (be one, with `exact`), and when `minLength` is given it must pass
  * `secretWeakness`. `values` checks several secrets under one name (each key of a list).
  */
 export function refuseDevelopmentValues(
@@ -94,13 +94,15 @@ export function refuseDevelopmentValues(
     values?: string[]
     /** Unset is fine (the feature is off); when set, it must be strong. */
     optional?: boolean
+    /** Refused only when it is a development value, not when it contains one (an email). */
+    exact?: boolean
   }[],
 ) {
   if (!isProduction(env)) return
   checks = checks.filter((c) => !c.optional || c.value !== undefined)
-  const bad = checks.filter((c) => !c.value || c.devValues.some((d) => c.value!.includes(d)))
+  const bad = checks.filter((c) => !c.value || c.devValues.some((d) => (c.exact ? c.value === d : c.value!.includes(d))))
   if (bad.length > 0)
-    throw new ConfigError(`NODE_ENV=production refuses development defaults; set ${bad.map((b) => b.name).join(', ')} to real secrets`)
+    throw new ConfigError(`NODE_ENV=production refuses development defaults; set ${bad.map((b) => b.name).join(', ')} to real values`)
   const weak = checks.flatMap((c) => {
     if (c.minLength === undefined) return []
     return (c.values ?? [c.value!]).flatMap((value) => {
